@@ -1,0 +1,61 @@
+"""What every detector shares: the candidate it emits and the scheduler it arms deadlines with.
+
+A detector is a small state machine over one customer's events. It is called with the
+customer's state *before* the event is applied to it (so it can compare the event with
+history), may arm or disarm event-time deadlines through the :class:`Scheduler`, and is
+called back with :meth:`Detector.on_deadline` when the watermark passes one.
+It does no I/O and never reads a clock: time comes only from events and deadlines.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Protocol
+
+import msgspec
+
+from forewarn.events import AnyEvent
+from forewarn.state import CustomerState
+
+
+class Reason(msgspec.Struct, frozen=True):
+    code: str
+    detail: str
+
+
+class Candidate(msgspec.Struct, kw_only=True):
+    """A trigger before routing: what fired, about whom, when and why."""
+
+    kind: str
+    customer_id: str
+    order_id: str | None
+    subject: str  # what the situation is about: a shipment, an order, the customer
+    episode: str  # tells one occurrence of the same situation from the next
+    fired_at: int  # event time, microseconds
+    reasons: list[Reason]
+    evidence: dict[str, Any]
+    score: float | None = None
+    value_at_risk: float = 0.0
+    # Facts the routing table keys on, e.g. "fraud", "hard_decline", "repeated_failure".
+    flags: tuple[str, ...] = ()
+    # Filled in by the engine from the customer's state at fire time.
+    customer: dict[str, Any] = {}
+    consent: dict[str, Any] = {}
+    source_ts: int | None = None  # event time of the event that caused it, for latency
+
+
+class Scheduler(Protocol):
+    """Arms and disarms one customer's event-time deadlines."""
+
+    def arm(self, key: str, deadline_us: int) -> None: ...
+
+    def disarm(self, key: str) -> None: ...
+
+
+class Detector(Protocol):
+    """One trigger kind. ``Params`` is a msgspec struct of its documented thresholds."""
+
+    kind: ClassVar[str]
+
+    def on_event(self, cust: CustomerState, event: AnyEvent, sched: Scheduler) -> list[Candidate]: ...
+
+    def on_deadline(self, cust: CustomerState, key: str, deadline_us: int, sched: Scheduler) -> list[Candidate]: ...

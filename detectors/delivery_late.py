@@ -1,0 +1,94 @@
+"""``delivery_late``: a shipment not delivered by its estimate plus a grace period.
+
+Armed by ``shipment.created``; a new ``estimated_delivery_at`` on ``shipment.updated``
+re-arms it at the new estimate (a new episode). ``shipment.delivered`` or
+``order.cancelled`` before the deadline disarms it. Fires once per episode, at the
+deadline, when the watermark passes it — even if the customer never sends another event.
+
+>>> from detectors.delivery_late import Params
+>>> Params().grace_hours
+12.0
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar
+
+import msgspec
+
+from detectors.base import Candidate, Reason, Scheduler
+from forewarn import events as ev
+from forewarn.state import CustomerState
+from forewarn.timefmt import HOUR, format_us
+
+
+class Params(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """Thresholds under ``[detectors.delivery_late]``.
+
+    grace_hours: how long past ``estimated_delivery_at`` a parcel may still arrive
+        before it counts as late (0..720).
+    """
+
+    grace_hours: Annotated[float, msgspec.Meta(ge=0, le=720)] = 12.0
+
+
+class DeliveryLate:
+    kind: ClassVar[str] = "delivery_late"
+
+    def __init__(self, params: Params) -> None:
+        self.params = params
+
+    def _key(self, shipment_id: str) -> str:
+        return f"{self.kind}|{shipment_id}"
+
+    def _arm(self, sched: Scheduler, shipment_id: str, eta_us: int) -> None:
+        sched.arm(self._key(shipment_id), eta_us + int(self.params.grace_hours * HOUR))
+
+    def on_event(self, cust: CustomerState, event: ev.AnyEvent, sched: Scheduler) -> list[Candidate]:
+        match event:
+            case ev.ShipmentCreated():
+                self._arm(sched, event.shipment_id, ev.to_us(event.estimated_delivery_at))
+            case ev.ShipmentUpdated(estimated_delivery_at=eta) if eta is not None:
+                ship = cust.shipments.get(event.shipment_id)
+                if ship is not None and ship.eta_us != ev.to_us(eta):
+                    self._arm(sched, event.shipment_id, ev.to_us(eta))
+            case ev.ShipmentDelivered():
+                sched.disarm(self._key(event.shipment_id))
+            case ev.OrderCancelled():
+                for sid, ship in cust.shipments.items():
+                    if ship.order_id == event.order_id:
+                        sched.disarm(self._key(sid))
+        return []
+
+    def on_deadline(self, cust: CustomerState, key: str, deadline_us: int, sched: Scheduler) -> list[Candidate]:
+        shipment_id = key.split("|", 1)[1]
+        ship = cust.shipments.get(shipment_id)
+        if ship is None:
+            return []
+        order = cust.orders.get(ship.order_id)
+        late_by_h = self.params.grace_hours
+        carrier = ship.carrier or "the carrier"
+        return [Candidate(
+            kind=self.kind,
+            customer_id=cust.customer_id,
+            order_id=ship.order_id,
+            subject=shipment_id,
+            episode=format_us(ship.eta_us),
+            fired_at=deadline_us,
+            reasons=[Reason(
+                "past_delivery_estimate",
+                f"Parcel {shipment_id} with {carrier} was due {format_us(ship.eta_us)} "
+                f"and is still not delivered {late_by_h:g} h later "
+                f"(last status: {ship.status.replace('_', ' ')}).",
+            )],
+            evidence={
+                "shipment_id": shipment_id,
+                "carrier": ship.carrier,
+                "estimated_delivery_at": format_us(ship.eta_us),
+                "grace_hours": self.params.grace_hours,
+                "deadline": format_us(deadline_us),
+                "last_status": ship.status,
+                "last_update_at": format_us(ship.last_update_us),
+            },
+            value_at_risk=order.total if order is not None else 0.0,
+        )]

@@ -1,0 +1,102 @@
+"""The three ways to run the dataflow: ``run`` (Kafka to Redis), ``backtest`` (file to file), ``demo``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+
+from bytewax.outputs import Sink
+from bytewax.recovery import RecoveryConfig, init_db_dir
+from bytewax.run import cli_main
+from bytewax.testing import run_main
+
+from flows import dataflow
+from flows.outputs import CallbackSink, JsonlSink, RedisDeadLetterSink, RedisTriggerSink, trigger_line
+from flows.sources import KafkaSource, LinesSource, file_lines
+from forewarn.config import Config
+from forewarn.watermark import StreamClock, TimerIndex
+from sinks.deadletter import DeadLetterWriter
+from sinks.redis_queue import QueueWriter
+
+log = logging.getLogger("forewarn")
+
+# A finite replay is one ordered stream, so it is one shard: deadlines then fire in
+# event-time order interleaved with the events, the same way on every machine.
+ONE_SHARD = "all"
+
+
+def _one_shard(_customer_id: str) -> str:
+    return ONE_SHARD
+
+
+def _lateness_us(config: Config) -> int:
+    return int(config.engine.allowed_lateness_seconds * 1_000_000)
+
+
+def _deadletter_line(letter: tuple[bytes, str, str, str]) -> bytes:
+    import msgspec
+
+    raw, error, source, reason = letter
+    return msgspec.json.encode({"raw": raw.decode("utf-8", "replace"), "error": error, "source": source, "reason": reason})
+
+
+def replay(config: Config, lines: Callable[[], Iterator[tuple[str, bytes]]], triggers: Sink,
+           deadletters: Sink | None) -> None:
+    """Run the dataflow over a finite ordered stream, in this thread, to the end."""
+    source = LinesSource(lines, _lateness_us(config), _one_shard)
+    flow = dataflow.build(config, source, triggers, deadletters)
+    run_main(flow, epoch_interval=timedelta(seconds=3600))
+
+
+def backtest(config: Config, input_path: str, output_path: str, deadletter_path: str | None = None) -> None:
+    if not Path(input_path).exists():
+        raise FileNotFoundError(f"input file {input_path} not found")
+    replay(config, file_lines(input_path), JsonlSink(output_path, trigger_line),
+           JsonlSink(deadletter_path, _deadletter_line) if deadletter_path else None)
+
+
+def demo(config: Config, lines: Callable[[], Iterator[tuple[str, bytes]]], show: Callable[[list], None]) -> None:
+    replay(config, lines, CallbackSink(show), None)
+
+
+def kafka_conf(config: Config) -> dict:
+    return {
+        "bootstrap.servers": config.kafka.bootstrap,
+        "group.id": config.kafka.group_id,
+        "enable.auto.commit": False,  # positions live in Bytewax's recovery snapshots
+        "enable.partition.eof": False,
+        "auto.offset.reset": "earliest",
+        **config.kafka.extra,
+    }
+
+
+def build_live(config: Config):
+    """The live dataflow: Kafka in, Redis queues and dead letters out, one key per customer."""
+    from confluent_kafka import OFFSET_BEGINNING
+
+    clock = StreamClock(_lateness_us(config), config.engine.idle_timeout_seconds)
+    timers = TimerIndex()
+    source = KafkaSource(kafka_conf(config), list(config.kafka.topics), clock, timers,
+                         config.kafka.batch_size, OFFSET_BEGINNING)
+    r = config.redis
+    triggers = RedisTriggerSink(lambda: QueueWriter(r.url, r.prefix, r.dedupe_ttl_days, r.retry_max_seconds))
+    letters = RedisDeadLetterSink(lambda: DeadLetterWriter(r.url, r.prefix, r.dedupe_ttl_days, r.retry_max_seconds))
+    return dataflow.build(config, source, triggers, letters, timers=timers)
+
+
+def run(config: Config, workers: int = 1, process_id: int | None = None, addresses: list[str] | None = None) -> None:
+    flow = build_live(config)
+    rec = config.recovery
+    recovery = None
+    if rec.directory:
+        db = Path(rec.directory)
+        if not db.exists() or not any(db.glob("part-*.sqlite3")):
+            db.mkdir(parents=True, exist_ok=True)
+            init_db_dir(db, rec.partitions)
+            log.info("initialised %d recovery partition(s) in %s", rec.partitions, db)
+        backup = timedelta(seconds=rec.backup_interval_seconds) if rec.backup_interval_seconds else timedelta(0)
+        recovery = RecoveryConfig(str(db), backup)
+    cli_main(flow, workers_per_process=workers, process_id=process_id, addresses=addresses,
+             epoch_interval=timedelta(seconds=rec.snapshot_interval_seconds), recovery_config=recovery)

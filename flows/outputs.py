@@ -1,0 +1,113 @@
+"""Bytewax sinks around the plain writers in ``sinks/``: Redis queues, dead letters, JSONL, console."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+
+from bytewax.outputs import DynamicSink, StatelessSinkPartition
+
+from forewarn.timefmt import format_us, now_us
+from forewarn.trigger import Trigger, encode
+from sinks import metrics
+
+
+def stamp_and_measure(routed: list[tuple[Trigger, int | None, float]], value_of: Callable) -> list[Trigger]:
+    """Set ``emitted_at`` and record the emit metrics for a batch about to be written."""
+    now = now_us()
+    wall = time.time()
+    emitted = format_us(now)
+    out = []
+    for trig, source_ts, ingest in routed:
+        trig.emitted_at = emitted
+        metrics.TRIGGERS.labels(trig.kind, trig.route, trig.priority).inc()
+        metrics.VALUE_AT_RISK.labels(trig.kind).inc(value_of(trig))
+        if source_ts is not None:
+            metrics.EVENT_TO_QUEUE.observe(max(0.0, (now - source_ts) / 1e6))
+            metrics.INGEST_TO_QUEUE.observe(max(0.0, wall - ingest))
+        out.append(trig)
+    return out
+
+
+def _value(trig: Trigger) -> float:
+    return float(trig.evidence.get("value_at_risk", 0.0))
+
+
+class _CallPartition(StatelessSinkPartition):
+    def __init__(self, write: Callable[[list], None], close: Callable[[], None] = lambda: None) -> None:
+        self._write = write
+        self._close = close
+
+    def write_batch(self, items: list) -> None:
+        if items:
+            self._write(items)
+
+    def close(self) -> None:
+        self._close()
+
+
+class RedisTriggerSink(DynamicSink):
+    def __init__(self, make_writer: Callable) -> None:
+        self.make_writer = make_writer
+
+    def build(self, step_id: str, worker_index: int, worker_count: int) -> _CallPartition:
+        writer = self.make_writer()
+
+        def write(items: list) -> None:
+            triggers = stamp_and_measure(items, _value)
+            fresh = writer.write(triggers)
+            dupes = len(fresh) - sum(fresh)
+            if dupes:
+                metrics.TRIGGERS_DEDUPED.inc(dupes)
+
+        return _CallPartition(write)
+
+
+class RedisDeadLetterSink(DynamicSink):
+    def __init__(self, make_writer: Callable) -> None:
+        self.make_writer = make_writer
+
+    def build(self, step_id: str, worker_index: int, worker_count: int) -> _CallPartition:
+        writer = self.make_writer()
+
+        def write(items: list) -> None:
+            writer.write(items)
+            metrics.DEADLETTERS.inc(len(items))
+
+        return _CallPartition(write)
+
+
+class JsonlSink(DynamicSink):
+    """One trigger (or dead letter) JSON per line, in the order the single backtest shard emits them."""
+
+    def __init__(self, path: str, encode_item: Callable[[object], bytes]) -> None:
+        self.path = path
+        self.encode_item = encode_item
+
+    def build(self, step_id: str, worker_index: int, worker_count: int) -> _CallPartition:
+        f = open(self.path, "wb") if self.path != "-" else sys.stdout.buffer
+
+        def write(items: list) -> None:
+            f.write(b"".join(self.encode_item(i) + b"\n" for i in items))
+
+        def close() -> None:
+            f.flush()
+            if f is not sys.stdout.buffer:
+                f.close()
+
+        return _CallPartition(write, close)
+
+
+def trigger_line(item: tuple[Trigger, int | None, float]) -> bytes:
+    return encode(stamp_and_measure([item], _value)[0])
+
+
+class CallbackSink(DynamicSink):
+    """Hands each batch to a function (the demo's live display, tests)."""
+
+    def __init__(self, fn: Callable[[list], None]) -> None:
+        self.fn = fn
+
+    def build(self, step_id: str, worker_index: int, worker_count: int) -> _CallPartition:
+        return _CallPartition(self.fn)

@@ -1,0 +1,203 @@
+"""Sources: a file or the simulator (one ordered stream) and Kafka (a partition per topic-partition).
+
+Each source decodes and validates as it reads (one typed pass), stamps every event with
+the watermark of its stream, and emits invalid input as dead letters with its position.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta, timezone
+
+from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
+
+from flows.items import END, EVENT, INVALID, WAKE
+from forewarn import events as ev
+from forewarn.watermark import NEVER, StreamClock, TimerIndex
+from sinks import metrics
+
+log = logging.getLogger("forewarn.sources")
+
+
+def _count(counts: Counter) -> None:
+    for (topic, typ), n in counts.items():
+        metrics.EVENTS.labels(topic, typ).inc(n)
+
+
+class _LinesPartition(StatefulSourcePartition):
+    """One ordered stream of JSON lines: watermark = largest event time so far, less the lateness."""
+
+    def __init__(self, lines: Iterator[tuple[str, bytes]], lateness_us: int, key_of: Callable[[str], str],
+                 batch_size: int, start: int) -> None:
+        self.lines = itertools.islice(lines, start, None)
+        self.pos = start
+        self.lateness_us = lateness_us
+        self.key_of = key_of
+        self.batch_size = batch_size
+        self.high = NEVER
+        self.done = False
+
+    def next_batch(self) -> list[tuple]:
+        if self.done:
+            raise StopIteration
+        out = []
+        counts: Counter = Counter()
+        now = time.time()
+        for source, raw in itertools.islice(self.lines, self.batch_size):
+            self.pos += 1
+            item = ev.decode(raw)
+            if isinstance(item, ev.Invalid):
+                metrics.INVALID.labels(item.reason).inc()
+                out.append((INVALID, None, (item.raw, item.error, source, item.reason), self.high, now))
+                continue
+            ts = item.ts_us
+            if ts > self.high:
+                self.high = ts
+            counts[(ev.TOPIC_OF_TYPE[item.__struct_config__.tag], item.__struct_config__.tag)] += 1
+            out.append((EVENT, self.key_of(item.customer_id), item, self.high - self.lateness_us, now))
+        _count(counts)
+        if len(out) < self.batch_size and self.pos == self._exhausted_at():
+            # End of input: the watermark moves to the last event time (contract section 2).
+            out.append((END, self.key_of(""), None, self.high, now))
+            self.done = True
+        return out
+
+    def _exhausted_at(self) -> int:
+        peek = next(self.lines, None)
+        if peek is None:
+            return self.pos
+        self.lines = itertools.chain([peek], self.lines)
+        return -1
+
+    def snapshot(self) -> int:
+        return self.pos
+
+
+class LinesSource(FixedPartitionedSource):
+    """A finite, ordered stream of ``(source position, raw bytes)``: a JSONL file or the simulator."""
+
+    def __init__(self, opener: Callable[[], Iterator[tuple[str, bytes]]], lateness_us: int,
+                 key_of: Callable[[str], str], batch_size: int = 2000) -> None:
+        self.opener = opener
+        self.lateness_us = lateness_us
+        self.key_of = key_of
+        self.batch_size = batch_size
+
+    def list_parts(self) -> list[str]:
+        return ["stream"]
+
+    def build_part(self, step_id: str, for_part: str, resume_state: int | None) -> _LinesPartition:
+        return _LinesPartition(self.opener(), self.lateness_us, self.key_of, self.batch_size, resume_state or 0)
+
+
+def file_lines(path: str) -> Callable[[], Iterator[tuple[str, bytes]]]:
+    def opener() -> Iterator[tuple[str, bytes]]:
+        with open(path, "rb") as f:
+            for n, line in enumerate(f, 1):
+                line = line.rstrip(b"\r\n")
+                if line.strip():
+                    yield f"{path}:{n}", line
+    return opener
+
+
+class _KafkaPartition(StatefulSourcePartition):
+    """One Kafka topic-partition, read from a resume offset, stamping the process watermark."""
+
+    def __init__(self, conf: dict, topic: str, partition: int, offset: int, clock: StreamClock,
+                 timers: TimerIndex, batch_size: int) -> None:
+        from confluent_kafka import Consumer, TopicPartition
+
+        self.topic = topic
+        self.partition = partition
+        self.part = f"{topic}/{partition}"
+        self.consumer = Consumer(conf)
+        self.consumer.assign([TopicPartition(topic, partition, offset)])
+        self.tp = TopicPartition(topic, partition)
+        self.offset = offset
+        self.clock = clock
+        self.timers = timers
+        self.batch_size = batch_size
+        self.idle = False
+        clock.touch(self.part)
+
+    def next_batch(self) -> list[tuple]:
+        from confluent_kafka import KafkaError
+
+        msgs = self.consumer.consume(self.batch_size, timeout=0.0)
+        now = time.time()
+        out: list[tuple] = []
+        counts: Counter = Counter()
+        decoded = []
+        for msg in msgs:
+            err = msg.error()
+            if err is not None:
+                if err.code() != KafkaError._PARTITION_EOF:
+                    log.warning("kafka %s: %s", self.part, err)
+                continue
+            self.offset = msg.offset() + 1
+            item = ev.decode(msg.value() or b"")
+            if isinstance(item, ev.Invalid):
+                metrics.INVALID.labels(item.reason).inc()
+                source = f"{self.topic}/{self.partition}/{msg.offset()}"
+                out.append((INVALID, None, (item.raw, item.error, source, item.reason), NEVER, now))
+                continue
+            self.clock.observe(self.part, item.ts_us)
+            counts[(self.topic, item.__struct_config__.tag)] += 1
+            decoded.append(item)
+        _count(counts)
+        wm = self.clock.watermark()
+        out.extend((EVENT, e.customer_id, e, wm, now) for e in decoded)
+        out.extend((WAKE, key, None, wm, now) for key in self.timers.pop_due(wm))
+        self.idle = not msgs
+        if wm != NEVER:
+            metrics.WATERMARK.set(wm / 1e6)
+            metrics.WATERMARK_LAG.set(now - wm / 1e6)
+        return out
+
+    def next_awake(self) -> datetime | None:
+        # Poll an idle partition every 50 ms instead of spinning.
+        return datetime.now(timezone.utc) + timedelta(milliseconds=50) if self.idle else None
+
+    def snapshot(self) -> int:
+        return self.offset
+
+    def close(self) -> None:
+        self.consumer.close()
+
+
+class KafkaSource(FixedPartitionedSource):
+    def __init__(self, conf: dict, topics: list[str], clock: StreamClock, timers: TimerIndex,
+                 batch_size: int, start_offset: int) -> None:
+        self.conf = conf
+        self.topics = topics
+        self.clock = clock
+        self.timers = timers
+        self.batch_size = batch_size
+        self.start_offset = start_offset
+
+    def list_parts(self) -> list[str]:
+        from confluent_kafka.admin import AdminClient
+
+        admin = AdminClient({k: v for k, v in self.conf.items() if k in ("bootstrap.servers",) or k.startswith(("security", "sasl", "ssl"))})
+        meta = admin.list_topics(timeout=10)
+        parts = []
+        for topic in self.topics:
+            tmeta = meta.topics.get(topic)
+            if tmeta is None or tmeta.error is not None:
+                log.warning("topic %r not found on %s; skipping it (create it and restart to read it)",
+                            topic, self.conf["bootstrap.servers"])
+                continue
+            parts.extend(f"{topic}/{p}" for p in sorted(tmeta.partitions))
+        if not parts:
+            raise RuntimeError(f"none of the topics {self.topics} exist on {self.conf['bootstrap.servers']}; "
+                               "produce some events first (forewarn simulate --to kafka) or fix kafka.topics")
+        return parts
+
+    def build_part(self, step_id: str, for_part: str, resume_state: int | None) -> _KafkaPartition:
+        topic, partition = for_part.rsplit("/", 1)
+        offset = resume_state if resume_state is not None else self.start_offset
+        return _KafkaPartition(self.conf, topic, int(partition), offset, self.clock, self.timers, self.batch_size)

@@ -1,0 +1,176 @@
+"""The ``forewarn`` command (contract section 5)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+from forewarn import config as cfgmod
+
+
+def _load(args: argparse.Namespace, overrides: dict | None = None) -> cfgmod.Config:
+    return cfgmod.load(getattr(args, "config", None), overrides)
+
+
+def _sim_spec(args: argparse.Namespace):
+    from forewarn.simulator import SimSpec
+
+    return SimSpec(customers=args.customers, days=args.days, seed=args.seed, start=args.start, end=args.end,
+                   duplicate_rate=args.duplicate_rate, late_rate=args.late_rate, invalid_rate=args.invalid_rate)
+
+
+def cmd_backtest(args: argparse.Namespace) -> int:
+    from flows import modes
+
+    config = _load(args)
+    started = time.monotonic()
+    modes.backtest(config, args.input, args.output, args.deadletter)
+    took = time.monotonic() - started
+    from sinks import metrics
+
+    events, invalid = metrics.total(metrics.EVENTS), metrics.total(metrics.INVALID)
+    print(f"backtest: {int(events)} events ({int(invalid)} invalid) in {took:.1f} s "
+          f"({events / took:,.0f} events/s) -> {args.output}", file=sys.stderr)
+    return 0
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from forewarn import simulator
+
+    config = _load(args)
+    spec = _sim_spec(args)
+    started = time.monotonic()
+    sim = simulator.generate(spec, config)
+    print(f"simulate: {len(sim.events)} events for {args.customers} customers over {args.days:g} days "
+          f"({time.monotonic() - started:.1f} s)", file=sys.stderr)
+    if args.truth:
+        Path(args.truth).parent.mkdir(parents=True, exist_ok=True)
+    if args.to == "kafka":
+        from forewarn.producer import produce
+
+        if args.truth:
+            simulator.write_jsonl(sim, None, args.truth)
+        n = produce(sim.events, config.kafka.bootstrap, args.rate,
+                    progress=lambda k: print(f"  produced {k}/{len(sim.events)}", file=sys.stderr))
+        print(f"simulate: produced {n} events to {config.kafka.bootstrap}", file=sys.stderr)
+    else:
+        simulator.write_jsonl(sim, args.output, args.truth)
+        print(f"simulate: wrote {args.output}" + (f" and truth {args.truth}" if args.truth else ""), file=sys.stderr)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from flows import modes
+    from forewarn import simulator
+
+    config = _load(args)
+    spec = _sim_spec(args)
+    sim = simulator.generate(spec, config)
+    kinds: Counter = Counter()
+    print(f"forewarn demo: a simulated store of {spec.customers} customers over {spec.days:g} days, "
+          f"{len(sim.events)} events, replayed through the dataflow.\n")
+    print(f"{'fired at (event time)':<22} {'kind':<20} {'lane':<9} {'customer':<10} {'order':<12} reason")
+
+    def show(items: list) -> None:
+        for trig, _src, _ingest in items:
+            kinds[trig.kind] += 1
+            if args.limit and sum(kinds.values()) > args.limit:
+                continue
+            reason = trig.reasons[0]["detail"] if trig.reasons else ""
+            print(f"{trig.fired_at:<22} {trig.kind:<20} {trig.route + '/' + trig.priority:<9} "
+                  f"{trig.customer_id:<10} {str(trig.order_id or '-'):<12} {reason[:90]}")
+            if args.pace:
+                time.sleep(args.pace)
+
+    modes.demo(config, lambda: ((f"sim:{i}", raw) for i, raw in enumerate(sim.events, 1)), show)
+    total = sum(kinds.values())
+    print(f"\n{total} triggers: " + ", ".join(f"{k} {n}" for k, n in kinds.most_common()))
+    print("Next: `forewarn simulate --output events.jsonl --truth truth.jsonl`, then "
+          "`forewarn backtest --input events.jsonl --output triggers.jsonl`.")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from prometheus_client import start_http_server
+
+    from flows import modes
+
+    config = _load(args)
+    if config.metrics.port:
+        start_http_server(config.metrics.port, config.metrics.host)
+        logging.getLogger("forewarn").info("metrics on http://%s:%d/metrics", config.metrics.host, config.metrics.port)
+    addresses = args.addresses.split(";") if args.addresses else None
+    modes.run(config, workers=args.workers, process_id=args.process_id, addresses=addresses)
+    return 0
+
+
+def _add_sim_args(p: argparse.ArgumentParser, customers: int, days: float) -> None:
+    p.add_argument("--customers", type=int, default=customers, help="number of customers (default %(default)s)")
+    p.add_argument("--days", type=float, default=days, help="days of store history (default %(default)s)")
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--start", help="first event time, RFC 3339 (default: end - days)")
+    p.add_argument("--end", help="last event time, RFC 3339 (default: now)")
+    p.add_argument("--duplicate-rate", type=float, default=0.01, help="share of events delivered twice")
+    p.add_argument("--late-rate", type=float, default=0.0, help="share of events delivered out of order")
+    p.add_argument("--invalid-rate", type=float, default=0.0, help="share of malformed lines mixed in")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="forewarn", description="Real-time triggers for proactive e-commerce support.")
+    p.add_argument("-v", "--verbose", action="store_true")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    r = sub.add_parser("run", help="the production dataflow: Kafka in, Redis queues out, metrics served")
+    r.add_argument("--config", help="TOML config (default forewarn.toml if present)")
+    r.add_argument("-w", "--workers", type=int, default=1, help="Bytewax worker threads in this process")
+    r.add_argument("-i", "--process-id", type=int, help="this process's index in a Bytewax cluster")
+    r.add_argument("-a", "--addresses", help="cluster addresses host:port;host:port (with --process-id)")
+    r.set_defaults(func=cmd_run)
+
+    d = sub.add_parser("demo", help="a quick look: a simulated store through the dataflow, no services needed")
+    d.add_argument("--config")
+    _add_sim_args(d, customers=300, days=14)
+    d.add_argument("--limit", type=int, default=60, help="print at most this many triggers (0 = all)")
+    d.add_argument("--pace", type=float, default=0.0, help="seconds to pause after each printed trigger")
+    d.set_defaults(func=cmd_demo)
+
+    s = sub.add_parser("simulate", help="synthetic store events to JSONL or Kafka, with a ground-truth file")
+    s.add_argument("--config")
+    _add_sim_args(s, customers=2000, days=30)
+    s.add_argument("--to", choices=["jsonl", "kafka"], default="jsonl")
+    s.add_argument("--output", default="events.jsonl", help="JSONL path (with --to jsonl)")
+    s.add_argument("--truth", default="truth.jsonl", help="ground-truth JSONL path ('' for none)")
+    s.add_argument("--rate", type=float, default=0.0, help="events/s when producing to Kafka (0 = as fast as possible)")
+    s.set_defaults(func=cmd_simulate)
+
+    b = sub.add_parser("backtest", help="deterministic event-time replay of a JSONL file")
+    b.add_argument("--input", required=True)
+    b.add_argument("--output", required=True, help="triggers JSONL ('-' for stdout)")
+    b.add_argument("--config")
+    b.add_argument("--deadletter", help="also write invalid events to this JSONL")
+    b.set_defaults(func=cmd_backtest)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    try:
+        return args.func(args)
+    except cfgmod.ConfigError as exc:
+        print(f"forewarn: bad config: {exc}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as exc:
+        print(f"forewarn: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

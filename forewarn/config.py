@@ -1,0 +1,199 @@
+"""The one TOML configuration file: parsed, validated whole at start, refused with the key.
+
+Connection settings can be overridden from the environment (``FOREWARN_KAFKA_BOOTSTRAP``,
+``FOREWARN_REDIS_URL``, ``FOREWARN_REDIS_PREFIX``, ``FOREWARN_METRICS_PORT``) so the
+same file serves a laptop, CI and a container.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+from detectors import REGISTRY
+
+Priority = Literal["p1", "p2", "p3", "p4"]
+Route = Literal["human", "ai"]
+
+
+class ConfigError(ValueError):
+    """A configuration value that cannot be used; the message names key, value and what is allowed."""
+
+
+class Engine(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """``[engine]``: event time.
+
+    allowed_lateness_seconds: how far behind the largest event time seen the watermark
+        trails, so slightly out-of-order events still count before deadlines fire.
+    idle_timeout_seconds: after this long without input on a partition, the watermark
+        advances with the wall clock so deadlines fire on time in a quiet hour.
+    """
+
+    allowed_lateness_seconds: Annotated[float, msgspec.Meta(ge=0, le=86400)] = 300.0
+    idle_timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=86400)] = 30.0
+
+
+class Kafka(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    bootstrap: str = "127.0.0.1:9092"
+    group_id: str = "forewarn"
+    topics: Annotated[list[str], msgspec.Meta(min_length=1)] = msgspec.field(
+        default_factory=lambda: ["orders", "payments", "shipments", "customers"])
+    batch_size: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 2000
+    extra: dict[str, str] = {}  # passed to librdkafka as is (security settings and the like)
+
+
+class Redis(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    url: str = "redis://127.0.0.1:6379/0"
+    prefix: str = ""  # e.g. "{shop1}:" to hash-tag all keys into one Redis Cluster slot
+    dedupe_ttl_days: Annotated[float, msgspec.Meta(gt=0, le=3650)] = 30.0
+    retry_max_seconds: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 30.0
+
+
+class Metrics(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    host: str = "127.0.0.1"
+    port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 9108
+
+
+class Recovery(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """``[recovery]``: Bytewax state snapshots for ``run`` (empty directory = no recovery)."""
+
+    directory: str = ""
+    partitions: Annotated[int, msgspec.Meta(ge=1, le=1024)] = 1
+    snapshot_interval_seconds: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 5.0
+    backup_interval_seconds: Annotated[float, msgspec.Meta(ge=0, le=86400)] = 0.0
+
+
+class KindRoute(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    priority: Priority
+    route: Route
+
+
+class Routing(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """``[routing]``: the support lead's table. See forewarn/routing.py for how it applies.
+
+    vip_ltv: lifetime value at or above which a customer counts as VIP.
+    human_ltv: customers at or above this lifetime value always get a human.
+    high_value_order: an order at or above this total raises priority one step.
+    kinds: per kind, the base priority and lane.
+    """
+
+    vip_ltv: Annotated[float, msgspec.Meta(ge=0)] = 2000.0
+    human_ltv: Annotated[float, msgspec.Meta(ge=0)] = 1000.0
+    high_value_order: Annotated[float, msgspec.Meta(ge=0)] = 500.0
+    kinds: dict[str, KindRoute] = msgspec.field(default_factory=lambda: dict(DEFAULT_KIND_ROUTES))
+
+
+DEFAULT_KIND_ROUTES = {
+        "delivery_late": KindRoute("p3", "ai"),
+        "delivery_at_risk": KindRoute("p4", "ai"),
+        "shipment_stalled": KindRoute("p3", "ai"),
+        "shipment_exception": KindRoute("p2", "ai"),
+        "payment_failed": KindRoute("p2", "ai"),
+        "payment_disputed": KindRoute("p1", "human"),
+        "order_anomaly": KindRoute("p2", "human"),
+        "churn_risk": KindRoute("p3", "human"),
+        "vip_engagement_drop": KindRoute("p2", "human"),
+        "data_quality": KindRoute("p4", "ai"),
+}
+
+
+Detectors = msgspec.defstruct(
+    "Detectors",
+    [(kind, params, msgspec.field(default_factory=params)) for kind, (_, params) in REGISTRY.items()],
+    forbid_unknown_fields=True,
+    frozen=True,
+)
+
+
+class Config(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    engine: Engine = Engine()
+    kafka: Kafka = Kafka()
+    redis: Redis = Redis()
+    metrics: Metrics = Metrics()
+    recovery: Recovery = Recovery()
+    routing: Routing = Routing()
+    detectors: Detectors = msgspec.field(default_factory=Detectors)
+
+
+ENV_OVERRIDES = {
+    "FOREWARN_KAFKA_BOOTSTRAP": ("kafka", "bootstrap"),
+    "FOREWARN_REDIS_URL": ("redis", "url"),
+    "FOREWARN_REDIS_PREFIX": ("redis", "prefix"),
+    "FOREWARN_METRICS_PORT": ("metrics", "port"),
+}
+
+
+def from_dict(data: dict[str, Any]) -> Config:
+    """Validate a config mapping; raise ConfigError naming the key, the value and what is allowed."""
+    kinds = data.get("routing", {}).get("kinds")
+    if isinstance(kinds, dict):  # a table that names some kinds keeps the defaults of the rest
+        data = with_overrides(data, {"routing.kinds": {
+            **{k: msgspec.to_builtins(v) for k, v in DEFAULT_KIND_ROUTES.items()}, **kinds}})
+    try:
+        cfg = msgspec.convert(data, Config, strict=False)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(_explain(str(exc), data)) from None
+    unknown = set(cfg.routing.kinds) - _kinds()
+    if unknown:
+        raise ConfigError(
+            f"routing.kinds: unknown kind(s) {sorted(unknown)}; allowed: {sorted(_kinds())}")
+    return cfg
+
+
+def _kinds() -> set[str]:
+    return set(DEFAULT_KIND_ROUTES)
+
+
+def _explain(message: str, data: dict[str, Any]) -> str:
+    """Turn msgspec's ``... - at `$.a.b` `` into ``a.b = <value>: ...``."""
+    if " - at `$." not in message:
+        return f"config: {message}"
+    what, path = message.rsplit(" - at `$.", 1)
+    path = path.rstrip("`")
+    value: Any = data
+    for part in path.replace("[", ".").replace("]", "").split("."):
+        try:
+            value = value[int(part)] if isinstance(value, list) else value[part]
+        except (KeyError, IndexError, ValueError, TypeError):
+            return f"{path}: {what}"
+    return f"{path} = {value!r}: {what}"
+
+
+def with_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``data`` with dotted keys (``detectors.delivery_late.grace_hours``) set."""
+    out = msgspec.convert(data, dict)  # deep enough copy of plain TOML data
+    for dotted, value in overrides.items():
+        node = out
+        *parents, leaf = dotted.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"{dotted}: {part} is not a table")
+        node[leaf] = value
+    return out
+
+
+def load(path: str | Path | None, overrides: dict[str, Any] | None = None, env: dict[str, str] | None = None) -> Config:
+    """Read the TOML file (a missing default ``forewarn.toml`` means all defaults), apply env and overrides."""
+    data: dict[str, Any] = {}
+    if path is not None:
+        p = Path(path)
+        try:
+            data = tomllib.loads(p.read_text())
+        except FileNotFoundError:
+            raise ConfigError(f"config file {p} not found; pass --config FILE or create it") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{p}: not valid TOML: {exc}") from None
+    elif Path("forewarn.toml").exists():
+        data = tomllib.loads(Path("forewarn.toml").read_text())
+    env = os.environ if env is None else env
+    env_values = {}
+    for var, (section, key) in ENV_OVERRIDES.items():
+        if var in env:
+            env_values[f"{section}.{key}"] = env[var]
+    data = with_overrides(data, {**env_values, **(overrides or {})})
+    return from_dict(data)

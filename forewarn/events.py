@@ -1,0 +1,221 @@
+"""Input events (contract section 1): typed, validated and decoded in one pass.
+
+msgspec decodes JSON straight into these structs, checking types, required fields,
+enums and ranges as it goes; a failure names the field (``at `$.items[0].qty```).
+Decoding never raises: it returns either an :class:`Event` or an :class:`Invalid`
+that carries the reason, so nothing is lost on the way to the dead-letter stream.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal, Union
+
+import msgspec
+
+from forewarn.timefmt import to_us
+
+NonEmpty = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+Money = Annotated[float, msgspec.Meta(ge=0, le=1e9)]
+Currency = Annotated[str, msgspec.Meta(pattern="^[A-Z]{3}$")]
+Timestamp = Annotated[datetime, msgspec.Meta(tz=True)]
+
+MAX_EVENT_BYTES = 256 * 1024
+# Event times outside this range are data errors (epoch zero, year 9999), and one of
+# them would drag the watermark far enough to fire every armed deadline at once.
+MIN_TS_US = to_us(datetime.fromisoformat("2000-01-01T00:00:00+00:00"))
+MAX_TS_US = to_us(datetime.fromisoformat("2100-01-01T00:00:00+00:00"))
+
+
+class Item(msgspec.Struct, frozen=True):
+    sku: NonEmpty
+    qty: Annotated[int, msgspec.Meta(ge=1, le=100_000)]
+    unit_price: Money
+
+
+class Address(msgspec.Struct, frozen=True):
+    country: Annotated[str, msgspec.Meta(min_length=2, max_length=64)]
+    line1: str | None = None
+    city: str | None = None
+    postal_code: str | None = None
+
+
+class Consent(msgspec.Struct, frozen=True):
+    email: bool | None = None
+    sms: bool | None = None
+    phone: bool | None = None
+
+
+class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
+    """Fields every event carries. ``ts_us`` is filled in by :func:`decode`."""
+
+    event_id: NonEmpty
+    ts: Timestamp
+    customer_id: NonEmpty
+
+    @property
+    def ts_us(self) -> int:
+        return to_us(self.ts)
+
+
+class OrderPlaced(Event, frozen=True, kw_only=True, tag="order.placed"):
+    order_id: NonEmpty
+    total: Money
+    currency: Currency
+    items: Annotated[list[Item], msgspec.Meta(max_length=1000)]
+    shipping_address: Address
+    promised_delivery_at: Timestamp | None = None
+    channel: str | None = None
+    email: str | None = None
+    email_verified: bool | None = None
+    discount: Money | None = None
+
+
+class OrderCancelled(Event, frozen=True, kw_only=True, tag="order.cancelled"):
+    order_id: NonEmpty
+    reason: str | None = None
+
+
+class OrderReturned(Event, frozen=True, kw_only=True, tag="order.returned"):
+    order_id: NonEmpty
+    reason: str | None = None
+
+
+class PaymentSucceeded(Event, frozen=True, kw_only=True, tag="payment.succeeded"):
+    order_id: NonEmpty
+    amount: Money
+    currency: Currency
+    method: str | None = None
+
+
+FailureCode = Literal[
+    "card_declined", "insufficient_funds", "expired_card", "fraud_suspected",
+    "processing_error", "other",
+]
+
+
+class PaymentFailed(Event, frozen=True, kw_only=True, tag="payment.failed"):
+    order_id: NonEmpty
+    amount: Money
+    currency: Currency
+    failure_code: FailureCode
+    method: str | None = None
+    attempt: Annotated[int, msgspec.Meta(ge=1, le=1000)] | None = None
+
+
+class PaymentRefunded(Event, frozen=True, kw_only=True, tag="payment.refunded"):
+    order_id: NonEmpty
+    amount: Money
+    currency: Currency
+
+
+class PaymentDisputed(Event, frozen=True, kw_only=True, tag="payment.disputed"):
+    order_id: NonEmpty
+    amount: Money
+    currency: Currency
+    reason: str | None = None
+
+
+class ShipmentCreated(Event, frozen=True, kw_only=True, tag="shipment.created"):
+    order_id: NonEmpty
+    shipment_id: NonEmpty
+    estimated_delivery_at: Timestamp
+    carrier: str | None = None
+
+
+class ShipmentUpdated(Event, frozen=True, kw_only=True, tag="shipment.updated"):
+    order_id: NonEmpty
+    shipment_id: NonEmpty
+    status: Literal["in_transit", "out_for_delivery"]
+    location: str | None = None
+    estimated_delivery_at: Timestamp | None = None
+
+
+ExceptionCode = Literal[
+    "address_issue", "damaged", "lost", "failed_attempt", "customs_hold", "other",
+]
+
+
+class ShipmentException(Event, frozen=True, kw_only=True, tag="shipment.exception"):
+    order_id: NonEmpty
+    shipment_id: NonEmpty
+    code: ExceptionCode
+    detail: str | None = None
+
+
+class ShipmentDelivered(Event, frozen=True, kw_only=True, tag="shipment.delivered"):
+    order_id: NonEmpty
+    shipment_id: NonEmpty
+
+
+class CustomerUpdated(Event, frozen=True, kw_only=True, tag="customer.updated"):
+    email: str | None = None
+    email_verified: bool | None = None
+    consent: Consent | None = None
+    tier: str | None = None
+    name: str | None = None
+
+
+class CustomerActivity(Event, frozen=True, kw_only=True, tag="customer.activity"):
+    kind: Literal["session", "email_open", "email_click", "support_contact"]
+    value: float | None = None
+
+
+AnyEvent = Union[
+    OrderPlaced, OrderCancelled, OrderReturned,
+    PaymentSucceeded, PaymentFailed, PaymentRefunded, PaymentDisputed,
+    ShipmentCreated, ShipmentUpdated, ShipmentException, ShipmentDelivered,
+    CustomerUpdated, CustomerActivity,
+]
+EVENT_TYPES: tuple[str, ...] = tuple(cls.__struct_config__.tag for cls in AnyEvent.__args__)
+TOPIC_OF_TYPE: dict[str, str] = {
+    t: {"order": "orders", "payment": "payments", "shipment": "shipments",
+        "customer": "customers"}[t.split(".")[0]]
+    for t in EVENT_TYPES
+}
+
+_decoder = msgspec.json.Decoder(AnyEvent)
+
+
+class Invalid(msgspec.Struct, frozen=True):
+    """An event that failed validation: the raw bytes, why, and a short reason code."""
+
+    raw: bytes
+    error: str
+    reason: str  # bounded set, used as a metric label
+
+
+def decode(raw: bytes) -> AnyEvent | Invalid:
+    """Decode and validate one event; never raises."""
+    if len(raw) > MAX_EVENT_BYTES:
+        return Invalid(raw[:1024], f"event is {len(raw)} bytes, over the {MAX_EVENT_BYTES}-byte limit", "too_large")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return Invalid(raw, f"not UTF-8: {exc}", "bad_encoding")
+    try:
+        event = _decoder.decode(text)
+    except msgspec.ValidationError as exc:
+        return Invalid(raw, str(exc), _validation_reason(str(exc)))
+    except msgspec.DecodeError as exc:
+        return Invalid(raw, str(exc), "bad_json")
+    except RecursionError:
+        return Invalid(raw[:1024], "JSON nested too deeply", "bad_json")
+    ts = event.ts_us
+    if not MIN_TS_US <= ts < MAX_TS_US:
+        return Invalid(raw, f"ts {event.ts.isoformat()} is outside 2000-01-01..2100-01-01 - at `$.ts`", "bad_timestamp")
+    return event
+
+
+def _validation_reason(message: str) -> str:
+    if "`$.type`" in message or "Missing required field `type`" in message:
+        return "unknown_type"
+    if "Object missing required field" in message:
+        return "missing_field"
+    if "`$.ts`" in message or "datetime" in message:
+        return "bad_timestamp"
+    return "bad_value"
+
+
+def encode(event: AnyEvent) -> bytes:
+    return msgspec.json.encode(event)

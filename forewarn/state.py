@@ -1,0 +1,152 @@
+"""One customer's state: profile, consent, value, open orders and shipments, deadlines.
+
+Kept small (a few hundred bytes for a typical customer) because every customer the
+store has ever seen lives in memory, and Bytewax snapshots each changed customer's
+state at every epoch. Histories are bounded: old orders and finished shipments age out.
+"""
+
+from __future__ import annotations
+
+import zlib
+from typing import Any
+
+import msgspec
+
+from forewarn import events as ev
+
+MAX_ORDERS = 16  # most recent orders kept for context; LTV and counts cover the rest
+SEEN_EVENTS = 64  # recent event ids remembered to drop duplicate deliveries
+
+
+class Order(msgspec.Struct, array_like=True):
+    total: float
+    currency: str
+    placed_us: int
+    status: str = "open"  # open | cancelled | returned
+    paid: bool = False
+
+
+class Shipment(msgspec.Struct, array_like=True):
+    order_id: str
+    created_us: int
+    eta_us: int
+    carrier: str | None = None
+    status: str = "created"  # created | in_transit | out_for_delivery | exception | delivered
+    last_update_us: int = 0
+
+
+class CustomerState(msgspec.Struct):
+    customer_id: str
+    seen: list[int] = []
+    tier: str | None = None
+    name: str | None = None
+    email: str | None = None
+    email_verified: bool | None = None
+    # channel -> (allowed, event time of the record): per channel, the latest record wins
+    consent: dict[str, tuple[bool, int]] = {}
+    orders_count: int = 0
+    ltv: float = 0.0
+    first_order_us: int | None = None
+    last_order_us: int | None = None
+    last_event_us: int = 0
+    orders: dict[str, Order] = {}
+    shipments: dict[str, Shipment] = {}
+    timers: dict[str, int] = {}  # deadline key -> deadline (event time, us)
+    ext: dict[str, Any] = {}  # small per-detector and per-model state, keyed by kind
+
+    def is_duplicate(self, event_id: str) -> bool:
+        """Remember ``event_id``; True if it was already seen (a redelivery)."""
+        h = zlib.crc32(event_id.encode())
+        if h in self.seen:
+            return True
+        self.seen.append(h)
+        if len(self.seen) > SEEN_EVENTS:
+            del self.seen[0]
+        return False
+
+    def segment(self, vip_ltv: float) -> str:
+        if self.tier == "vip" or self.ltv >= vip_ltv:
+            return "vip"
+        if self.orders_count >= 5:
+            return "loyal"
+        if self.orders_count >= 2:
+            return "repeat"
+        if self.orders_count == 1:
+            return "new"
+        return "prospect"
+
+    def context(self, vip_ltv: float) -> dict[str, Any]:
+        """The customer summary an agent sees on every trigger."""
+        return {
+            "ltv": round(self.ltv, 2),
+            "orders": self.orders_count,
+            "tier": self.tier or "standard",
+            "segment": self.segment(vip_ltv),
+            "name": self.name,
+            "email": self.email,
+        }
+
+    def apply(self, event: ev.AnyEvent, ts: int) -> None:
+        """Fold one event into the state (detectors have already seen it)."""
+        if ts > self.last_event_us:
+            self.last_event_us = ts
+        match event:
+            case ev.OrderPlaced():
+                self.orders_count += 1
+                self.ltv += event.total
+                if self.first_order_us is None or ts < self.first_order_us:
+                    self.first_order_us = ts
+                if self.last_order_us is None or ts > self.last_order_us:
+                    self.last_order_us = ts
+                self.orders[event.order_id] = Order(event.total, event.currency, ts)
+                if len(self.orders) > MAX_ORDERS:
+                    del self.orders[min(self.orders, key=lambda k: self.orders[k].placed_us)]
+                if event.email is not None:
+                    self.email = event.email
+                if event.email_verified is not None:
+                    self.email_verified = event.email_verified
+            case ev.OrderCancelled() | ev.OrderReturned():
+                order = self.orders.get(event.order_id)
+                if order is not None and order.status == "open":
+                    order.status = "cancelled" if isinstance(event, ev.OrderCancelled) else "returned"
+                    self.ltv = max(0.0, self.ltv - order.total)
+            case ev.PaymentSucceeded():
+                order = self.orders.get(event.order_id)
+                if order is not None:
+                    order.paid = True
+            case ev.PaymentRefunded():
+                self.ltv = max(0.0, self.ltv - event.amount)
+            case ev.ShipmentCreated():
+                self.shipments[event.shipment_id] = Shipment(
+                    event.order_id, ts, ev.to_us(event.estimated_delivery_at), event.carrier,
+                    "created", ts)
+            case ev.ShipmentUpdated():
+                ship = self.shipments.get(event.shipment_id)
+                if ship is not None and ship.status != "delivered":
+                    ship.status = event.status
+                    ship.last_update_us = max(ship.last_update_us, ts)
+                    if event.estimated_delivery_at is not None:
+                        ship.eta_us = ev.to_us(event.estimated_delivery_at)
+            case ev.ShipmentException():
+                ship = self.shipments.get(event.shipment_id)
+                if ship is not None and ship.status != "delivered":
+                    ship.status = "exception"
+                    ship.last_update_us = max(ship.last_update_us, ts)
+            case ev.ShipmentDelivered():
+                # A delivered shipment needs no more watching.
+                self.shipments.pop(event.shipment_id, None)
+            case ev.CustomerUpdated():
+                if event.email is not None:
+                    self.email = event.email
+                if event.email_verified is not None:
+                    self.email_verified = event.email_verified
+                if event.tier is not None:
+                    self.tier = event.tier
+                if event.name is not None:
+                    self.name = event.name
+                # Per channel, the latest record in event time wins, even if it arrives late.
+                if event.consent is not None:
+                    for ch in ("email", "sms", "phone"):
+                        val = getattr(event.consent, ch)
+                        if val is not None and (ch not in self.consent or ts >= self.consent[ch][1]):
+                            self.consent[ch] = (val, ts)

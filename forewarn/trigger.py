@@ -1,0 +1,46 @@
+"""The trigger, contract section 3: one JSON object per situation, schema ``forewarn.trigger/v1``."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import msgspec
+
+SCHEMA = "forewarn.trigger/v1"
+
+
+class Trigger(msgspec.Struct, kw_only=True):
+    """Field order here is the order in the JSON, so a replay prints the same bytes."""
+
+    schema: str = SCHEMA
+    trigger_id: str
+    kind: str
+    customer_id: str
+    order_id: str | None
+    fired_at: str
+    emitted_at: str = ""
+    priority: str
+    route: str
+    score: float | None
+    reasons: list[dict[str, str]]
+    customer: dict[str, Any]
+    outreach: dict[str, Any]
+    evidence: dict[str, Any]
+
+
+def trigger_id(kind: str, subject: str, episode: str) -> str:
+    """Deterministic id: the same situation gets the same id after a restart or a replay."""
+    digest = hashlib.blake2b(f"{kind}\x1f{subject}\x1f{episode}".encode(), digest_size=16)
+    return digest.hexdigest()
+
+
+_encoder = msgspec.json.Encoder()
+
+
+def encode(trigger: Trigger) -> bytes:
+    return _encoder.encode(trigger)
+
+
+def decode(raw: bytes | str) -> Trigger:
+    return msgspec.json.decode(raw, type=Trigger)

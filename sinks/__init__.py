@@ -1,0 +1,1 @@
+"""Where triggers, dead letters and metrics leave the engine. No Bytewax here."""
