@@ -182,14 +182,19 @@ class KafkaSource(FixedPartitionedSource):
     def list_parts(self) -> list[str]:
         from confluent_kafka.admin import AdminClient
 
-        admin = AdminClient({k: v for k, v in self.conf.items() if k in ("bootstrap.servers",) or k.startswith(("security", "sasl", "ssl"))})
+        admin = AdminClient({k: v for k, v in self.conf.items()
+                             if k == "bootstrap.servers" or k.startswith(("security", "sasl", "ssl"))})
         meta = admin.list_topics(timeout=10)
+        missing = [t for t in self.topics if t not in meta.topics or meta.topics[t].error is not None]
+        if missing:
+            _create_topics(admin, missing)
+            meta = admin.list_topics(timeout=10)
         parts = []
         for topic in self.topics:
             tmeta = meta.topics.get(topic)
             if tmeta is None or tmeta.error is not None:
-                log.warning("topic %r not found on %s; skipping it (create it and restart to read it)",
-                            topic, self.conf["bootstrap.servers"])
+                log.warning("topic %r not found on %s and could not be created; not reading it "
+                            "(create it and restart)", topic, self.conf["bootstrap.servers"])
                 continue
             parts.extend(f"{topic}/{p}" for p in sorted(tmeta.partitions))
         if not parts:
@@ -201,3 +206,16 @@ class KafkaSource(FixedPartitionedSource):
         topic, partition = for_part.rsplit("/", 1)
         offset = resume_state if resume_state is not None else self.start_offset
         return _KafkaPartition(self.conf, topic, int(partition), offset, self.clock, self.timers, self.batch_size)
+
+
+def _create_topics(admin, topics: list[str]) -> None:
+    """Create missing input topics with the broker's default partitioning, as a fresh install expects."""
+    from confluent_kafka.admin import NewTopic
+
+    futures = admin.create_topics([NewTopic(t) for t in topics])
+    for topic, fut in futures.items():
+        try:
+            fut.result(timeout=10)
+            log.info("created topic %r", topic)
+        except Exception as exc:  # already created by someone else, or not allowed: both leave a warning
+            log.warning("could not create topic %r: %s", topic, exc)

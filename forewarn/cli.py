@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 import time
 from collections import Counter
@@ -100,6 +101,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     from flows import modes
 
     config = _load(args)
+
+    def stop(signum, frame):  # SIGTERM stops like Ctrl-C: Bytewax ends the execution cleanly
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
     if config.metrics.port:
         start_http_server(config.metrics.port, config.metrics.host)
         logging.getLogger("forewarn").info("metrics on http://%s:%d/metrics", config.metrics.host, config.metrics.port)

@@ -28,6 +28,11 @@ def queue_key(prefix: str, route: str, priority: str) -> str:
     return f"{prefix}forewarn:queue:{route}:{priority}"
 
 
+def all_queue_keys(prefix: str) -> list[str]:
+    """Every queue, most urgent first: human before ai within a priority."""
+    return [queue_key(prefix, r, p) for p in ("p1", "p2", "p3", "p4") for r in ("human", "ai")]
+
+
 def seen_key(prefix: str, trigger_id: str) -> str:
     return f"{prefix}forewarn:seen:{trigger_id}"
 

@@ -1,0 +1,386 @@
+"""Ground truth: what *should* fire over an event file, by an oracle independent of the engine.
+
+The oracle reads the valid events of a file (invalid lines dropped, redeliveries of the
+same ``event_id`` dropped, the rest stably sorted by event time) and applies each kind's
+rule directly to whole per-shipment and per-order histories, with no watermark, no timer
+heap and no detector code. Rules (docs/situations.md states them for users):
+
+* ``delivery_late`` — a shipment not delivered by ETA + ``grace_hours`` (the ETA is the latest
+  ``estimated_delivery_at`` seen up to that deadline; a changed ETA re-arms with a new
+  deadline) and not cancelled before it. ``fired_at`` = the deadline.
+* ``shipment_stalled`` — a shipment whose latest status is created / in_transit /
+  out_for_delivery and which has no shipment event for ``stall_hours``. ``fired_at`` = last
+  shipment event + ``stall_hours``; once per quiet spell.
+* ``shipment_exception`` / ``payment_disputed`` — every such event, at its time.
+* ``payment_failed`` — per order, the first failure opens an episode; ``fraud_suspected`` or
+  ``attempt >= max_attempts`` fires at once; otherwise it fires at first failure +
+  ``recovery_minutes`` unless a success or a cancellation of the order comes first.
+* ``data_quality`` — every ``order.placed`` whose e-mail is unverified (the order's own
+  ``email_verified``, else the latest value known for the customer) or whose shipping address
+  lacks ``postal_code`` or ``city``.
+* ``order_anomaly``, ``churn_risk``, ``vip_engagement_drop``, ``delivery_at_risk`` — model
+  based: the situations the simulator *planted* (see :func:`compute`'s ``planted``).
+
+Every deadline counts only if it is at or before the end of the input (the last event time):
+later ones have not happened yet. An event at exactly a deadline still counts as in time.
+
+>>> rows = compute([
+...     b'{"event_id":"1","type":"shipment.created","ts":"2026-01-01T00:00:00Z","customer_id":"c",'
+...     b'"order_id":"o","shipment_id":"s","estimated_delivery_at":"2026-01-02T00:00:00Z"}',
+...     b'{"event_id":"2","type":"customer.activity","ts":"2026-01-03T00:00:00Z","customer_id":"c",'
+...     b'"kind":"session"}'])
+>>> [(r["kind"], r["fired_at"]) for r in rows]
+[('delivery_at_risk', '2026-01-02T00:00:00Z'), ('delivery_late', '2026-01-02T12:00:00Z'), ('shipment_stalled', '2026-01-03T00:00:00Z')]
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from forewarn import events as ev
+from forewarn.timefmt import HOUR, MINUTE, format_us
+
+KINDS = (
+    "delivery_late", "delivery_at_risk", "shipment_stalled", "shipment_exception",
+    "payment_failed", "payment_disputed", "order_anomaly", "churn_risk",
+    "vip_engagement_drop", "data_quality",
+)
+SHIPMENT_KINDS = frozenset({"delivery_late", "delivery_at_risk", "shipment_stalled", "shipment_exception"})
+CUSTOMER_KINDS = frozenset({"churn_risk", "vip_engagement_drop"})
+
+# Used when the config has no ``[detectors.<kind>]`` table (yet) or the table lacks the key.
+DEFAULTS: dict[str, dict[str, float]] = {
+    "delivery_late": {"grace_hours": 12.0},
+    "shipment_stalled": {"stall_hours": 48.0},
+    "payment_failed": {"recovery_minutes": 60.0, "max_attempts": 3},
+}
+
+
+def threshold(config: Any, kind: str, name: str) -> Any:
+    """``config.detectors.<kind>.<name>`` if the config has it, else the documented default."""
+    detectors = getattr(config, "detectors", None) if config is not None else None
+    params = getattr(detectors, kind, None) if detectors is not None else None
+    value = getattr(params, name, None) if params is not None else None
+    return DEFAULTS[kind][name] if value is None else value
+
+
+def timeline(lines: Iterable[bytes]) -> list[tuple[int, ev.AnyEvent]]:
+    """The valid events, each ``event_id`` once (its first delivery), stably sorted by event time."""
+    seen: set[str] = set()
+    out: list[tuple[int, ev.AnyEvent]] = []
+    decode = ev.decode
+    for raw in lines:
+        e = decode(raw)
+        if isinstance(e, ev.Invalid) or e.event_id in seen:
+            continue
+        seen.add(e.event_id)
+        out.append((e.ts_us, e))
+    out.sort(key=lambda pair: pair[0])
+    return out
+
+
+def compute(
+    lines: Iterable[bytes],
+    config: Any = None,
+    planted: Mapping[str, Any] | None = None,
+) -> list[dict[str, Any]]:
+    """Ground-truth rows for the raw event lines of one file (JSON bytes, no newline).
+
+    ``planted`` (from the simulator) names the situations it set up on purpose:
+    ``order_anomaly``: {order_id: detail}; ``churn_risk``: {customer_id: detail};
+    ``vip_engagement_drop``: {customer_id: [drop_start_us, detail]}; and for the rule-based
+    kinds a collection of subjects, used only to label rows ``planted: true``.
+    """
+    planted = planted or {}
+    tl = timeline(lines)
+    if not tl:
+        return []
+    end = tl[-1][0]
+    rows: list[dict[str, Any]] = []
+    rows += _shipments(tl, end, config, planted)
+    rows += _payments(tl, end, config, planted)
+    rows += _per_event(tl, planted)
+    rows += _planted_models(tl, planted)
+    rows.sort(key=lambda r: (r["fired_at_us"], r["kind"], r["customer_id"], r["subject"]))
+    for r in rows:
+        r["fired_at"] = format_us(r.pop("fired_at_us"))
+    return rows
+
+
+def _row(kind: str, customer_id: str, order_id: str | None, subject: str, fired_at_us: int,
+         planted: Mapping[str, Any], detail: str) -> dict[str, Any]:
+    return {
+        "kind": kind,
+        "customer_id": customer_id,
+        "order_id": order_id,
+        "subject": subject,
+        "fired_at_us": fired_at_us,
+        "planted": subject in planted.get(kind, ()),
+        "detail": detail,
+    }
+
+
+def _shipments(tl, end: int, config: Any, planted) -> list[dict[str, Any]]:
+    grace = int(threshold(config, "delivery_late", "grace_hours") * HOUR)
+    stall = int(threshold(config, "shipment_stalled", "stall_hours") * HOUR)
+    # Per (customer, shipment): its events and the cancellations of its order, in timeline order.
+    ship_events: dict[tuple[str, str], list[tuple[int, Any]]] = defaultdict(list)
+    order_of: dict[tuple[str, str], str] = {}
+    cancels: dict[tuple[str, str], list[int]] = defaultdict(list)
+    order_index: list[tuple[int, str, str, int]] = []  # (timeline position, customer, order, ts)
+    shipment_types = (ev.ShipmentCreated, ev.ShipmentUpdated, ev.ShipmentException, ev.ShipmentDelivered)
+    for pos, (ts, e) in enumerate(tl):
+        if isinstance(e, shipment_types):
+            key = (e.customer_id, e.shipment_id)
+            ship_events[key].append((pos, e))
+            order_of.setdefault(key, e.order_id)
+        elif isinstance(e, ev.OrderCancelled):
+            cancels[(e.customer_id, e.order_id)].append(pos)
+    rows: list[dict[str, Any]] = []
+    for key, sevents in ship_events.items():
+        cid, sid = key
+        oid = order_of[key]
+        seq = list(sevents)
+        first_pos = seq[0][0]
+        # A cancellation matters once the shipment is being watched (after its first event).
+        seq += [(pos, None) for pos in cancels.get((cid, oid), ()) if pos > first_pos]
+        seq.sort(key=lambda pe: pe[0])
+        rows += _delivery_late(cid, oid, sid, seq, tl, end, grace, planted)
+        rows += _stalled(cid, oid, sid, seq, tl, end, stall, planted)
+    return rows
+
+
+def _delivery_late(cid, oid, sid, seq, tl, end, grace, planted) -> list[dict[str, Any]]:
+    rows = []
+    eta: int | None = None
+    deadline: int | None = None
+
+    def fire(at: int, eta_us: int, status: str) -> None:
+        detail = (f"due {format_us(eta_us)}, not delivered by {format_us(at)} "
+                  f"(grace {grace / HOUR:g} h; last status {status})")
+        rows.append(_row("delivery_late", cid, oid, sid, at, planted, detail))
+        rows.append(_row("delivery_at_risk", cid, oid, sid, eta_us, planted,
+                         f"will be late: due {format_us(eta_us)}, deadline {format_us(at)}"))
+
+    status = "created"
+    for pos, e in seq:
+        ts = tl[pos][0]
+        if deadline is not None and deadline < ts:
+            fire(deadline, eta, status)
+            deadline = None
+        if e is None:  # order cancelled
+            break
+        if isinstance(e, ev.ShipmentCreated):
+            eta = ev.to_us(e.estimated_delivery_at)
+            deadline = eta + grace
+            status = "created"
+        elif isinstance(e, ev.ShipmentUpdated):
+            status = e.status
+            if e.estimated_delivery_at is not None:
+                new = ev.to_us(e.estimated_delivery_at)
+                if new != eta:
+                    eta = new
+                    deadline = eta + grace
+        elif isinstance(e, ev.ShipmentException):
+            status = f"exception ({e.code})"
+        elif isinstance(e, ev.ShipmentDelivered):
+            deadline = None
+            break
+    else:
+        if deadline is not None and deadline <= end:
+            fire(deadline, eta, status)
+    return rows
+
+
+def _stalled(cid, oid, sid, seq, tl, end, stall, planted) -> list[dict[str, Any]]:
+    rows = []
+    deadline: int | None = None
+    status = ""
+    last = 0
+
+    def fire(at: int) -> None:
+        detail = f"no carrier update since {format_us(last)} (status {status}; stall {stall / HOUR:g} h)"
+        rows.append(_row("shipment_stalled", cid, oid, sid, at, planted, detail))
+
+    for pos, e in seq:
+        ts = tl[pos][0]
+        if deadline is not None and deadline < ts:
+            fire(deadline)
+            deadline = None
+        if e is None or isinstance(e, ev.ShipmentDelivered):
+            deadline = None
+            break
+        last = ts
+        if isinstance(e, ev.ShipmentException):
+            status = "exception"
+            deadline = None
+        else:
+            status = "created" if isinstance(e, ev.ShipmentCreated) else e.status
+            deadline = ts + stall
+    else:
+        if deadline is not None and deadline <= end:
+            fire(deadline)
+    return rows
+
+
+def _payments(tl, end: int, config: Any, planted) -> list[dict[str, Any]]:
+    window = int(threshold(config, "payment_failed", "recovery_minutes") * MINUTE)
+    max_attempts = int(threshold(config, "payment_failed", "max_attempts"))
+    per_order: dict[tuple[str, str], list[tuple[int, Any]]] = defaultdict(list)
+    for ts, e in tl:
+        if isinstance(e, (ev.PaymentFailed, ev.PaymentSucceeded, ev.OrderCancelled)):
+            per_order[(e.customer_id, e.order_id)].append((ts, e))
+    rows: list[dict[str, Any]] = []
+    for (cid, oid), seq in per_order.items():
+        if not any(isinstance(e, ev.PaymentFailed) for _, e in seq):
+            continue
+        open_ = fired = False
+        first = 0
+        deadline: int | None = None
+        for ts, e in seq:
+            if deadline is not None and deadline < ts:
+                rows.append(_row("payment_failed", cid, oid, oid, deadline, planted,
+                                 f"first failure {format_us(first)}, not recovered within "
+                                 f"{window / MINUTE:g} min"))
+                fired, deadline = True, None
+            if isinstance(e, ev.PaymentFailed):
+                if not open_:
+                    open_, fired, first, deadline = True, False, ts, ts + window
+                attempt = e.attempt or 1
+                if not fired and (e.failure_code == "fraud_suspected" or attempt >= max_attempts):
+                    why = ("fraud suspected" if e.failure_code == "fraud_suspected"
+                           else f"attempt {attempt} >= {max_attempts}")
+                    rows.append(_row("payment_failed", cid, oid, oid, ts, planted,
+                                     f"{why} ({e.failure_code})"))
+                    fired, deadline = True, None
+            else:  # succeeded or order cancelled: the episode is over
+                open_, deadline = False, None
+        if deadline is not None and deadline <= end:
+            rows.append(_row("payment_failed", cid, oid, oid, deadline, planted,
+                             f"first failure {format_us(first)}, not recovered within "
+                             f"{window / MINUTE:g} min"))
+    return rows
+
+
+def _missing(value: str | None) -> bool:
+    return value is None or not value.strip()
+
+
+def _per_event(tl, planted) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    verified: dict[str, bool] = {}  # latest email_verified known per customer
+    for ts, e in tl:
+        if isinstance(e, ev.ShipmentException):
+            rows.append(_row("shipment_exception", e.customer_id, e.order_id, e.shipment_id, ts,
+                             planted, f"carrier exception {e.code}"))
+        elif isinstance(e, ev.PaymentDisputed):
+            rows.append(_row("payment_disputed", e.customer_id, e.order_id, e.order_id, ts,
+                             planted, f"dispute over {e.amount:g} {e.currency}"
+                             + (f" ({e.reason})" if e.reason else "")))
+        elif isinstance(e, ev.CustomerUpdated):
+            if e.email_verified is not None:
+                verified[e.customer_id] = e.email_verified
+        elif isinstance(e, ev.OrderPlaced):
+            problems = []
+            v = e.email_verified if e.email_verified is not None else verified.get(e.customer_id)
+            if v is False:
+                problems.append("email not verified" + ("" if e.email_verified is not None else " (profile)"))
+            if _missing(e.shipping_address.postal_code):
+                problems.append("no postal_code")
+            if _missing(e.shipping_address.city):
+                problems.append("no city")
+            if problems:
+                rows.append(_row("data_quality", e.customer_id, e.order_id, e.order_id, ts,
+                                 planted, "; ".join(problems)))
+            if e.email_verified is not None:
+                verified[e.customer_id] = e.email_verified
+    return rows
+
+
+def _planted_models(tl, planted) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    anomalies = planted.get("order_anomaly") or {}
+    churners = planted.get("churn_risk") or {}
+    drops = planted.get("vip_engagement_drop") or {}
+    if not (anomalies or churners or drops):
+        return rows
+    last_order: dict[str, tuple[int, str]] = {}
+    for ts, e in tl:
+        if isinstance(e, ev.OrderPlaced):
+            if e.order_id in anomalies:
+                rows.append(_row("order_anomaly", e.customer_id, e.order_id, e.order_id, ts,
+                                 planted, anomalies[e.order_id]))
+            if e.customer_id in churners:
+                last_order[e.customer_id] = (ts, e.order_id)
+    for cid, detail in churners.items():
+        if cid in last_order:
+            ts, oid = last_order[cid]
+            rows.append(_row("churn_risk", cid, None, cid, ts, planted,
+                             f"{detail}; last order {oid}"))
+    customers = {e.customer_id for _, e in tl} if drops else set()
+    for cid, (start_us, detail) in drops.items():
+        if cid in customers and start_us <= tl[-1][0]:
+            rows.append(_row("vip_engagement_drop", cid, None, cid, start_us, planted, detail))
+    return rows
+
+
+# --------------------------------------------------------------------------- scoring
+
+
+def trigger_subject(trigger: Mapping[str, Any]) -> str | None:
+    """What a trigger is about, comparable with a truth row's ``subject``."""
+    kind = trigger.get("kind")
+    if kind in SHIPMENT_KINDS:
+        return (trigger.get("evidence") or {}).get("shipment_id")
+    if kind in CUSTOMER_KINDS:
+        return trigger.get("customer_id")
+    return trigger.get("order_id")
+
+
+def score(
+    triggers: Iterable[Mapping[str, Any]],
+    truth: Iterable[Mapping[str, Any]],
+    kinds: Iterable[str] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Per kind: ``tp``, ``fp``, ``fn``, ``precision``, ``recall``.
+
+    A trigger matches a truth row with the same (kind, customer_id, subject); each truth row
+    is matched at most once (a kind with several episodes per subject has several rows).
+    ``fired_at`` is not compared. Precision (recall) is 0.0 when there is nothing to divide by.
+    Without ``kinds``, every kind found in the triggers or the truth is reported.
+    """
+    triggers = list(triggers)
+    truth = list(truth)
+    wanted = list(kinds) if kinds is not None else sorted(
+        {t["kind"] for t in triggers} | {r["kind"] for r in truth})
+    open_rows: dict[tuple, int] = defaultdict(int)
+    for r in truth:
+        open_rows[(r["kind"], r["customer_id"], r["subject"])] += 1
+    out = {k: {"tp": 0, "fp": 0, "fn": 0} for k in wanted}
+    for t in triggers:
+        counts = out.get(t["kind"])
+        if counts is None:
+            continue
+        key = (t["kind"], t.get("customer_id"), trigger_subject(t))
+        if open_rows.get(key, 0) > 0:
+            open_rows[key] -= 1
+            counts["tp"] += 1
+        else:
+            counts["fp"] += 1
+    for (kind, _, _), n in open_rows.items():
+        if kind in out:
+            out[kind]["fn"] += n
+    for c in out.values():
+        c["precision"] = c["tp"] / (c["tp"] + c["fp"]) if c["tp"] + c["fp"] else 0.0
+        c["recall"] = c["tp"] / (c["tp"] + c["fn"]) if c["tp"] + c["fn"] else 0.0
+    return out
+
+
+def load_jsonl(path: str | Path) -> list[dict[str, Any]]:
+    """The JSON objects of a JSONL file (triggers or truth), blank lines skipped."""
+    with open(path, encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]

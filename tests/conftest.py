@@ -1,0 +1,158 @@
+"""Fixtures for tests that talk to the real Kafka, Redis and Prometheus (``-m services``).
+
+They are started by ``scripts/services.sh start`` (``scripts/test.sh`` does it); a test
+that finds them down fails with what to run, it does not skip.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+KAFKA = os.environ.get("FOREWARN_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
+REDIS = os.environ.get("FOREWARN_REDIS_URL", "redis://127.0.0.1:6379/0")
+PROMETHEUS = os.environ.get("FOREWARN_PROMETHEUS_URL", "http://127.0.0.1:9090")
+
+
+def _reachable(hostport: str) -> bool:
+    host, port = hostport.rsplit(":", 1)
+    try:
+        with socket.create_connection((host, int(port)), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def services() -> dict[str, str]:
+    redis_hostport = REDIS.split("//", 1)[1].split("/", 1)[0]
+    prom_hostport = PROMETHEUS.split("//", 1)[1].rstrip("/")
+    down = [name for name, hp in (("kafka", KAFKA), ("redis", redis_hostport), ("prometheus", prom_hostport))
+            if not _reachable(hp)]
+    if down:
+        pytest.fail(f"{', '.join(down)} not reachable; start them with `bash scripts/services.sh start`")
+    return {"kafka": KAFKA, "redis": REDIS, "prometheus": PROMETHEUS}
+
+
+@pytest.fixture
+def namespace() -> str:
+    """A fresh name for this test's topics, consumer group and Redis keys."""
+    return f"t{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def redis_client(services):
+    import redis
+
+    client = redis.Redis.from_url(services["redis"])
+    yield client
+    client.close()
+
+
+class Engine:
+    """``forewarn run`` in a subprocess, as an operator would start it."""
+
+    def __init__(self, config_path: Path, log_path: Path, args: tuple[str, ...] = ()) -> None:
+        self.log_path = log_path
+        self.log = open(log_path, "wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "forewarn.cli", "run", "--config", str(config_path), *args],
+            cwd=REPO, stdout=self.log, stderr=subprocess.STDOUT)
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def stop(self, timeout: float = 20) -> int:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        return self.proc.returncode
+
+    def kill(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+        self.log.close()
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+@pytest.fixture
+def start_engine(tmp_path):
+    started: list[Engine] = []
+
+    def start(config_text: str, *args: str, name: str = "engine") -> Engine:
+        cfg = tmp_path / f"{name}.toml"
+        cfg.write_text(config_text)
+        engine = Engine(cfg, tmp_path / f"{name}.log", args)
+        started.append(engine)
+        return engine
+
+    yield start
+    for engine in started:
+        if engine.alive():
+            engine.stop()
+
+
+def wait_for(predicate, timeout: float, interval: float = 0.25, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+def live_config(ns: str, services: dict[str, str], **sections: dict) -> str:
+    """A run config isolated to this test: own topics, group, Redis prefix and recovery dir."""
+    base = {
+        "engine": {"allowed_lateness_seconds": 0, "idle_timeout_seconds": 2},
+        "kafka": {"bootstrap": services["kafka"], "group_id": ns,
+                  "topics": [f"{ns}-{t}" for t in ("orders", "payments", "shipments", "customers")]},
+        "redis": {"url": services["redis"], "prefix": f"{ns}:"},
+        "metrics": {"port": 0},
+    }
+    for name, values in sections.items():
+        base.setdefault(name, {}).update(values)
+    out = []
+    for name, values in base.items():
+        out.append(f"[{name}]")
+        for k, v in values.items():
+            out.append(f"{k} = {_toml(v)}")
+    return "\n".join(out) + "\n"
+
+
+def _toml(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, list):
+        return "[" + ", ".join(_toml(x) for x in v) + "]"
+    return '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def queued_triggers(client, prefix: str) -> list[dict]:
+    """Every trigger in every queue stream under ``prefix``."""
+    import json
+
+    from sinks.redis_queue import all_queue_keys
+
+    out = []
+    for key in all_queue_keys(prefix):
+        out.extend(json.loads(fields[b"trigger"]) for _id, fields in client.xrange(key))
+    return out

@@ -1,0 +1,69 @@
+"""Events for tests, built from keyword arguments with sensible defaults, as the contract spells them."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from typing import Any
+
+from forewarn.config import Config, load
+from forewarn.engine import Engine, Shard
+from forewarn.events import decode
+from forewarn.routing import route
+from forewarn.timefmt import parse_rfc3339
+from forewarn.trigger import Trigger
+
+_ids = itertools.count(1)
+
+
+def event(type_: str, ts: str, customer_id: str = "c1", **fields: Any) -> dict:
+    return {"type": type_, "event_id": fields.pop("event_id", f"ev{next(_ids)}"), "ts": ts,
+            "customer_id": customer_id, **fields}
+
+
+def order(ts: str, order_id: str = "o1", total: float = 80.0, customer_id: str = "c1", **fields: Any) -> dict:
+    fields.setdefault("items", [{"sku": "sku-1", "qty": 1, "unit_price": total}])
+    fields.setdefault("shipping_address", {"country": "DE", "city": "Berlin", "postal_code": "10115"})
+    fields.setdefault("currency", "EUR")
+    return event("order.placed", ts, customer_id, order_id=order_id, total=total, **fields)
+
+
+def shipped(ts: str, eta: str, shipment_id: str = "s1", order_id: str = "o1", customer_id: str = "c1", **fields: Any) -> dict:
+    return event("shipment.created", ts, customer_id, order_id=order_id, shipment_id=shipment_id,
+                 estimated_delivery_at=eta, carrier=fields.pop("carrier", "DHL"), **fields)
+
+
+def delivered(ts: str, shipment_id: str = "s1", order_id: str = "o1", customer_id: str = "c1") -> dict:
+    return event("shipment.delivered", ts, customer_id, order_id=order_id, shipment_id=shipment_id)
+
+
+def consent(ts: str, customer_id: str = "c1", **channels: bool) -> dict:
+    return event("customer.updated", ts, customer_id, consent=channels)
+
+
+def tick(ts: str, customer_id: str = "other") -> dict:
+    """Some other customer's activity: moves the stream's event time forward."""
+    return event("customer.activity", ts, customer_id, kind="session")
+
+
+def lines(events: list[dict]) -> list[bytes]:
+    return [json.dumps(e).encode() for e in events]
+
+
+def replay(events: list[dict], config: Config | None = None, lateness_s: float = 0.0) -> list[Trigger]:
+    """The engine over an ordered stream, as a backtest drives it, without Bytewax."""
+    config = config or load(None, {"engine.allowed_lateness_seconds": lateness_s})
+    engine, shard = Engine(config), Shard()
+    high = -(2**62)
+    lateness = int(config.engine.allowed_lateness_seconds * 1_000_000)
+    out = []
+    for raw in lines(events):
+        ev = decode(raw)
+        high = max(high, ev.ts_us)
+        out.extend(engine.on_event(shard, ev, high - lateness))
+    out.extend(engine.finish(shard, high))
+    return [route(c, config.routing) for c in out]
+
+
+def at(ts: str) -> int:
+    return parse_rfc3339(ts)
