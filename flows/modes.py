@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 
+from bytewax.errors import BytewaxRuntimeError
 from bytewax.outputs import Sink
 from bytewax.recovery import RecoveryConfig, init_db_dir
 from bytewax.run import cli_main
@@ -98,5 +99,11 @@ def run(config: Config, workers: int = 1, process_id: int | None = None, address
             log.info("initialised %d recovery partition(s) in %s", rec.partitions, db)
         backup = timedelta(seconds=rec.backup_interval_seconds) if rec.backup_interval_seconds else timedelta(0)
         recovery = RecoveryConfig(str(db), backup)
-    cli_main(flow, workers_per_process=workers, process_id=process_id, addresses=addresses,
-             epoch_interval=timedelta(seconds=rec.snapshot_interval_seconds), recovery_config=recovery)
+    try:
+        cli_main(flow, workers_per_process=workers, process_id=process_id, addresses=addresses,
+                 epoch_interval=timedelta(seconds=rec.snapshot_interval_seconds), recovery_config=recovery)
+    except BytewaxRuntimeError as exc:
+        if "signal received" not in str(exc):
+            raise
+        log.info("stopped by signal; the next start resumes from the last snapshot" if recovery else
+                 "stopped by signal")
