@@ -47,7 +47,9 @@ class DeliveryLate:
     def on_event(self, cust: CustomerState, event: ev.AnyEvent, sched: Scheduler) -> list[Candidate]:
         match event:
             case ev.ShipmentCreated():
-                self._arm(sched, event.shipment_id, ev.to_us(event.estimated_delivery_at))
+                order = cust.orders.get(event.order_id)
+                if order is None or order.status != "cancelled":  # the cancellation may be read first
+                    self._arm(sched, event.shipment_id, ev.to_us(event.estimated_delivery_at))
             case ev.ShipmentUpdated(estimated_delivery_at=eta) if eta is not None:
                 ship = cust.shipments.get(event.shipment_id)
                 if ship is not None and ship.eta_us != ev.to_us(eta):

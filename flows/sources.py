@@ -122,7 +122,8 @@ class _KafkaPartition(StatefulSourcePartition):
         self.timers = timers
         self.batch_size = batch_size
         self.idle = False
-        clock.touch(self.part)
+        self.high = NEVER
+        clock.register(self.part)
 
     def next_batch(self) -> list[tuple]:
         from confluent_kafka import KafkaError
@@ -131,7 +132,9 @@ class _KafkaPartition(StatefulSourcePartition):
         now = time.time()
         out: list[tuple] = []
         counts: Counter = Counter()
-        decoded = []
+        others = self.clock.others_high(self.part)
+        lateness = self.clock.lateness_us
+        high = self.high
         for msg in msgs:
             err = msg.error()
             if err is not None:
@@ -145,18 +148,36 @@ class _KafkaPartition(StatefulSourcePartition):
                 source = f"{self.topic}/{self.partition}/{msg.offset()}"
                 out.append((INVALID, None, (item.raw, item.error, source, item.reason), NEVER, now))
                 continue
-            self.clock.observe(self.part, item.ts_us)
+            ts = item.ts_us
+            if ts > high:
+                high = ts
             counts[(self.topic, item.__struct_config__.tag)] += 1
-            decoded.append(item)
+            # The watermark as it stood when this event was read (not after the whole batch).
+            out.append((EVENT, item.customer_id, item, min(others, high) - lateness, now))
+        if high != self.high:
+            self.high = high
+        if msgs:
+            self.clock.observe(self.part, high)
+        elif self._caught_up():
+            self.clock.caught_up(self.part)
+        else:
+            self.clock.behind(self.part)
         _count(counts)
         wm = self.clock.watermark()
-        out.extend((EVENT, e.customer_id, e, wm, now) for e in decoded)
         out.extend((WAKE, key, None, wm, now) for key in self.timers.pop_due(wm))
         self.idle = not msgs
         if wm != NEVER:
             metrics.WATERMARK.set(wm / 1e6)
             metrics.WATERMARK_LAG.set(now - wm / 1e6)
         return out
+
+    def _caught_up(self) -> bool:
+        """At the end of the partition's log, as far as the last fetch told us."""
+        _low, high = self.consumer.get_watermark_offsets(self.tp, cached=True)
+        if high < 0:
+            return False  # no fetch answered yet: assume there is more to read
+        metrics.CONSUMER_LAG.labels(self.topic).set(max(0, high - self.offset))
+        return self.offset >= high
 
     def next_awake(self) -> datetime | None:
         # Poll an idle partition every 50 ms instead of spinning.

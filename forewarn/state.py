@@ -93,12 +93,17 @@ class CustomerState(msgspec.Struct):
         match event:
             case ev.OrderPlaced():
                 self.orders_count += 1
-                self.ltv += event.total
                 if self.first_order_us is None or ts < self.first_order_us:
                     self.first_order_us = ts
                 if self.last_order_us is None or ts > self.last_order_us:
                     self.last_order_us = ts
-                self.orders[event.order_id] = Order(event.total, event.currency, ts)
+                known = self.orders.get(event.order_id)
+                # A cancellation read before its order (another topic, another partition) still counts.
+                status = known.status if known is not None else "open"
+                if status == "open":
+                    self.ltv += event.total
+                self.orders[event.order_id] = Order(event.total, event.currency, ts, status,
+                                                    known is not None and known.paid)
                 if len(self.orders) > MAX_ORDERS:
                     del self.orders[min(self.orders, key=lambda k: self.orders[k].placed_us)]
                 if event.email is not None:
@@ -106,13 +111,18 @@ class CustomerState(msgspec.Struct):
                 if event.email_verified is not None:
                     self.email_verified = event.email_verified
             case ev.OrderCancelled() | ev.OrderReturned():
+                status = "cancelled" if isinstance(event, ev.OrderCancelled) else "returned"
                 order = self.orders.get(event.order_id)
-                if order is not None and order.status == "open":
-                    order.status = "cancelled" if isinstance(event, ev.OrderCancelled) else "returned"
+                if order is None:
+                    self.orders[event.order_id] = Order(0.0, "", ts, status)
+                elif order.status == "open":
+                    order.status = status
                     self.ltv = max(0.0, self.ltv - order.total)
             case ev.PaymentSucceeded():
                 order = self.orders.get(event.order_id)
-                if order is not None:
+                if order is None:
+                    self.orders[event.order_id] = Order(0.0, event.currency, ts, paid=True)
+                else:
                     order.paid = True
             case ev.PaymentRefunded():
                 self.ltv = max(0.0, self.ltv - event.amount)

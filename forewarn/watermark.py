@@ -21,15 +21,20 @@ NEVER = -(2**62)
 
 
 class PartitionClock:
-    __slots__ = ("high", "last_wall")
+    __slots__ = ("high", "quiet_since")
 
     def __init__(self) -> None:
         self.high = NEVER
-        self.last_wall = 0.0
+        self.quiet_since: float | None = None  # wall time it was first found at the end of its log
 
 
 class StreamClock:
-    """Per-partition event time, combined into one process watermark. Thread-safe."""
+    """Per-partition event time, combined into one process watermark. Thread-safe.
+
+    Only a partition itself can say it is idle (at the end of its log, with nothing new, for
+    ``idle_timeout``): a partition that merely has not been polled for a while, because the
+    worker was busy elsewhere, still holds the watermark back.
+    """
 
     def __init__(self, lateness_us: int, idle_timeout_s: float, wall=time.monotonic) -> None:
         self.lateness_us = lateness_us
@@ -39,34 +44,65 @@ class StreamClock:
         self._lock = threading.Lock()
         self._floor = NEVER  # the watermark never goes back
 
-    def observe(self, part: str, ts_us: int) -> None:
+    def _part(self, part: str) -> PartitionClock:
         p = self.parts.get(part)
         if p is None:
             with self._lock:
                 p = self.parts.setdefault(part, PartitionClock())
-        if ts_us > p.high:
-            p.high = ts_us
-        p.last_wall = self.wall()
+        return p
 
-    def touch(self, part: str) -> None:
-        """The partition answered a poll (perhaps with nothing): register it as present."""
+    def register(self, part: str) -> None:
+        """An assigned partition: until it delivers data or goes idle it holds the watermark
+        back, since its first events may be older than everything read so far."""
+        self._part(part)
+
+    def observe(self, part: str, high: int) -> None:
+        """The partition delivered events up to ``high``."""
+        p = self._part(part)
+        if high > p.high:
+            p.high = high
+        p.quiet_since = None
+
+    def behind(self, part: str) -> None:
+        """The partition returned nothing but has unread input: not idle."""
+        self._part(part).quiet_since = None
+
+    def caught_up(self, part: str) -> None:
+        """The partition is at the end of its log; idle once that lasts ``idle_timeout``."""
+        p = self._part(part)
+        if p.quiet_since is None:
+            p.quiet_since = self.wall()
+
+    def _active(self, p: PartitionClock, now: float) -> bool:
+        return p.quiet_since is None or now - p.quiet_since < self.idle_timeout_s
+
+    def others_high(self, part: str) -> int:
+        """Smallest event-time high of the *other* active partitions (no limit if there are none).
+
+        A source stamps each event with ``min(this, own high) - lateness``: the watermark as it
+        stood when that event was read, not after its whole batch.
+        """
+        now = self.wall()
         with self._lock:
-            self.parts.setdefault(part, PartitionClock())
+            highs = [p.high for name, p in self.parts.items() if name != part and self._active(p, now)]
+        return min(highs) if highs else -NEVER
 
     def watermark(self) -> int:
         now = self.wall()
         with self._lock:
-            active = [p.high for p in self.parts.values()
-                      if p.high != NEVER and now - p.last_wall < self.idle_timeout_s]
+            active = [p.high for p in self.parts.values() if self._active(p, now)]
             if active:
+                if min(active) == NEVER:
+                    return self._floor
                 wm = min(active) - self.lateness_us
             else:
                 seen = [p for p in self.parts.values() if p.high != NEVER]
                 if not seen:
                     return self._floor
-                last = max(seen, key=lambda p: p.high)
-                quiet_for = now - max(p.last_wall for p in seen) - self.idle_timeout_s
-                wm = last.high - self.lateness_us + int(max(0.0, quiet_for) * 1_000_000)
+                # Everything is idle: advance with the wall clock from where the data left off.
+                high = max(p.high for p in seen)
+                idle_for = now - max(p.quiet_since for p in self.parts.values()) - self.idle_timeout_s
+                wm = high - self.lateness_us + int(max(0.0, idle_for) * 1_000_000)
             if wm > self._floor:
                 self._floor = wm
             return self._floor
