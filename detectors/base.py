@@ -41,6 +41,7 @@ class Candidate(msgspec.Struct, kw_only=True):
     customer: dict[str, Any] = {}
     consent: dict[str, Any] = {}
     source_ts: int | None = None  # event time of the event that caused it, for latency
+    ingest: float = 0.0  # wall time the engine read the input that led to it, for latency
 
 
 class Scheduler(Protocol):

@@ -28,13 +28,13 @@ class ShardLogic(StatefulBatchLogic):
         if resume is None:
             self.shard = Shard()
         else:
-            self.key, customers, watermark = pickle.loads(resume)
-            self.shard = Shard(customers, watermark)
+            self.key, *state = pickle.loads(resume)
+            self.shard = Shard(*state)
             self._register()
 
     def _register(self) -> None:
         if self.timers is not None and self.key is not None:
-            self.timers.register(self.key, self.shard.next_deadline())
+            self.timers.register(self.key, self.shard.next_due())
 
     def on_batch(self, items: list[tuple]) -> tuple[list, bool]:
         engine, shard = self.engine, self.shard
@@ -45,15 +45,11 @@ class ShardLogic(StatefulBatchLogic):
         dup0, late0 = stats.duplicates, stats.late
         for tag, _key, payload, wm, ingest in items:
             if tag == EVENT:
-                found = engine.on_event(shard, payload, wm)
+                out.extend(engine.on_event(shard, payload, wm, ingest))
             elif tag == WAKE:
-                found = engine.advance(shard, wm)
+                out.extend(engine.advance(shard, wm, ingest))
             elif tag == END:
-                found = engine.finish(shard, wm)
-            else:
-                continue
-            for cand in found:
-                out.append((cand, ingest))
+                out.extend(engine.finish(shard, wm, ingest))
         if stats.duplicates != dup0:
             metrics.DUPLICATES.inc(stats.duplicates - dup0)
         if stats.late != late0:
@@ -63,4 +59,4 @@ class ShardLogic(StatefulBatchLogic):
 
     def snapshot(self) -> bytes:
         # Bytes are immutable, as Bytewax requires of a snapshot, and cheaper than a deepcopy.
-        return pickle.dumps((self.key, self.shard.customers, self.shard.watermark), protocol=5)
+        return pickle.dumps((self.key, *self.shard.state()), protocol=5)

@@ -38,7 +38,7 @@ def build(config: Config, source: Source, triggers: Sink, deadletters: Sink | No
         op.output("deadletters", letters, deadletters)
     keyed = op.key_on("key_by_customer", split.trues, lambda item: item[1])
     candidates = op.stateful_batch("customer_step", keyed, lambda resume: ShardLogic(engine, resume, timers))
-    routed = op.map("route", candidates, lambda kv: (route(kv[1][0], policy), kv[1][0].source_ts, kv[1][1]))
+    routed = op.map("route", candidates, lambda kv: (route(kv[1], policy), kv[1].source_ts, kv[1].ingest))
     op.output("triggers", routed, triggers)
     return flow
 

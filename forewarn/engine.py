@@ -1,25 +1,26 @@
-"""The customer step's logic, without Bytewax: state per customer, deadlines in event time.
+"""The customer step's logic, without Bytewax: state per customer, applied in event time.
 
-A :class:`Shard` is a set of customers with their deadlines (one customer in ``run``, where
-Bytewax keys state by customer; all of them in a backtest, which is one ordered stream).
-The :class:`Engine` (detectors, config, counters; one per worker) moves a shard forward
-by events and by the watermark. Every input
-carries the watermark its source stamped on it, so what fires, and in what order, depends
-only on the sequence of inputs — never on how fast the machine runs.
+A :class:`Shard` is a set of customers with their pending events and armed deadlines (one
+customer in ``run``, where Bytewax keys state by customer; all of them in a backtest, which is
+one ordered stream). The :class:`Engine` (detectors and config; one per worker) moves a shard
+forward. Every input carries the watermark its source stamped on it, so what happens, and in
+what order, depends only on the sequence of inputs — never on how fast the machine runs.
 
-Rules, from contract section 2:
+Rules (contract section 2):
 
-* a deadline ``d`` fires once the watermark has passed it (``d < watermark``), in
-  deadline order, with ``fired_at = d``;
-* before applying a customer's event at ``t``, that customer's deadlines before ``t``
-  fire first, so a delivery one minute after the deadline still counts as late;
-* at the end of the input every deadline up to the final watermark fires.
+* an event waits until the watermark reaches its time, then is applied; events and deadlines
+  are merged in event-time order, so a customer's state evolves the same way whatever order
+  its topics were read in (an event exactly at a deadline goes first: "by the deadline");
+* a deadline ``d`` fires once the watermark has passed it (``d < watermark``), with
+  ``fired_at = d``; a parcel delivered a minute after its deadline is still late;
+* an event older than the watermark is late: applied at once and counted;
+* at the end of a finite input the watermark moves to the last event time, and every
+  event and deadline up to it is processed.
 """
 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable
 
 from detectors import REGISTRY
 from detectors.base import Candidate
@@ -27,22 +28,36 @@ from forewarn import events as ev
 from forewarn.config import Config
 from forewarn.state import CustomerState
 
+NEVER = -(2**62)
+
 
 class Shard:
-    """Customers, a heap of their armed deadlines, and the watermark they have seen."""
+    """Customers, the events waiting for the watermark, the armed deadlines, and the watermark."""
 
-    __slots__ = ("customers", "heap", "watermark")
+    __slots__ = ("customers", "pending", "heap", "watermark", "seq")
 
-    def __init__(self, customers: dict[str, CustomerState] | None = None, watermark: int = -(2**62)) -> None:
+    def __init__(self, customers: dict[str, CustomerState] | None = None,
+                 pending: list[tuple[int, int, ev.AnyEvent, float]] | None = None,
+                 watermark: int = NEVER, seq: int = 0) -> None:
         self.customers: dict[str, CustomerState] = customers or {}
+        self.pending = pending or []  # heap of (ts, arrival seq, event, ingest wall time)
         self.watermark = watermark
+        self.seq = seq
         self.heap: list[tuple[int, str, str]] = [
             (d, cid, key) for cid, c in self.customers.items() for key, d in c.timers.items()]
         heapq.heapify(self.heap)
 
-    def next_deadline(self) -> int | None:
-        """Earliest armed deadline (may be a stale, disarmed one: harmless, it fires nothing)."""
-        return self.heap[0][0] if self.heap else None
+    def next_due(self) -> int | None:
+        """The watermark value past which this shard has work: ``wm > next_due()``."""
+        due = self.heap[0][0] if self.heap else None
+        if self.pending:
+            ev_due = self.pending[0][0] - 1  # an event is due once the watermark reaches it
+            due = ev_due if due is None else min(due, ev_due)
+        return due
+
+    def state(self) -> tuple:
+        """What a snapshot keeps; the deadline heap is rebuilt from the customers' timers."""
+        return self.customers, self.pending, self.watermark, self.seq
 
 
 class _CustomerScheduler:
@@ -80,61 +95,75 @@ class Engine:
         self.by_kind = {d.kind: d for d in self.detectors}
         self.stats = Stats()
 
-    def advance(self, shard: Shard, watermark: int, inclusive: bool = False) -> list[Candidate]:
-        """Move the watermark forward and fire every deadline it has passed, oldest first."""
+    def on_event(self, shard: Shard, event: ev.AnyEvent, watermark: int, ingest: float = 0.0) -> list[Candidate]:
+        """Take one event; process whatever the (stamped) watermark now allows."""
+        ts = event.ts_us
+        if ts < shard.watermark:
+            self.stats.late += 1
+            out = self._apply(shard, event, ingest)  # deadlines before the watermark have fired
+        else:
+            heapq.heappush(shard.pending, (ts, shard.seq, event, ingest))
+            shard.seq += 1
+            out = []
+        out.extend(self.advance(shard, watermark, ingest))
+        return out
+
+    def advance(self, shard: Shard, watermark: int, ingest: float = 0.0, inclusive: bool = False) -> list[Candidate]:
+        """Move the watermark forward: apply due events and fire passed deadlines, in time order."""
         if watermark > shard.watermark:
             shard.watermark = watermark
         wm = shard.watermark
         out: list[Candidate] = []
-        heap = shard.heap
-        while heap and (heap[0][0] < wm or (inclusive and heap[0][0] <= wm)):
-            deadline, cid, key = heapq.heappop(heap)
-            out.extend(self._fire(shard, cid, key, deadline))
-        return out
+        pending, heap = shard.pending, shard.heap
+        while True:
+            ev_ts = pending[0][0] if pending and pending[0][0] <= wm else None
+            d = heap[0][0] if heap and (heap[0][0] < wm or (inclusive and heap[0][0] <= wm)) else None
+            if ev_ts is not None and (d is None or ev_ts <= d):
+                _ts, _seq, event, ev_ingest = heapq.heappop(pending)
+                out.extend(self._apply(shard, event, ev_ingest))
+            elif d is not None:
+                deadline, cid, key = heapq.heappop(heap)
+                out.extend(self._fire(shard, cid, key, deadline, ingest))
+            else:
+                return out
 
-    def finish(self, shard: Shard, final_watermark: int) -> list[Candidate]:
-        """End of input: fire everything due up to and including the final watermark."""
-        return self.advance(shard, final_watermark, inclusive=True)
+    def finish(self, shard: Shard, final_watermark: int, ingest: float = 0.0) -> list[Candidate]:
+        """End of input: process everything up to and including the final watermark."""
+        return self.advance(shard, final_watermark, ingest, inclusive=True)
 
-    def _fire(self, shard: Shard, cid: str, key: str, deadline: int) -> list[Candidate]:
+    def _fire(self, shard: Shard, cid: str, key: str, deadline: int, ingest: float) -> list[Candidate]:
         cust = shard.customers.get(cid)
         if cust is None or cust.timers.get(key) != deadline:
             return []  # disarmed or re-armed since this entry was pushed
         del cust.timers[key]
         detector = self.by_kind[key.split("|", 1)[0]]
         found = detector.on_deadline(cust, key, deadline, _CustomerScheduler(shard, cust))
-        return self._enrich(cust, found, None) if found else []
+        return self._enrich(cust, found, None, ingest) if found else []
 
-    def on_event(self, shard: Shard, event: ev.AnyEvent, watermark: int) -> list[Candidate]:
-        out = self.advance(shard, watermark)
-        ts = event.ts_us
+    def _apply(self, shard: Shard, event: ev.AnyEvent, ingest: float) -> list[Candidate]:
         cid = event.customer_id
         cust = shard.customers.get(cid)
         if cust is None:
             cust = shard.customers[cid] = CustomerState(cid)
         if cust.is_duplicate(event.event_id):
             self.stats.duplicates += 1
-            return out
-        if ts < shard.watermark:
-            self.stats.late += 1
-        # This customer's own deadlines before its event fire first, whatever the watermark.
-        if cust.timers:
-            for key, deadline in sorted(cust.timers.items(), key=lambda kv: kv[1]):
-                if deadline < ts:
-                    out.extend(self._fire(shard, cid, key, deadline))
+            return []
+        ts = event.ts_us
+        out: list[Candidate] = []
         sched = _CustomerScheduler(shard, cust)
         for det in self.detectors:
             found = det.on_event(cust, event, sched)
             if found:
-                out.extend(self._enrich(cust, found, ts))
+                out.extend(self._enrich(cust, found, ts, ingest))
         cust.apply(event, ts)
         return out
 
-    def _enrich(self, cust: CustomerState, found: list[Candidate], source_ts: int | None) -> list[Candidate]:
+    def _enrich(self, cust: CustomerState, found: list[Candidate], source_ts: int | None, ingest: float) -> list[Candidate]:
         ctx = cust.context(self.config.routing.vip_ltv)
         consent = {ch: {"allowed": v[0], "recorded_at": v[1]} for ch, v in cust.consent.items()}
         for c in found:
             c.customer = ctx
             c.consent = consent
             c.source_ts = source_ts
+            c.ingest = ingest
         return found
