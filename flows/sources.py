@@ -173,11 +173,14 @@ class _KafkaPartition(StatefulSourcePartition):
 
     def _caught_up(self) -> bool:
         """At the end of the partition's log, as far as the last fetch told us."""
-        _low, high = self.consumer.get_watermark_offsets(self.tp, cached=True)
+        low, high = self.consumer.get_watermark_offsets(self.tp, cached=True)
         if high < 0:
             return False  # no fetch answered yet: assume there is more to read
-        metrics.CONSUMER_LAG.labels(self.topic).set(max(0, high - self.offset))
-        return self.offset >= high
+        # Until the first message, the position is a logical offset (OFFSET_BEGINNING is -2):
+        # the partition is read to its end only if it holds nothing.
+        position = self.offset if self.offset >= 0 else low
+        metrics.CONSUMER_LAG.labels(self.topic).set(max(0, high - position))
+        return position >= high
 
     def next_awake(self) -> datetime | None:
         # Poll an idle partition every 50 ms instead of spinning.
