@@ -21,23 +21,26 @@ from flows.items import INVALID
 from forewarn.config import Config
 from forewarn.engine import Engine
 from forewarn.routing import route
-from forewarn.watermark import TimerIndex
+from forewarn.watermark import PerWorker
 
 
 def build(config: Config, source: Source, triggers: Sink, deadletters: Sink | None,
-          timers: TimerIndex | None = None, name: str = "forewarn") -> Dataflow:
-    """Wire the dataflow. ``timers`` is given in live mode, where each customer is its own key."""
+          workers: PerWorker | None = None, waker: Source | None = None, name: str = "forewarn") -> Dataflow:
+    """Wire the dataflow. Live mode, where each customer is its own key, gives ``workers``
+    (each worker's clock and timers) and ``waker`` (wakes customers whose deadline has passed)."""
     engine = Engine(config)
     policy = config.routing
 
     flow = Dataflow(name)
     inputs = op.input("inputs", flow, source)
+    if waker is not None:
+        inputs = op.merge("with_wakes", inputs, op.input("wakes", flow, waker))
     split = op.branch("validate", inputs, lambda item: item[0] != INVALID)
     if deadletters is not None:
         letters = op.map("deadletter_fields", split.falses, lambda item: item[2])
         op.output("deadletters", letters, deadletters)
     keyed = op.key_on("key_by_customer", split.trues, lambda item: item[1])
-    candidates = op.stateful_batch("customer_step", keyed, lambda resume: ShardLogic(engine, resume, timers))
+    candidates = op.stateful_batch("customer_step", keyed, lambda resume: ShardLogic(engine, resume, workers))
     routed = op.map("route", candidates, lambda kv: (route(kv[1], policy), kv[1].source_ts, kv[1].ingest))
     op.output("triggers", routed, triggers)
     return flow

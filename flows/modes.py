@@ -15,9 +15,10 @@ from bytewax.testing import run_main
 
 from flows import dataflow
 from flows.outputs import CallbackSink, JsonlSink, RedisDeadLetterSink, RedisTriggerSink, trigger_line
-from flows.sources import KafkaSource, LinesSource, file_lines
+from flows.broadcast import clock_keys
+from flows.sources import KafkaSource, LinesSource, WakerSource, file_lines, list_partitions
 from forewarn.config import Config
-from forewarn.watermark import StreamClock, TimerIndex
+from forewarn.watermark import PerWorker
 from sinks.deadletter import DeadLetterWriter
 from sinks.redis_queue import QueueWriter
 
@@ -73,22 +74,26 @@ def kafka_conf(config: Config) -> dict:
     }
 
 
-def build_live(config: Config):
-    """The live dataflow: Kafka in, Redis queues and dead letters out, one key per customer."""
+def build_live(config: Config, worker_count: int = 1):
+    """The live dataflow: Kafka in, Redis queues and dead letters out, one key per customer.
+
+    ``worker_count`` is the number of Bytewax workers in the whole cluster (all processes):
+    every partition reports its progress to each of them.
+    """
     from confluent_kafka import OFFSET_BEGINNING
 
-    clock = StreamClock(_lateness_us(config), config.engine.idle_timeout_seconds)
-    timers = TimerIndex()
-    source = KafkaSource(kafka_conf(config), list(config.kafka.topics), clock, timers,
-                         config.kafka.batch_size, OFFSET_BEGINNING)
+    conf = kafka_conf(config)
+    parts = list_partitions(conf, list(config.kafka.topics))
+    workers = PerWorker(_lateness_us(config), config.engine.idle_timeout_seconds, parts)
+    source = KafkaSource(conf, parts, clock_keys(worker_count), config.kafka.batch_size, OFFSET_BEGINNING)
     r = config.redis
     triggers = RedisTriggerSink(lambda: QueueWriter(r.url, r.prefix, r.dedupe_ttl_days, r.retry_max_seconds))
     letters = RedisDeadLetterSink(lambda: DeadLetterWriter(r.url, r.prefix, r.dedupe_ttl_days, r.retry_max_seconds))
-    return dataflow.build(config, source, triggers, letters, timers=timers)
+    return dataflow.build(config, source, triggers, letters, workers=workers, waker=WakerSource(workers))
 
 
 def run(config: Config, workers: int = 1, process_id: int | None = None, addresses: list[str] | None = None) -> None:
-    flow = build_live(config)
+    flow = build_live(config, workers * (len(addresses) if addresses else 1))
     rec = config.recovery
     recovery = None
     if rec.directory:
