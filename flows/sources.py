@@ -129,7 +129,7 @@ class _KafkaPartition(StatefulSourcePartition):
         self.tp = TopicPartition(topic, partition)
         self.clock_keys = clock_keys
         self.batch_size = batch_size
-        self.idle = False
+        self.empty_polls = 0  # in a row
         self.quiet_since: float | None = None
         self.reported: tuple[int, float | None] | None = None
 
@@ -173,7 +173,7 @@ class _KafkaPartition(StatefulSourcePartition):
             self.reported = state
             report = (self.part, high, self.quiet_since)
             out.extend((PROGRESS, key, report, NEVER, now) for key in self.clock_keys)
-        self.idle = not msgs
+        self.empty_polls = 0 if msgs else self.empty_polls + 1
         return out
 
     def _caught_up(self) -> bool:
@@ -188,8 +188,12 @@ class _KafkaPartition(StatefulSourcePartition):
         return position >= high
 
     def next_awake(self) -> datetime | None:
-        # Poll an idle partition every 50 ms instead of spinning.
-        return datetime.now(timezone.utc) + timedelta(milliseconds=50) if self.idle else None
+        # After an empty poll, back off 1, 2, 4 ... up to 50 ms instead of spinning: a partition
+        # that had data a moment ago is polled again soon (the watermark waits for the slowest
+        # partition), one that has been quiet for a while costs 20 polls a second.
+        if not self.empty_polls:
+            return None
+        return datetime.now(timezone.utc) + timedelta(milliseconds=min(50, 2 ** (self.empty_polls - 1)))
 
     def snapshot(self) -> tuple[int, int]:
         # The high comes along so that after a restart the partition holds the watermark
