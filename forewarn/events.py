@@ -27,27 +27,31 @@ MIN_TS_US = to_us(datetime.fromisoformat("2000-01-01T00:00:00+00:00"))
 MAX_TS_US = to_us(datetime.fromisoformat("2100-01-01T00:00:00+00:00"))
 
 
-class Item(msgspec.Struct, frozen=True):
+class Item(msgspec.Struct, frozen=True, gc=False):
     sku: NonEmpty
     qty: Annotated[int, msgspec.Meta(ge=1, le=100_000)]
     unit_price: Money
 
 
-class Address(msgspec.Struct, frozen=True):
+class Address(msgspec.Struct, frozen=True, gc=False):
     country: Annotated[str, msgspec.Meta(min_length=2, max_length=64)]
     line1: str | None = None
     city: str | None = None
     postal_code: str | None = None
 
 
-class Consent(msgspec.Struct, frozen=True):
+class Consent(msgspec.Struct, frozen=True, gc=False):
     email: bool | None = None
     sms: bool | None = None
     phone: bool | None = None
 
 
-class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
-    """Fields every event carries. ``ts_us`` is filled in by :func:`decode`."""
+class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", gc=False):
+    """Fields every event carries. ``ts_us`` is filled in by :func:`decode`.
+
+    ``gc=False`` (inherited by every event type): an event holds only values, lists and other
+    events' parts, never a cycle, so the cyclic collector need not track the millions decoded.
+    """
 
     event_id: NonEmpty
     ts: Timestamp
