@@ -99,18 +99,28 @@ def cmd_run(args: argparse.Namespace) -> int:
     from prometheus_client import start_http_server
 
     from flows import modes
+    from forewarn.engine import Engine
+    from forewarn.liveconfig import Reloader
+    from sinks import metrics
 
-    config = _load(args)
+    reloader = Reloader(args.config, observe=metrics.config_checked)
+    config = reloader.load_initial()  # the file, then thresholds set in the Redis hash
 
     def stop(signum, frame):  # SIGTERM stops like Ctrl-C: Bytewax ends the execution cleanly
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGHUP, lambda signum, frame: reloader.wake())
     if config.metrics.port:
         start_http_server(config.metrics.port, config.metrics.host)
         logging.getLogger("forewarn").info("metrics on http://%s:%d/metrics", config.metrics.host, config.metrics.port)
     addresses = args.addresses.split(";") if args.addresses else None
-    modes.run(config, workers=args.workers, process_id=args.process_id, addresses=addresses)
+    engine = Engine(config)
+    reloader.start(engine)
+    try:
+        modes.run(config, workers=args.workers, process_id=args.process_id, addresses=addresses, engine=engine)
+    finally:
+        reloader.stop()
     return 0
 
 
