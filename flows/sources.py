@@ -21,6 +21,7 @@ from forewarn.watermark import NEVER, StreamClock, TimerIndex
 from sinks import metrics
 
 log = logging.getLogger("forewarn.sources")
+_LAG: dict[tuple[str, int], int] = {}  # messages behind, per partition read by this process
 
 
 def _count(counts: Counter) -> None:
@@ -173,11 +174,17 @@ class _KafkaPartition(StatefulSourcePartition):
 
     def _caught_up(self) -> bool:
         """At the end of the partition's log, as far as the last fetch told us."""
-        _low, high = self.consumer.get_watermark_offsets(self.tp, cached=True)
+        from confluent_kafka import OFFSET_BEGINNING
+
+        low, high = self.consumer.get_watermark_offsets(self.tp, cached=True)
         if high < 0:
             return False  # no fetch answered yet: assume there is more to read
-        metrics.CONSUMER_LAG.labels(self.topic).set(max(0, high - self.offset))
-        return self.offset >= high
+        # Before the first message the position is logical (beginning or end of the log).
+        position = self.offset if self.offset >= 0 else (low if self.offset == OFFSET_BEGINNING else high)
+        _LAG[(self.topic, self.partition)] = max(0, high - position)
+        metrics.CONSUMER_LAG.labels(self.topic).set(
+            sum(lag for (topic, _p), lag in _LAG.items() if topic == self.topic))
+        return position >= high
 
     def next_awake(self) -> datetime | None:
         # Poll an idle partition every 50 ms instead of spinning.
