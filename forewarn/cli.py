@@ -27,6 +27,8 @@ def _sim_spec(args: argparse.Namespace):
 def cmd_backtest(args: argparse.Namespace) -> int:
     from flows import modes
 
+    if args.set or args.truth or args.json:
+        return _whatif(args)
     config = _load(args)
     started = time.monotonic()
     modes.backtest(config, args.input, args.output, args.deadletter)
@@ -36,6 +38,33 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     events, invalid = metrics.total(metrics.EVENTS), metrics.total(metrics.INVALID)
     print(f"backtest: {int(events)} events ({int(invalid)} invalid) in {took:.1f} s "
           f"({events / took:,.0f} events/s) -> {args.output}", file=sys.stderr)
+    return 0
+
+
+def _whatif(args: argparse.Namespace) -> int:
+    """``backtest`` with ``--set``, ``--truth`` or ``--json``: one run per combination, and a report."""
+    import json
+
+    from flows import modes
+    from forewarn import whatif
+    from sinks import metrics
+
+    if args.output == "-":
+        raise cfgmod.ConfigError("--output -: the report goes to stdout; give the triggers a file path")
+    if not Path(args.input).exists():
+        raise FileNotFoundError(f"input file {args.input} not found")
+    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+    combos = whatif.grid(whatif.parse_sets(args.set or []))
+    configs = [(overrides, _load(args, overrides)) for overrides in combos]  # all valid before any run
+
+    def replay(config: cfgmod.Config, input_path: str, output_path: str) -> int:
+        before = metrics.total(metrics.EVENTS)
+        modes.backtest(config, input_path, output_path, args.deadletter)
+        return int(metrics.total(metrics.EVENTS) - before)
+
+    report = whatif.sweep(configs, args.input, args.output, replay, args.truth,
+                          progress=lambda line: print(f"backtest: {line}", file=sys.stderr, flush=True))
+    print(json.dumps(report, indent=2) if args.json else whatif.table(report))
     return 0
 
 
@@ -168,6 +197,11 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--output", required=True, help="triggers JSONL ('-' for stdout)")
     b.add_argument("--config")
     b.add_argument("--deadletter", help="also write invalid events to this JSONL")
+    b.add_argument("--set", action="append", metavar="KEY=V1,V2",
+                   help="what-if: replay once per value of a config key (repeat for a cartesian product); "
+                        "with several runs, one output file per run (docs/tuning.md)")
+    b.add_argument("--truth", help="ground-truth JSONL (forewarn simulate --truth): adds precision, recall and lead time")
+    b.add_argument("--json", action="store_true", help="print the report as JSON instead of a table")
     b.set_defaults(func=cmd_backtest)
     return p
 
