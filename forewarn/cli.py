@@ -68,6 +68,37 @@ def _whatif(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_record(args: argparse.Namespace) -> int:
+    from forewarn.record import record
+    from forewarn.timefmt import parse_rfc3339
+
+    config = _load(args)
+    times = {}
+    for flag, value in (("--from", args.start), ("--to", args.end)):
+        try:
+            times[flag] = parse_rfc3339(value) if value else None
+        except ValueError:
+            raise cfgmod.ConfigError(f"{flag} {value!r}: not an RFC 3339 time with an offset, "
+                                     "e.g. 2026-11-26T10:00:00Z") from None
+    if times["--to"] is not None and times["--to"] < times["--from"]:
+        raise cfgmod.ConfigError(f"--to {args.end} is before --from {args.start}")
+    topics = [t for t in args.topics.split(",") if t] if args.topics else list(config.kafka.topics)
+    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+    conf = {"bootstrap.servers": config.kafka.bootstrap, **config.kafka.extra}
+    try:
+        summary = record(conf, topics, times["--from"], times["--to"], args.output,
+                         progress=lambda line: print(f"record: {line}", file=sys.stderr, flush=True))
+    except (ValueError, RuntimeError) as exc:
+        print(f"forewarn record: {exc}", file=sys.stderr)
+        return 1
+    notes = [f"{n} {what}" for n, what in ((summary.skipped_empty, "empty values skipped"),
+                                            (summary.rejoined_lines, "multi-line values put on one line")) if n]
+    print(f"record: {summary.messages:,} events from {len(summary.partitions)} partition(s)"
+          + (f" ({'; '.join(notes)})" if notes else "")
+          + f". Next: forewarn backtest --input {args.output} --output triggers.jsonl", file=sys.stderr)
+    return 0
+
+
 def cmd_simulate(args: argparse.Namespace) -> int:
     from forewarn import simulator
 
@@ -191,6 +222,14 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--truth", default="truth.jsonl", help="ground-truth JSONL path ('' for none)")
     s.add_argument("--rate", type=float, default=0.0, help="events/s when producing to Kafka (0 = as fast as possible)")
     s.set_defaults(func=cmd_simulate)
+
+    rec = sub.add_parser("record", help="a time range of the live Kafka topics to JSONL (a backtest input), with offsets")
+    rec.add_argument("--config", help="TOML config: Kafka connection and default topics")
+    rec.add_argument("--from", dest="start", required=True, help="first Kafka message time, RFC 3339")
+    rec.add_argument("--to", dest="end", help="last Kafka message time, RFC 3339 (default: the end of the log now)")
+    rec.add_argument("--output", required=True, help="events JSONL; the offsets go to OUTPUT.offsets")
+    rec.add_argument("--topics", help="comma-separated topics (default: kafka.topics of the config)")
+    rec.set_defaults(func=cmd_record)
 
     b = sub.add_parser("backtest", help="deterministic event-time replay of a JSONL file")
     b.add_argument("--input", required=True)
