@@ -72,6 +72,16 @@ def record(conf: dict[str, Any], topics: list[str], start_us: int, end_us: int |
 
     conf: librdkafka settings (at least ``bootstrap.servers``); nothing is committed.
     """
+    from confluent_kafka import KafkaException
+
+    try:
+        return _record(conf, topics, start_us, end_us, output, progress)
+    except KafkaException as exc:
+        raise RuntimeError(f"kafka at {conf['bootstrap.servers']}: {exc}; is the broker up and reachable?") from None
+
+
+def _record(conf: dict[str, Any], topics: list[str], start_us: int, end_us: int | None, output: str | Path,
+            progress: Callable[[str], None]) -> Summary:
     from confluent_kafka import Consumer, KafkaError, TopicPartition
 
     consumer = Consumer({**conf, "group.id": conf.get("group.id", "forewarn-record"), "enable.auto.commit": False,

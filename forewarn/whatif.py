@@ -201,14 +201,12 @@ def sweep(configs: list[tuple[dict[str, Any], Config]], input_path: str, output:
     progress: takes a line per run as it starts and as it ends (with events/s).
     The report lists the kinds that fired in any run, and the swept ones.
     """
-    with open(input_path, "rb") as fh:
-        lines = [line.rstrip(b"\r\n") for line in fh if line.strip()]
     keys = list(configs[0][0]) if configs else []
     runs = []
     for i, (overrides, config) in enumerate(configs, 1):
         out_path = output_path(output, overrides, len(configs) > 1)
         label = run_label(overrides) or "as configured"
-        progress(f"run {i}/{len(configs)} {label}: replaying {len(lines):,} lines")
+        progress(f"run {i}/{len(configs)} {label}: replaying {input_path}")
         started = time.monotonic()
         events = replay(config, input_path, out_path)
         took = time.monotonic() - started
@@ -218,15 +216,21 @@ def sweep(configs: list[tuple[dict[str, Any], Config]], input_path: str, output:
         runs.append((overrides, config, out_path, events, took, triggers))
     swept = swept_kinds(keys)
     shown = sorted(swept | {t["kind"] for *_, triggers in runs for t in triggers})
-    truth_rows = groundtruth.load_jsonl(truth_path) if truth_path else None
-    yardstick = Yardstick(lines, truth_rows, swept, rule_kinds(keys))
+    ruled = rule_kinds(keys)
+    yardstick = None
+    if truth_path or ruled or swept & set(outcomes.OUTCOMES):  # else no need to read the input again
+        with open(input_path, "rb") as fh:
+            lines = [line.rstrip(b"\r\n") for line in fh if line.strip()]
+        truth_rows = groundtruth.load_jsonl(truth_path) if truth_path else None
+        yardstick = Yardstick(lines, truth_rows, swept, ruled)
     report = []
     for overrides, config, out_path, events, took, triggers in runs:
         kinds = summarize(triggers, shown)
-        for kind, scored in yardstick.score(triggers, shown).items():
-            kinds[kind].update(scored)
-        for kind, diff in yardstick.rule_check(triggers, config).items():
-            kinds[kind]["rule"] = diff
+        if yardstick is not None:
+            for kind, scored in yardstick.score(triggers, shown).items():
+                kinds[kind].update(scored)
+            for kind, diff in yardstick.rule_check(triggers, config).items():
+                kinds[kind]["rule"] = diff
         report.append({"set": overrides, "output": out_path, "events": events, "seconds": round(took, 3),
                        "triggers": len(triggers), "kinds": kinds})
     return {"input": input_path, "truth": truth_path, "keys": keys, "runs": report}
