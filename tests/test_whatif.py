@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+from detectors import REGISTRY
 from forewarn import groundtruth, outcomes, whatif
 from forewarn.cli import main
 from forewarn.config import ConfigError, load
@@ -55,18 +56,38 @@ def test_a_grace_sweep_trades_false_alarms_for_misses_and_equals_single_backtest
     assert all(k["rule"] == {"fp": 0, "fn": 0} for k in late.values())  # the documented rule at each value
     assert all(k["against"] == "truth file" for k in late.values())
 
-    for run in sweep["runs"]:
-        value = run["set"][GRACE]
-        alone = _report(capsys, "--input", events, "--output", str(d / f"alone{value}.jsonl"),
-                        "--set", f"{GRACE}={value}", "--truth", truth)
-        [single] = alone["runs"]
-        assert single["output"] == str(d / f"alone{value}.jsonl")  # one run: the output path itself
-        assert (single["events"], single["triggers"], single["kinds"]) == (run["events"], run["triggers"], run["kinds"])
-        assert _triggers(single["output"]) == _triggers(run["output"])
+    _each_run_equals_a_backtest_with_its_value_alone(capsys, d, sweep, GRACE)
     cfg = d / "grace24.toml"
     cfg.write_text("[detectors.delivery_late]\ngrace_hours = 24\n")
     assert main(["backtest", "--input", events, "--output", str(d / "plain24.jsonl"), "--config", str(cfg)]) == 0
     assert _triggers(d / "plain24.jsonl") == _triggers(sweep["runs"][2]["output"])
+
+
+def _each_run_equals_a_backtest_with_its_value_alone(capsys, d, sweep: dict, key: str) -> None:
+    for run in sweep["runs"]:
+        value = run["set"][key]
+        out = d / f"alone-{key}-{value}.jsonl"
+        args = ["--input", sweep["input"], "--output", str(out), "--set", f"{key}={value}"]
+        [single] = _report(capsys, *args, *(["--truth", sweep["truth"]] if sweep["truth"] else []))["runs"]
+        assert single["output"] == str(out)  # one run: the output path itself
+        assert (single["events"], single["triggers"], single["kinds"]) == (run["events"], run["triggers"], run["kinds"])
+        assert _triggers(single["output"]) == _triggers(run["output"])
+
+
+@pytest.mark.skipif("payment_failed" not in REGISTRY, reason="the payment_failed detector is not registered yet")
+def test_a_longer_recovery_window_fires_fewer_payment_triggers_with_higher_precision(store, capsys):
+    d, _ = store
+    key = "detectors.payment_failed.recovery_minutes"
+    sweep = _report(capsys, "--input", str(d / "events.jsonl"), "--output", str(d / "pay" / "t.jsonl"),
+                    "--set", f"{key}=30,60,120", "--truth", str(d / "truth.jsonl"))
+    pay = {r["set"][key]: r["kinds"]["payment_failed"] for r in sweep["runs"]}
+    assert all(k["against"] == "outcome (never recovered payments)" for k in pay.values())
+    assert all(k["rule"] == {"fp": 0, "fn": 0} for k in pay.values())  # the documented rule at each window
+    assert pay[30]["fired"] > pay[60]["fired"] > pay[120]["fired"]
+    assert pay[30]["precision"] < pay[60]["precision"] < pay[120]["precision"]
+    assert pay[30]["recall"] == pay[60]["recall"] == pay[120]["recall"] == 1.0
+    assert pay[30]["median_lead_seconds"] > pay[120]["median_lead_seconds"]
+    _each_run_equals_a_backtest_with_its_value_alone(capsys, d, sweep, key)
 
 
 def test_the_table_names_the_values_and_the_output_files_are_named_after_them(store, capsys):
