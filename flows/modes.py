@@ -55,6 +55,9 @@ def replay(config: Config, lines: Callable[[], Iterator[tuple[str, bytes]]], tri
 def backtest(config: Config, input_path: str, output_path: str, deadletter_path: str | None = None) -> None:
     if not Path(input_path).exists():
         raise FileNotFoundError(f"input file {input_path} not found")
+    for path in (output_path, deadletter_path):
+        if path and path != "-":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
     replay(config, file_lines(input_path), JsonlSink(output_path, trigger_line),
            JsonlSink(deadletter_path, _deadletter_line) if deadletter_path else None)
 
