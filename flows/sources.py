@@ -177,11 +177,15 @@ class _KafkaPartition(StatefulSourcePartition):
 
     def _caught_up(self) -> bool:
         """At the end of the partition's log, as far as the last fetch told us; updates the lag."""
-        _low, high = self.consumer.get_watermark_offsets(self.tp, cached=True)
+        from confluent_kafka import OFFSET_BEGINNING
+
+        low, high = self.consumer.get_watermark_offsets(self.tp, cached=True)
         if high < 0:
             return False  # no fetch answered yet: assume there is more to read
-        self.lag.set(max(0, high - self.offset))
-        return self.offset >= high
+        # Before the first message the position is logical (beginning or end of the log).
+        position = self.offset if self.offset >= 0 else (low if self.offset == OFFSET_BEGINNING else high)
+        self.lag.set(max(0, high - position))
+        return position >= high
 
     def next_awake(self) -> datetime | None:
         # Poll an idle partition every 50 ms instead of spinning.
