@@ -1,13 +1,20 @@
 """Support lead: what is coming in, where it waits, what is at stake, and how fast it is picked up."""
 
-from dashboards.common import (dashboard, layout, quantile, rate, sel, stat, table, target, targets,
+from dashboards.common import (dashboard, layout, rate, sel, stat, table, target, targets,
                                templates, timeseries)
 
 TRIGGERS = "forewarn_triggers_total"
 HUMAN = 'route="human"'
-# The SLA gauge is per priority; a queue label ends in its priority (…:p1), which joins them.
-AGE_BY_PRIORITY = ('label_replace(max by (queue) ({age}), "priority", "$1", "queue", ".*(p[1-4])$")'
-                   .format(age=sel("forewarn_queue_oldest_pending_age_seconds")))
+DEPTH = "forewarn_queue_depth_entries"
+AGE = "forewarn_queue_oldest_pending_age_seconds"
+# The SLA gauge is per priority; a queue label ends in its priority (human:p1), which joins them.
+AGE_BY_PRIORITY = ('label_replace(max by (queue, group) ({age}), "priority", "$1", "queue", ".*(p[1-4])$")'
+                   .format(age=sel(AGE)))
+# Little's law: mean time in the queue = entries waiting / arrival rate, over 15 minutes.
+# Arrivals are the engine's triggers per lane (route:priority), joined to the queue label.
+TIME_TO_ACK = ('max by (queue, group) (avg_over_time({depth}[15m])) / on (queue) group_left '
+               'label_join(sum by (route, priority) (increase({trig}[15m])) / 900, "queue", ":", "route", "priority")'
+               .format(depth=sel(DEPTH), trig=sel(TRIGGERS)))
 
 panels = layout([
     [
@@ -15,7 +22,8 @@ panels = layout([
               "cpm", [target(f"sum({rate(TRIGGERS)}) * 60")]), 6),
         (stat("Human lane share", "Share of the triggers in the selected time range that went to the human lane "
               "(the rest went to the AI lane).", "percentunit",
-              [target(f"sum(increase({sel(TRIGGERS, HUMAN)}[$__range])) / "
+              # No human trigger yet is 0%; no trigger at all stays "no data".
+              [target(f"(sum(increase({sel(TRIGGERS, HUMAN)}[$__range])) or vector(0)) / "
                       f"sum(increase({sel(TRIGGERS)}[$__range]))")], decimals=1), 6),
         (stat("Value at risk (time range)", "Order value behind the triggers emitted in the selected time range, "
               "in major units, per currency.", "short",
@@ -23,7 +31,7 @@ panels = layout([
                       "{{currency}}")], decimals=0), 6),
         (stat("Oldest unacknowledged trigger", "Age of the oldest trigger not yet acknowledged by a helpdesk, over "
               "all lanes. Orange past 15 minutes (the p1 SLA), red past an hour.", "s",
-              [target(f"max({sel('forewarn_queue_oldest_pending_age_seconds')})")],
+              [target(f"max({sel(AGE)})")],
               thresholds=[("orange", 900), ("red", 3600)]), 6),
     ],
     [
@@ -35,12 +43,12 @@ panels = layout([
                                           f"sum({rate(TRIGGERS)})")), stacked=True, min_value=0, max_value=1), 12),
     ],
     [
-        (timeseries("Queue depth per lane", "Triggers waiting in each Redis queue (route:priority), "
-                    "delivered or not, until a helpdesk acknowledges them.", "short",
-                    targets(("{{queue}}", f"max by (queue) ({sel('forewarn_queue_depth')})"))), 12),
+        (timeseries("Queue depth per lane", "Triggers in each Redis queue (route:priority) that a helpdesk "
+                    "consumer group has not acknowledged yet, delivered or not.", "short",
+                    targets(("{{queue}} {{group}}", f"max by (queue, group) ({sel(DEPTH)})"))), 12),
         (timeseries("Oldest pending age per lane, with SLA", "Age of the oldest unacknowledged trigger in each "
                     "queue; dashed red lines are the SLA per priority ([metrics] queue_sla_seconds).", "s",
-                    targets(("{{queue}}", AGE_BY_PRIORITY),
+                    targets(("{{queue}} {{group}}", AGE_BY_PRIORITY),
                             ("SLA {{priority}}", f"max by (priority) ({sel('forewarn_queue_sla_seconds')})")),
                     dashed="^SLA .*"), 12),
     ],
@@ -54,10 +62,10 @@ panels = layout([
                "by kind (a bounded set of codes defined by the detectors).", "short",
                [target(f"topk(10, sum by (kind, code) (increase({sel('forewarn_trigger_reasons_total')}[$__range])))",
                        instant=True, fmt="table")]), 8),
-        (timeseries("Time to acknowledge", "From a trigger entering its queue to a helpdesk acknowledging it: "
-                    "median and 90th percentile per lane.", "s",
-                    targets(("p50 {{queue}}", quantile(0.5, "forewarn_queue_time_to_ack_seconds", "queue")),
-                            ("p90 {{queue}}", quantile(0.9, "forewarn_queue_time_to_ack_seconds", "queue")))), 8),
+        (timeseries("Time to acknowledge", "Mean time from a trigger entering its lane to a helpdesk "
+                    "acknowledging it, by Little's law over 15 minutes: unacknowledged entries / arrivals per "
+                    "second. Grows without bound when nobody works the lane.", "s",
+                    targets(("{{queue}} {{group}}", TIME_TO_ACK))), 8),
     ],
 ], first_height=5)
 

@@ -22,12 +22,14 @@ from forewarn.config import Config
 from forewarn.engine import Engine
 from forewarn.routing import route
 from forewarn.watermark import TimerIndex
+from sinks import metrics
 
 
 def build(config: Config, source: Source, triggers: Sink, deadletters: Sink | None,
           timers: TimerIndex | None = None, name: str = "forewarn") -> Dataflow:
     """Wire the dataflow. ``timers`` is given in live mode, where each customer is its own key."""
     engine = Engine(config)
+    metrics.declare_kinds([d.kind for d in engine.detectors])
     policy = config.routing
 
     flow = Dataflow(name)

@@ -71,6 +71,12 @@ def total(counter: Counter) -> float:
     return sum(s.value for m in counter.collect() for s in m.samples if s.name.endswith("_total"))
 
 
+def declare_kinds(kinds: list[str]) -> None:
+    """Export 0 for per-kind counters that may stay untouched, so "none yet" is data, not a gap."""
+    for kind in kinds:
+        OUTREACH_SUPPRESSED.labels(kind)
+
+
 def set_queue_slas(slas: dict[str, float]) -> None:
     for priority, seconds in slas.items():
         QUEUE_SLA.labels(priority).set(seconds)
