@@ -74,7 +74,7 @@ def _dashboard(dash: dict) -> list[str]:
         if v is None:
             out.append(f"no template variable '{var}'")
             continue
-        if v.get("type") != "query" or (v.get("datasource") or {}).get("uid") not in TEMPLATED_UIDS:
+        if v.get("type") != "query" or not _templated(v.get("datasource")):
             out.append(f"variable '{var}' must be a query on $datasource")
         if not v.get("multi") or v.get("allValue") != ".+":
             out.append(f"variable '{var}' must be multi-select with allValue '.+'")
@@ -92,7 +92,7 @@ def _panel(panel: dict) -> list[str]:
         out.append("no description")
     if not isinstance(panel.get("gridPos"), dict):
         out.append("no gridPos")
-    if (panel.get("datasource") or {}).get("uid") not in TEMPLATED_UIDS:
+    if not _templated(panel.get("datasource")):
         out.append(f"datasource {panel.get('datasource')!r} is not the templated one by uid")
     if panel.get("type") in UNIT_PANELS:
         unit = panel.get("fieldConfig", {}).get("defaults", {}).get("unit")
@@ -106,11 +106,16 @@ def _panel(panel: dict) -> list[str]:
     return out
 
 
+def _templated(datasource: Any) -> bool:
+    """A reference by uid to the ``$datasource`` variable (a bare name is the pre-uid style)."""
+    return isinstance(datasource, dict) and datasource.get("uid") in TEMPLATED_UIDS
+
+
 def target_problems(target: dict, panel_type: str = "") -> list[str]:
     """What breaks the query rules in one target."""
     expr = target.get("expr", "")
     out = []
-    if (target.get("datasource") or {}).get("uid") not in TEMPLATED_UIDS:
+    if not _templated(target.get("datasource")):
         out.append("target datasource is not the templated one by uid")
     if not expr:
         return out + ["empty expr"]
