@@ -81,11 +81,12 @@ def _dashed(pattern: str, color: str = "red") -> dict:
 
 def timeseries(title: str, description: str, unit: str, tgts: list[G.Target], *, stacked: bool = False,
                dashed: str | None = None, min_value: int | None = None, max_value: int | None = None,
-               right_axis: tuple[str, str] | None = None) -> G.TimeSeries:
+               right_axis: tuple[str, str] | None = None, log: bool = False) -> G.TimeSeries:
     """A time series panel.
 
     Series whose legend matches the regex ``dashed`` (thresholds, SLAs) are dashed red lines;
-    ``right_axis = (regex, unit)`` puts the matching series on a right axis in that unit.
+    ``right_axis = (regex, unit)`` puts the matching series on a right axis in that unit;
+    ``log`` makes the y axis logarithmic (base 10).
     """
     overrides = [_dashed(dashed)] if dashed else []
     if right_axis:
@@ -98,6 +99,7 @@ def timeseries(title: str, description: str, unit: str, tgts: list[G.Target], *,
         legendDisplayMode="table", legendPlacement="right", legendCalcs=["lastNotNull", "max"],
         tooltipMode="multi", overrides=overrides,
         valueMin=min_value, valueMax=max_value,
+        scaleDistributionType="log" if log else "linear", scaleDistributionLog=10 if log else 2,
     )
 
 

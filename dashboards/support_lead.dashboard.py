@@ -47,10 +47,11 @@ panels = layout([
                     "consumer group has not acknowledged yet, delivered or not.", "short",
                     targets(("{{queue}} {{group}}", f"max by (queue, group) ({sel(DEPTH)})"))), 12),
         (timeseries("Oldest pending age per lane, with SLA", "Age of the oldest unacknowledged trigger in each "
-                    "queue; dashed red lines are the SLA per priority ([metrics] queue_sla_seconds).", "s",
+                    "queue; dashed red lines are the SLA per priority ([metrics] queue_sla_seconds). Log scale: SLAs "
+                    "run from minutes (p1) to a day (p4).", "s",
                     targets(("{{queue}} {{group}}", AGE_BY_PRIORITY),
                             ("SLA {{priority}}", f"max by (priority) ({sel('forewarn_queue_sla_seconds')})")),
-                    dashed="^SLA .*"), 12),
+                    dashed="^SLA .*", log=True), 12),
     ],
     [
         (timeseries("Value at risk per hour by kind", "Order value (major units) behind triggers emitted, "

@@ -19,6 +19,7 @@ import subprocess
 import threading
 import time
 import urllib.request
+import warnings
 from pathlib import Path
 
 import pytest
@@ -48,6 +49,23 @@ RATE = 300.0
 # How long a query may take to show data: rates need a full window after the first samples.
 SETTLE = 90
 HELPDESK = "helpdesk"
+
+
+def _lands(path: str, pattern: str = "") -> bool:
+    """Whether code matching ``pattern`` exists under ``path`` (a file or a folder of modules)."""
+    files = [REPO / path] if (REPO / path).is_file() else list((REPO / path).glob("*.py"))
+    return any(f.exists() and f.name != "__init__.py" and re.search(pattern, f.read_text()) for f in files)
+
+
+# Panels fed by work other engineers are landing: strict as soon as the code that exports the
+# metric is in the tree (so a rename still fails then); until then they must only parse.
+PRODUCERS = {
+    "forewarn_queue_depth_entries": ("the queue upkeep", lambda: _lands("forewarn/queue/upkeep.py")),
+    "forewarn_queue_oldest_pending_age_seconds": ("the queue upkeep", lambda: _lands("forewarn/queue/upkeep.py")),
+    "forewarn_detector_score": ("a detector reporting scores (sched.score)",
+                                lambda: _lands("detectors", r"\.score\(") or _lands("online_models", r"\.score\(")),
+    "forewarn_model_": ("the online models' quality metrics", lambda: _lands("online_models", "forewarn_model_")),
+}
 
 
 def _serving(host: str, port: int) -> bool:
@@ -138,13 +156,19 @@ def test_every_panel_and_alert_query_returns_data_on_the_real_prometheus(live_en
 
     # Every query must parse at once, and return a finite value at least once while the stream
     # runs (a lane can be quiet for one rate window; a metric that does not exist never shows).
+    pending = {prefix: what for prefix, (what, landed) in PRODUCERS.items() if not landed()}
     waiting = {}
     for where, expr in queries.items():
         try:
             prom.query(expr)
-            waiting[where] = expr
         except PromQLError as exc:
             failures.append(f"{where}: {exc}\n    {expr}")
+            continue
+        waits_for = [what for prefix, what in pending.items() if prefix in expr]
+        if waits_for:
+            warnings.warn(f"{where}: parses; no data required until {waits_for[0]} is in the tree")
+        else:
+            waiting[where] = expr
     deadline = time.monotonic() + SETTLE
     while waiting and time.monotonic() < deadline:
         waiting = {w: e for w, e in waiting.items() if not _finite(prom.query(e))}
@@ -163,6 +187,8 @@ def test_every_panel_and_alert_query_returns_data_on_the_real_prometheus(live_en
             failures.append(f"alert {alert}: {exc}")
             continue
         for metric in sorted(set(re.findall(r"\b(forewarn_[a-z0-9_]+|up)\b(?!\s*\()", expr))):
+            if any(metric.startswith(prefix) for prefix in pending):
+                continue
             if not prom.query(f'{metric}{{job="forewarn", instance="{INSTANCE}"}}'):
                 failures.append(f"alert {alert}: reads {metric}, which the engine does not export")
     assert not failures, "\n".join(failures)
