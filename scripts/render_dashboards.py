@@ -178,14 +178,14 @@ class Renderer:
         unit = unit_of(panel)
         steps = panel["fieldConfig"]["defaults"].get("thresholds", {}).get("steps", [])
         lines = []
-        for labels, template, value in values[:4]:
+        for labels, template, value in values[:6]:
             color = "#73bf69"
             for s in steps:
                 if s["value"] is not None and value >= s["value"]:
                     color = {"orange": "#ff9830", "red": "#f2495c", "green": "#73bf69"}.get(s["color"], s["color"])
             name = legend(template, labels) if template else ""
             lines.append((f"{name} {fmt(value, unit)}".strip(), color))
-        size = 26 if len(lines) == 1 else 15
+        size = 26 if len(lines) == 1 else (15 if len(lines) <= 4 else 11)
         for i, (text, color) in enumerate(lines):
             y = 0.45 if len(lines) == 1 else 0.8 - i * 0.6 / max(1, len(lines) - 1)
             ax.text(0.5, y, text, color=color, ha="center", va="center", transform=ax.transAxes,
@@ -260,14 +260,15 @@ def draw_dashboard(renderer: Renderer, dash: dict, out: Path, source: str) -> Pa
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--prometheus", default="http://127.0.0.1:9090")
-    ap.add_argument("--minutes", type=float, default=10, help="time range drawn, ending now")
+    ap.add_argument("--minutes", type=float, default=10, help="time range drawn")
+    ap.add_argument("--end", help="end of the range, RFC 3339 (default: now)")
     ap.add_argument("--out", default=str(REPO / "docs/img"))
     ap.add_argument("--var", action="append", default=[], metavar="NAME=VALUE",
                     help="a dashboard variable (default job=forewarn, instance=.+, kind=.+)")
     ap.add_argument("--rate-interval", default="30s", help="what $__rate_interval stands for")
     args = ap.parse_args(argv)
 
-    end = time.time()
+    end = datetime.fromisoformat(args.end.replace("Z", "+00:00")).timestamp() if args.end else time.time()
     start = end - args.minutes * 60
     variables = {"datasource": "prometheus", "job": "forewarn", "instance": ".+", "kind": ".+",
                  "__rate_interval": args.rate_interval, "__range": f"{int(args.minutes * 60)}s"}
