@@ -62,7 +62,16 @@ class Scheduler(Protocol):
 
 
 class Detector(Protocol):
-    """One trigger kind. ``Params`` is a msgspec struct of its documented thresholds."""
+    """One trigger kind. ``Params`` is a msgspec struct of its documented thresholds.
+
+    Thresholds can change while ``forewarn run`` runs (docs/tuning.md): the engine then
+    builds a new instance with the new params, which is right for a detector that keeps all
+    its state in :class:`CustomerState`. A detector holding state of its own (a River model)
+    defines ``retune(self, params) -> None`` to take new params in place instead, so nothing
+    learned is lost; it validates before changing anything (raise ValueError to refuse).
+    A deadline armed before a change keeps its time: when firing, take the threshold it was
+    armed with from the deadline itself (or from state), not from the current params.
+    """
 
     kind: ClassVar[str]
 

@@ -75,6 +75,20 @@ class Recovery(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     backup_interval_seconds: Annotated[float, msgspec.Meta(ge=0, le=86400)] = 0.0
 
 
+class Live(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """``[live]``: how ``forewarn run`` takes threshold changes without a restart (docs/tuning.md).
+
+    poll_seconds: how often the config file and the Redis hash are checked for a change
+        (0 = only on SIGHUP).
+    redis_hash: the Redis hash, under ``redis.prefix``, whose fields override ``detectors.*``
+        and ``routing.*`` keys (field ``detectors.delivery_late.grace_hours``, value ``24``);
+        empty = not read.
+    """
+
+    poll_seconds: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 2.0
+    redis_hash: str = "forewarn:config"
+
+
 class KindRoute(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     priority: Priority
     route: Route
@@ -123,6 +137,7 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     redis: Redis = Redis()
     metrics: Metrics = Metrics()
     recovery: Recovery = Recovery()
+    live: Live = Live()
     routing: Routing = Routing()
     detectors: Detectors = msgspec.field(default_factory=Detectors)
 

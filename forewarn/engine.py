@@ -21,6 +21,7 @@ Rules (contract section 2):
 from __future__ import annotations
 
 import heapq
+import threading
 
 from detectors import REGISTRY
 from detectors.base import Candidate
@@ -94,12 +95,64 @@ class Stats:
         self.scores: list[tuple[str, float, float | None]] = []
 
 
-class Engine:
-    def __init__(self, config: Config) -> None:
+class _Generation:
+    """One config and the detectors built from it, swapped as a whole by :meth:`Engine.reconfigure`."""
+
+    __slots__ = ("config", "detectors", "by_kind")
+
+    def __init__(self, config: Config, detectors: list) -> None:
         self.config = config
-        self.detectors = [cls(getattr(config.detectors, kind)) for kind, (cls, _) in REGISTRY.items()]
-        self.by_kind = {d.kind: d for d in self.detectors}
+        self.detectors = detectors
+        self.by_kind = {d.kind: d for d in detectors}
+
+
+class Engine:
+    """The detectors and config of one process, shared by its worker threads.
+
+    :meth:`reconfigure` swaps in new thresholds while the flow runs (see docs/tuning.md);
+    state (customers, armed deadlines) is untouched.
+    """
+
+    def __init__(self, config: Config) -> None:
+        self._gen = _Generation(config, [cls(getattr(config.detectors, kind)) for kind, (cls, _) in REGISTRY.items()])
+        self._reconfiguring = threading.Lock()
         self.stats = Stats()
+
+    @property
+    def config(self) -> Config:
+        return self._gen.config
+
+    @property
+    def detectors(self) -> list:
+        return self._gen.detectors
+
+    @property
+    def by_kind(self) -> dict:
+        return self._gen.by_kind
+
+    def reconfigure(self, config: Config) -> list[str]:
+        """Take new detector thresholds and routing; return the kinds whose params changed.
+
+        A detector whose params changed is rebuilt as ``cls(params)`` — right for detectors
+        that keep all their state in :class:`CustomerState` — unless it has a
+        ``retune(params)`` method (detectors holding learned state, e.g. a River model), which
+        takes the new params in place so nothing learned is lost. The new generation
+        replaces the old one in a single assignment: worker threads in the middle of an
+        event finish it with the old detectors and take the next with the new ones.
+        Raises whatever a detector's constructor or ``retune`` raises, before anything
+        is swapped (``retune`` must validate before it changes anything).
+        """
+        with self._reconfiguring:
+            old = self._gen
+            changed = [kind for kind in REGISTRY
+                       if getattr(config.detectors, kind) != getattr(old.config.detectors, kind)]
+            rebuilt = {kind: REGISTRY[kind][0](getattr(config.detectors, kind)) for kind in changed
+                       if not hasattr(old.by_kind[kind], "retune")}
+            for kind in changed:
+                if kind not in rebuilt:
+                    old.by_kind[kind].retune(getattr(config.detectors, kind))
+            self._gen = _Generation(config, [rebuilt.get(d.kind, d) for d in old.detectors])
+            return changed
 
     def on_event(self, shard: Shard, event: ev.AnyEvent, watermark: int, ingest: float = 0.0) -> list[Candidate]:
         """Take one event; process whatever the (stamped) watermark now allows."""

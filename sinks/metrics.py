@@ -88,3 +88,16 @@ def observe_scores(scores: list[tuple[str, float, float | None]]) -> None:
         DETECTOR_SCORE.labels(kind).observe(score)
         if threshold is not None:
             DETECTOR_SCORE_THRESHOLD.labels(kind).set(threshold)
+
+
+# --- live configuration (tuning: forewarn/liveconfig.py, docs/tuning.md) ---
+CONFIG_RELOADS = Counter("forewarn_config_reloads_total", "Config changes seen by `forewarn run`, by source (start, file, redis, signal) and result (applied, rejected, restart_needed, unchanged).", ["source", "result"])
+CONFIG_GENERATION = Gauge("forewarn_config_generation", "Config generation in force in this process: 1 at start, +1 per applied change.")
+CONFIG_CHECKSUM = Gauge("forewarn_config_checksum", "CRC-32 of the live sections (detectors, routing) in force: equal in every process running the same thresholds.")
+
+
+def config_checked(source: str, result: str, generation: int, checksum: int) -> None:
+    """Record one config check of the live reloader."""
+    CONFIG_RELOADS.labels(source, result).inc()
+    CONFIG_GENERATION.set(generation)
+    CONFIG_CHECKSUM.set(checksum)
