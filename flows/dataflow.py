@@ -22,6 +22,7 @@ from forewarn.config import Config
 from forewarn.engine import Engine
 from forewarn.routing import route
 from forewarn.watermark import TimerIndex
+from sinks import metrics
 
 
 def build(config: Config, source: Source, triggers: Sink, deadletters: Sink | None,
@@ -29,6 +30,7 @@ def build(config: Config, source: Source, triggers: Sink, deadletters: Sink | No
     """Wire the dataflow. ``timers`` is given in live mode, where each customer is its own key;
     ``engine`` when the caller changes its thresholds while the flow runs."""
     engine = Engine(config) if engine is None else engine
+    metrics.declare_kinds([d.kind for d in engine.detectors])
 
     flow = Dataflow(name)
     inputs = op.input("inputs", flow, source)

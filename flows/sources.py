@@ -21,7 +21,6 @@ from forewarn.watermark import NEVER, StreamClock, TimerIndex
 from sinks import metrics
 
 log = logging.getLogger("forewarn.sources")
-_LAG: dict[tuple[str, int], int] = {}  # messages behind, per partition read by this process
 
 
 def _count(counts: Counter) -> None:
@@ -125,6 +124,8 @@ class _KafkaPartition(StatefulSourcePartition):
         self.idle = False
         self.high = NEVER
         clock.register(self.part)
+        self.lag = metrics.CONSUMER_LAG.labels(topic, str(partition))
+        self.errors = metrics.KAFKA_ERRORS.labels(topic)  # created at 0: no errors is data too
 
     def next_batch(self) -> list[tuple]:
         from confluent_kafka import KafkaError
@@ -140,6 +141,7 @@ class _KafkaPartition(StatefulSourcePartition):
             err = msg.error()
             if err is not None:
                 if err.code() != KafkaError._PARTITION_EOF:
+                    self.errors.inc()
                     log.warning("kafka %s: %s", self.part, err)
                 continue
             self.offset = msg.offset() + 1
@@ -157,9 +159,10 @@ class _KafkaPartition(StatefulSourcePartition):
             out.append((EVENT, item.customer_id, item, min(others, high) - lateness, now))
         if high != self.high:
             self.high = high
+        caught_up = self._caught_up()
         if msgs:
             self.clock.observe(self.part, high)
-        elif self._caught_up():
+        elif caught_up:
             self.clock.caught_up(self.part)
         else:
             self.clock.behind(self.part)
@@ -173,7 +176,7 @@ class _KafkaPartition(StatefulSourcePartition):
         return out
 
     def _caught_up(self) -> bool:
-        """At the end of the partition's log, as far as the last fetch told us."""
+        """At the end of the partition's log, as far as the last fetch told us; updates the lag."""
         from confluent_kafka import OFFSET_BEGINNING
 
         low, high = self.consumer.get_watermark_offsets(self.tp, cached=True)
@@ -181,9 +184,7 @@ class _KafkaPartition(StatefulSourcePartition):
             return False  # no fetch answered yet: assume there is more to read
         # Before the first message the position is logical (beginning or end of the log).
         position = self.offset if self.offset >= 0 else (low if self.offset == OFFSET_BEGINNING else high)
-        _LAG[(self.topic, self.partition)] = max(0, high - position)
-        metrics.CONSUMER_LAG.labels(self.topic).set(
-            sum(lag for (topic, _p), lag in _LAG.items() if topic == self.topic))
+        self.lag.set(max(0, high - position))
         return position >= high
 
     def next_awake(self) -> datetime | None:

@@ -172,6 +172,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGHUP, lambda signum, frame: reloader.wake())
     if config.metrics.port:
+        from sinks import metrics
+
+        metrics.set_queue_slas(config.metrics.queue_sla_seconds)
         start_http_server(config.metrics.port, config.metrics.host)
         logging.getLogger("forewarn").info("metrics on http://%s:%d/metrics", config.metrics.host, config.metrics.port)
     addresses = args.addresses.split(";") if args.addresses else None
@@ -181,6 +184,19 @@ def cmd_run(args: argparse.Namespace) -> int:
         modes.run(config, workers=args.workers, process_id=args.process_id, addresses=addresses, engine=engine)
     finally:
         reloader.stop()
+    return 0
+
+
+def cmd_dashboards_build(args: argparse.Namespace) -> int:
+    from dashboards.build import DashboardError, build
+
+    try:
+        written = build(Path(args.out))
+    except DashboardError as exc:
+        print(f"forewarn: {exc}", file=sys.stderr)
+        return 1
+    for path in written:
+        print(f"wrote {path}")
     return 0
 
 
@@ -242,6 +258,12 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--truth", help="ground-truth JSONL (forewarn simulate --truth): adds precision, recall and lead time")
     b.add_argument("--json", action="store_true", help="print the report as JSON instead of a table")
     b.set_defaults(func=cmd_backtest)
+
+    g = sub.add_parser("dashboards", help="Grafana dashboards")
+    gsub = g.add_subparsers(dest="dashboards_command", required=True)
+    gb = gsub.add_parser("build", help="write the Grafana dashboard JSON from dashboards/*.dashboard.py")
+    gb.add_argument("--out", default="dashboards/build", help="output directory (default %(default)s)")
+    gb.set_defaults(func=cmd_dashboards_build)
     return p
 
 

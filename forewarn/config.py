@@ -54,8 +54,16 @@ class Redis(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
 
 
 class Metrics(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """``[metrics]``: the Prometheus endpoint of ``forewarn run`` (port 0 = none).
+
+    queue_sla_seconds: per priority, how long a trigger may wait unacknowledged; exported as
+        ``forewarn_queue_sla_seconds`` for the dashboards' SLA lines and the queue-age alert.
+    """
+
     host: str = "127.0.0.1"
     port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 9108
+    queue_sla_seconds: dict[Priority, Annotated[float, msgspec.Meta(gt=0)]] = msgspec.field(
+        default_factory=lambda: {"p1": 900.0, "p2": 3600.0, "p3": 14400.0, "p4": 86400.0})
 
 
 class Recovery(msgspec.Struct, forbid_unknown_fields=True, frozen=True):

@@ -62,13 +62,14 @@ class Shard:
 
 
 class _CustomerScheduler:
-    """Arms deadlines in the customer's state and in the shard's timer heap."""
+    """Arms deadlines in the customer's state and in the shard's timer heap; collects scores."""
 
-    __slots__ = ("shard", "cust")
+    __slots__ = ("shard", "cust", "stats")
 
-    def __init__(self, shard: Shard, cust: CustomerState) -> None:
+    def __init__(self, shard: Shard, cust: CustomerState, stats: Stats) -> None:
         self.shard = shard
         self.cust = cust
+        self.stats = stats
 
     def arm(self, key: str, deadline_us: int) -> None:
         self.cust.timers[key] = deadline_us
@@ -78,15 +79,20 @@ class _CustomerScheduler:
         # The heap entry stays and is skipped when popped (lazy deletion).
         self.cust.timers.pop(key, None)
 
+    def score(self, kind: str, value: float, threshold: float | None = None) -> None:
+        self.stats.scores.append((kind, value, threshold))
+
 
 class Stats:
     """Counters the flow turns into metrics; plain ints so the engine stays I/O-free."""
 
-    __slots__ = ("duplicates", "late")
+    __slots__ = ("duplicates", "late", "scores")
 
     def __init__(self) -> None:
         self.duplicates = 0
         self.late = 0
+        # (kind, score, threshold) of each scored evaluation, drained by the flow into a histogram
+        self.scores: list[tuple[str, float, float | None]] = []
 
 
 class _Generation:
@@ -190,8 +196,9 @@ class Engine:
             return []  # disarmed or re-armed since this entry was pushed
         del cust.timers[key]
         detector = self.by_kind[key.split("|", 1)[0]]
-        found = detector.on_deadline(cust, key, deadline, _CustomerScheduler(shard, cust))
-        return self._enrich(cust, found, None, ingest) if found else []
+        found = detector.on_deadline(cust, key, deadline, _CustomerScheduler(shard, cust, self.stats))
+        # A deadline is the event that makes it true: latency counts from the deadline's event time.
+        return self._enrich(cust, found, deadline, ingest) if found else []
 
     def _apply(self, shard: Shard, event: ev.AnyEvent, ingest: float) -> list[Candidate]:
         cid = event.customer_id
@@ -203,7 +210,7 @@ class Engine:
             return []
         ts = event.ts_us
         out: list[Candidate] = []
-        sched = _CustomerScheduler(shard, cust)
+        sched = _CustomerScheduler(shard, cust, self.stats)
         for det in self.detectors:
             found = det.on_event(cust, event, sched)
             if found:
@@ -215,6 +222,9 @@ class Engine:
         ctx = cust.context(self.config.routing.vip_ltv)
         consent = {ch: {"allowed": v[0], "recorded_at": v[1]} for ch, v in cust.consent.items()}
         for c in found:
+            order = cust.orders.get(c.order_id) if c.order_id is not None else None
+            if order is not None and order.currency:
+                c.currency = order.currency
             c.customer = ctx
             c.consent = consent
             c.source_ts = source_ts
