@@ -60,7 +60,10 @@ def test_the_cli_builds_into_the_directory_grafana_is_provisioned_from(tmp_path)
     assert sorted(p.name for p in out.glob("*.json")) == ["detector_tuning.json", "pipeline_health.json", "support_lead.json"]
 
     compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
-    assert "./dashboards/build:/var/lib/grafana/dashboards:ro" in compose["services"]["grafana"]["volumes"]
+    assert "dashboards:/var/lib/grafana/dashboards:ro" in compose["services"]["grafana"]["volumes"]
+    builder = compose["services"]["dashboards"]
+    assert builder["command"][-3:] == ["build", "--out", "/dashboards"]
+    assert "dashboards:/dashboards" in builder["volumes"]
     provider = yaml.safe_load((REPO / "deploy/grafana/provisioning/dashboards/forewarn.yml").read_text())
     assert provider["providers"][0]["options"]["path"] == "/var/lib/grafana/dashboards"
     source = yaml.safe_load((REPO / "deploy/grafana/provisioning/datasources/prometheus.yml").read_text())
