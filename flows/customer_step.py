@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import time
 
 from bytewax.operators import StatefulBatchLogic
 
@@ -52,6 +53,9 @@ class ShardLogic(StatefulBatchLogic):
             metrics.DUPLICATES.inc(stats.duplicates - dup0)
         if stats.late != late0:
             metrics.LATE.inc(stats.late - late0)
+        if stats.scores:
+            metrics.observe_scores(stats.scores)
+            stats.scores.clear()
         if not self.shard.customers and not self.shard.pending:
             # Only clock reports came under this key: nothing to keep or snapshot.
             return out, StatefulBatchLogic.DISCARD
@@ -85,4 +89,8 @@ class ShardLogic(StatefulBatchLogic):
 
     def snapshot(self) -> bytes:
         # Bytes are immutable, as Bytewax requires of a snapshot, and cheaper than a deepcopy.
-        return pickle.dumps((self.key, *self.shard.state()), protocol=5)
+        snap = pickle.dumps((self.key, *self.shard.state()), protocol=5)
+        metrics.SNAPSHOTS.inc()
+        metrics.SNAPSHOT_BYTES.inc(len(snap))
+        metrics.LAST_SNAPSHOT.set(time.time())
+        return snap

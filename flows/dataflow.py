@@ -22,14 +22,17 @@ from forewarn.config import Config
 from forewarn.engine import Engine
 from forewarn.routing import route
 from forewarn.watermark import PerWorker
+from sinks import metrics
 
 
 def build(config: Config, source: Source, triggers: Sink, deadletters: Sink | None,
-          workers: PerWorker | None = None, waker: Source | None = None, name: str = "forewarn") -> Dataflow:
+          workers: PerWorker | None = None, waker: Source | None = None, name: str = "forewarn",
+          engine: Engine | None = None) -> Dataflow:
     """Wire the dataflow. Live mode, where each customer is its own key, gives ``workers``
-    (each worker's clock and timers) and ``waker`` (wakes customers whose deadline has passed)."""
-    engine = Engine(config)
-    policy = config.routing
+    (each worker's clock and timers) and ``waker`` (wakes customers whose deadline has passed);
+    ``engine`` is given when the caller changes its thresholds while the flow runs."""
+    engine = Engine(config) if engine is None else engine
+    metrics.declare_kinds([d.kind for d in engine.detectors])
 
     flow = Dataflow(name)
     inputs = op.input("inputs", flow, source)
@@ -41,7 +44,8 @@ def build(config: Config, source: Source, triggers: Sink, deadletters: Sink | No
         op.output("deadletters", letters, deadletters)
     keyed = op.key_on("key_by_customer", split.trues, lambda item: item[1])
     candidates = op.stateful_batch("customer_step", keyed, lambda resume: ShardLogic(engine, resume, workers))
-    routed = op.map("route", candidates, lambda kv: (route(kv[1], policy), kv[1].source_ts, kv[1].ingest))
+    # The routing table is read per candidate, so a live change applies to the next trigger.
+    routed = op.map("route", candidates, lambda kv: (route(kv[1], engine.config.routing), kv[1].source_ts, kv[1].ingest))
     op.output("triggers", routed, triggers)
     return flow
 

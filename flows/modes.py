@@ -18,6 +18,7 @@ from flows.outputs import CallbackSink, JsonlSink, RedisDeadLetterSink, RedisTri
 from flows.broadcast import clock_keys
 from flows.sources import KafkaSource, LinesSource, WakerSource, file_lines, list_partitions
 from forewarn.config import Config
+from forewarn.engine import Engine
 from forewarn.watermark import PerWorker
 from sinks.deadletter import DeadLetterWriter
 from sinks.redis_queue import QueueWriter
@@ -55,6 +56,9 @@ def replay(config: Config, lines: Callable[[], Iterator[tuple[str, bytes]]], tri
 def backtest(config: Config, input_path: str, output_path: str, deadletter_path: str | None = None) -> None:
     if not Path(input_path).exists():
         raise FileNotFoundError(f"input file {input_path} not found")
+    for path in (output_path, deadletter_path):
+        if path and path != "-":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
     replay(config, file_lines(input_path), JsonlSink(output_path, trigger_line),
            JsonlSink(deadletter_path, _deadletter_line) if deadletter_path else None)
 
@@ -74,11 +78,11 @@ def kafka_conf(config: Config) -> dict:
     }
 
 
-def build_live(config: Config, worker_count: int = 1):
+def build_live(config: Config, worker_count: int = 1, engine: Engine | None = None):
     """The live dataflow: Kafka in, Redis queues and dead letters out, one key per customer.
 
     ``worker_count`` is the number of Bytewax workers in the whole cluster (all processes):
-    every partition reports its progress to each of them.
+    every partition reports its progress to each of them. ``engine``: see :func:`run`.
     """
     from confluent_kafka import OFFSET_BEGINNING
 
@@ -89,11 +93,14 @@ def build_live(config: Config, worker_count: int = 1):
     r = config.redis
     triggers = RedisTriggerSink(lambda: QueueWriter(r.url, r.prefix, r.dedupe_ttl_days, r.retry_max_seconds))
     letters = RedisDeadLetterSink(lambda: DeadLetterWriter(r.url, r.prefix, r.dedupe_ttl_days, r.retry_max_seconds))
-    return dataflow.build(config, source, triggers, letters, workers=workers, waker=WakerSource(workers))
+    return dataflow.build(config, source, triggers, letters, workers=workers, waker=WakerSource(workers),
+                          engine=engine)
 
 
-def run(config: Config, workers: int = 1, process_id: int | None = None, addresses: list[str] | None = None) -> None:
-    flow = build_live(config, workers * (len(addresses) if addresses else 1))
+def run(config: Config, workers: int = 1, process_id: int | None = None, addresses: list[str] | None = None,
+        engine: Engine | None = None) -> None:
+    """``engine``: pass one to change its thresholds while the flow runs (``forewarn.liveconfig``)."""
+    flow = build_live(config, workers * (len(addresses) if addresses else 1), engine)
     rec = config.recovery
     recovery = None
     if rec.directory:

@@ -132,6 +132,8 @@ class _KafkaPartition(StatefulSourcePartition):
         self.empty_polls = 0  # in a row
         self.quiet_since: float | None = None
         self.reported: tuple[int, float | None] | None = None
+        self.lag = metrics.CONSUMER_LAG.labels(topic, str(partition))
+        self.errors = metrics.KAFKA_ERRORS.labels(topic)  # created at 0: no errors is data too
 
     def next_batch(self) -> list[tuple]:
         from confluent_kafka import KafkaError
@@ -145,6 +147,7 @@ class _KafkaPartition(StatefulSourcePartition):
             err = msg.error()
             if err is not None:
                 if err.code() != KafkaError._PARTITION_EOF:
+                    self.errors.inc()
                     log.warning("kafka %s: %s", self.part, err)
                 continue
             self.offset = msg.offset() + 1
@@ -160,9 +163,10 @@ class _KafkaPartition(StatefulSourcePartition):
             counts[(self.topic, item.__struct_config__.tag)] += 1
             out.append((EVENT, item.customer_id, item, NEVER, now))
         self.high = high
+        caught_up = self._caught_up()  # also updates the lag gauge
         if msgs:
             self.quiet_since = None
-        elif self._caught_up():
+        elif caught_up:
             if self.quiet_since is None:
                 self.quiet_since = now
         else:
@@ -177,14 +181,15 @@ class _KafkaPartition(StatefulSourcePartition):
         return out
 
     def _caught_up(self) -> bool:
-        """At the end of the partition's log, as far as the last fetch told us."""
+        """At the end of the partition's log, as far as the last fetch told us; updates the lag."""
+        from confluent_kafka import OFFSET_BEGINNING
+
         low, high = self.consumer.get_watermark_offsets(self.tp, cached=True)
         if high < 0:
             return False  # no fetch answered yet: assume there is more to read
-        # Until the first message, the position is a logical offset (OFFSET_BEGINNING is -2):
-        # the partition is read to its end only if it holds nothing.
-        position = self.offset if self.offset >= 0 else low
-        metrics.CONSUMER_LAG.labels(self.topic).set(max(0, high - position))
+        # Before the first message the position is logical (beginning or end of the log).
+        position = self.offset if self.offset >= 0 else (low if self.offset == OFFSET_BEGINNING else high)
+        self.lag.set(max(0, high - position))
         return position >= high
 
     def next_awake(self) -> datetime | None:
