@@ -89,7 +89,8 @@ def test_kafka_broker_restarted_mid_run_the_engine_resumes(namespace, start_engi
         assert engine.alive(), engine.output()
         produce(lines(DURING), stack.kafka, topic_prefix=topics)
         wait_for(lambda: len(queued_triggers(client, f"{namespace}:")) >= 2, 90,
-                 what=f"c2's trigger after the broker came back\n{engine.output()}")
+                 what=f"c2's trigger after the broker came back; events read "
+                      f"{metrics(port).get('forewarn_events_total')}\n{engine.output()[-4000:]}")
         time.sleep(1)
         read = metrics(port)["forewarn_events_total"]
         engine.stop()
