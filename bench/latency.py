@@ -152,6 +152,8 @@ def run(rate: float, seconds: float, seed: int) -> dict:
     out: dict = {"rate_events_per_s": rate, "seconds": seconds, "events_sent": replay.sent,
                  "events_read": read, "allowed_lateness_seconds": 0, "partitions": len(replay.placed)}
     paths: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    slowest: list[tuple[float, float, float]] = []  # (ms beyond the watermark, s into the run, kind)
+    first = min((min(v) for v in replay.placed.values() if v), default=0)
     for t in triggers:
         fired = parse_rfc3339(t["fired_at"])
         deadline = t["kind"] == "delivery_late"
@@ -163,8 +165,11 @@ def run(rate: float, seconds: float, seed: int) -> dict:
         path["total_ms"].append(total / 1000)
         path["watermark_wait_ms"].append(wait / 1000)
         path["beyond_watermark_ms"].append((total - wait) / 1000)
+        slowest.append((round((total - wait) / 1000, 1), round((fired - first) / 1e6, 1), t["kind"]))
     for name, series in paths.items():
         out[name] = {"triggers": len(series["total_ms"]),
                      **{f"{k[:-3]}_p{int(q * 100)}_ms": round(_pct(v, q), 1)
                         for k, v in series.items() for q in (0.5, 0.99)}}
+    # When the slowest ones happened tells a periodic stall (a collection, an epoch) from noise.
+    out["slowest_beyond_ms_at_s"] = sorted(slowest, reverse=True)[:8]
     return out

@@ -25,11 +25,17 @@ class ShardLogic(StatefulBatchLogic):
     worker vouches for every event sent before it, and those are in this batch or an earlier
     one. The shard's next due time goes into the worker's timer index, so the worker's waker
     wakes a customer who sends nothing more.
+
+    ``persist`` False (no recovery configured): :meth:`snapshot` returns None. Bytewax asks for
+    a snapshot of every key changed in an epoch whether or not recovery will store it, and
+    pickling thousands of customers at each epoch's end stalls the flow for nothing.
     """
 
-    def __init__(self, engine: Engine, resume: bytes | None, workers: PerWorker | None) -> None:
+    def __init__(self, engine: Engine, resume: bytes | None, workers: PerWorker | None,
+                 persist: bool = True) -> None:
         self.engine = engine
         self.workers = workers
+        self.persist = persist
         # Bytewax does not tell a builder its key: it comes with the first item, or the snapshot.
         self.key: str | None = None
         if resume is None:
@@ -87,7 +93,9 @@ class ShardLogic(StatefulBatchLogic):
             out.extend(engine.advance(shard, clock.watermark(), ingest))
         return out
 
-    def snapshot(self) -> bytes:
+    def snapshot(self) -> bytes | None:
+        if not self.persist:
+            return None
         # Bytes are immutable, as Bytewax requires of a snapshot, and cheaper than a deepcopy.
         snap = pickle.dumps((self.key, *self.shard.state()), protocol=5)
         metrics.SNAPSHOTS.inc()

@@ -27,10 +27,11 @@ from sinks import metrics
 
 def build(config: Config, source: Source, triggers: Sink, deadletters: Sink | None,
           workers: PerWorker | None = None, waker: Source | None = None, name: str = "forewarn",
-          engine: Engine | None = None) -> Dataflow:
+          engine: Engine | None = None, persist: bool = True) -> Dataflow:
     """Wire the dataflow. Live mode, where each customer is its own key, gives ``workers``
     (each worker's clock and timers) and ``waker`` (wakes customers whose deadline has passed);
-    ``engine`` is given when the caller changes its thresholds while the flow runs."""
+    ``engine`` is given when the caller changes its thresholds while the flow runs; ``persist``
+    False when no recovery will keep the customer step's snapshots."""
     engine = Engine(config) if engine is None else engine
     metrics.declare_kinds([d.kind for d in engine.detectors])
 
@@ -43,7 +44,7 @@ def build(config: Config, source: Source, triggers: Sink, deadletters: Sink | No
         letters = op.map("deadletter_fields", split.falses, lambda item: item[2])
         op.output("deadletters", letters, deadletters)
     keyed = op.key_on("key_by_customer", split.trues, lambda item: item[1])
-    candidates = op.stateful_batch("customer_step", keyed, lambda resume: ShardLogic(engine, resume, workers))
+    candidates = op.stateful_batch("customer_step", keyed, lambda resume: ShardLogic(engine, resume, workers, persist))
     # The routing table is read per candidate, so a live change applies to the next trigger.
     routed = op.map("route", candidates, lambda kv: (route(kv[1], engine.config.routing), kv[1].source_ts, kv[1].ingest))
     op.output("triggers", routed, triggers)

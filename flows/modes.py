@@ -49,7 +49,7 @@ def replay(config: Config, lines: Callable[[], Iterator[tuple[str, bytes]]], tri
            deadletters: Sink | None) -> None:
     """Run the dataflow over a finite ordered stream, in this thread, to the end."""
     source = LinesSource(lines, _lateness_us(config), _one_shard)
-    flow = dataflow.build(config, source, triggers, deadletters)
+    flow = dataflow.build(config, source, triggers, deadletters, persist=False)  # nothing to resume
     run_main(flow, epoch_interval=timedelta(seconds=3600))
 
 
@@ -94,7 +94,7 @@ def build_live(config: Config, worker_count: int = 1, engine: Engine | None = No
     triggers = RedisTriggerSink(lambda: QueueWriter(r.url, r.prefix, r.dedupe_ttl_days, r.retry_max_seconds))
     letters = RedisDeadLetterSink(lambda: DeadLetterWriter(r.url, r.prefix, r.dedupe_ttl_days, r.retry_max_seconds))
     return dataflow.build(config, source, triggers, letters, workers=workers, waker=WakerSource(workers),
-                          engine=engine)
+                          engine=engine, persist=bool(config.recovery.directory))
 
 
 def run(config: Config, workers: int = 1, process_id: int | None = None, addresses: list[str] | None = None,
