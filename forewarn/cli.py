@@ -109,6 +109,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     if config.metrics.port:
         start_http_server(config.metrics.port, config.metrics.host)
         logging.getLogger("forewarn").info("metrics on http://%s:%d/metrics", config.metrics.host, config.metrics.port)
+    from forewarn.queue.upkeep import QueueUpkeep
+
+    QueueUpkeep.from_config(config).start()  # queue depth/age gauges and retention, in a daemon thread
     addresses = args.addresses.split(";") if args.addresses else None
     modes.run(config, workers=args.workers, process_id=args.process_id, addresses=addresses)
     return 0
@@ -159,6 +162,10 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--config")
     b.add_argument("--deadletter", help="also write invalid events to this JSONL")
     b.set_defaults(func=cmd_backtest)
+
+    from forewarn.queue.cli import register as register_queue
+
+    register_queue(sub)
     return p
 
 
