@@ -196,9 +196,12 @@ class TriggerQueue:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return []
-            jobs = self._read_blocking(count, min(remaining, RECLAIM_EVERY_SECONDS))
-            if jobs:
-                return jobs
+            woke = self._read_blocking(count, min(remaining, RECLAIM_EVERY_SECONDS))
+            if woke:
+                # The read returns the first lane written to; a more urgent one may have been
+                # written in the same instant (Redis < 7.2 answers with one stream only).
+                jobs = sorted(woke + self._pull_once(count), key=self._rank)
+                return jobs[:count] + self._release(jobs[count:])
 
     def ack(self, *jobs: Job | str) -> int:
         """Acknowledge entries (``XACK lane group id``): done, never delivered again. Returns how many were pending."""
@@ -374,12 +377,16 @@ class TriggerQueue:
             return []
         by_key = {_s(k): entries for k, entries in reply or []}
         out: list[Job] = []
-        for lane in self.lanes:  # several lanes can answer at once: keep them in priority order
+        for lane in self.lanes:
             out += self._jobs(lane, [(i, f, 1) for i, f in by_key.get(self.key(lane), [])])
-        return out[:count] + self._release(out[count:])
+        return out
+
+    def _rank(self, job: Job) -> tuple[int, int, int]:
+        ms, _, seq = job.id.partition("-")
+        return self.lanes.index(job.lane), int(ms), int(seq)
 
     def _release(self, extra: list[Job]) -> list[Job]:
-        """Entries a multi-lane blocking read delivered beyond ``count``: hand them back, as never delivered.
+        """Entries delivered beyond ``count`` after a blocking read: hand them back, as never delivered.
 
         ``XCLAIM ... IDLE <visibility timeout> RETRYCOUNT 0 JUSTID`` makes each due for reclaim at
         once by any consumer, which then counts it as its first delivery.

@@ -1,8 +1,8 @@
 """The queue upkeep ``forewarn run`` keeps in a background thread: queue gauges and retention.
 
-Every ``queue.upkeep_interval_seconds`` it reads the lanes' stats into the ``forewarn_queue_*``
-gauges (contract section 6: depth and oldest pending age per queue) and trims what every group
-has acknowledged (forewarn/queue/retention.py). Redis being away only pauses it; the engine's
+Every ``queue.upkeep_interval_seconds`` it trims what every group has acknowledged
+(forewarn/queue/retention.py) and reads the lanes' stats into the ``forewarn_queue_*`` gauges
+(contract section 6: depth and oldest pending age per queue). Redis being away only pauses it; the engine's
 own writer reports that outage.
 """
 
@@ -64,7 +64,10 @@ class QueueUpkeep:
                 return
 
     def tick(self) -> None:
-        """One pass: publish the gauges, then trim."""
+        """One pass: trim, then publish the gauges (so the length shown is after retention)."""
+        for lane, (trimmed, _forgotten) in trim(self.client, self.prefix, self.retain).items():
+            if trimmed:
+                metrics.QUEUE_TRIMMED.labels(lane).inc(trimmed)
         lanes = queue_stats(self.client, self.prefix)
         values: dict[Gauge, dict[tuple[str, ...], float]] = {g: {} for g in (
             metrics.QUEUE_LENGTH, metrics.QUEUE_DEPTH, metrics.QUEUE_PENDING, metrics.QUEUE_LAG, metrics.QUEUE_OLDEST_AGE)}
@@ -80,9 +83,6 @@ class QueueUpkeep:
         for gauge, samples in values.items():
             self._publish(gauge, samples)
         metrics.QUEUE_FAILED.set(failed_length(self.client, self.prefix))
-        for lane, (trimmed, _forgotten) in trim(self.client, self.prefix, self.retain).items():
-            if trimmed:
-                metrics.QUEUE_TRIMMED.labels(lane).inc(trimmed)
 
     def _publish(self, gauge: Gauge, samples: dict[tuple[str, ...], float]) -> None:
         """Set these label sets and remove the ones no longer there (a group destroyed)."""
