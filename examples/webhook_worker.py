@@ -88,9 +88,14 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         queue = TriggerQueue.from_config(load(args.config), route=args.route, consumer=args.consumer)
+        queue.check()
     except ConfigError as exc:
         print(f"webhook_worker: bad config: {exc}", file=sys.stderr)
         return 2
+    except redis.RedisError as exc:
+        print(f"webhook_worker: Redis: {exc}; start it, or set [redis] url in --config (or FOREWARN_REDIS_URL)",
+              file=sys.stderr)
+        return 3
     if args.metrics_port:
         from prometheus_client import start_http_server
 

@@ -113,10 +113,12 @@ def _safe_url(url: str) -> str:
 
 
 def _queue(args: argparse.Namespace, config: cfgmod.Config) -> TriggerQueue:
-    return TriggerQueue.from_config(
+    q = TriggerQueue.from_config(
         config, group=args.group, route=args.route,
         consumer=getattr(args, "consumer", None) or f"cli@{socket.gethostname()}",
         visibility_timeout=getattr(args, "visibility_timeout", None))
+    q.check()
+    return q
 
 
 # --- commands --------------------------------------------------------------------------------

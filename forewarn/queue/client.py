@@ -121,7 +121,7 @@ class TriggerQueue:
     ----------
     url: Redis URL.
     prefix: key prefix the engine writes with (``redis.prefix``).
-    group: consumer group; created on first use, reading each lane from its first entry.
+    group: consumer group; created on each lane at the first pull, reading from the lane's first entry.
     consumer: this consumer's name, unique among live consumers (default ``host-pid``).
     route: ``human`` or ``ai`` to work only that route's lanes; None for all eight.
     visibility_timeout: seconds an entry may stay pending before another consumer reclaims it.
@@ -156,6 +156,7 @@ class TriggerQueue:
         self.max_deliveries = max_deliveries
         self.retry_backoff = retry_backoff
         self._next_reclaim = 0.0
+        self._groups_ready = False
         self._dead_letter_script = self.client.register_script(_DEAD_LETTER)
         self._replay_script = self.client.register_script(_REPLAY)
 
@@ -186,7 +187,7 @@ class TriggerQueue:
         Lane by lane (p1 before p2; human before ai): entries held past the visibility timeout
         by another consumer (``XAUTOCLAIM``, looked for at most once a second), then new ones
         (``XREADGROUP ... STREAMS lane >``). If every lane is empty it waits on all of them at once
-        (``XREADGROUP ... BLOCK``). The group is created when a lane first needs it.
+        (``XREADGROUP ... BLOCK``). The first pull creates the group on every lane it works.
         """
         deadline = time.monotonic() + block_ms / 1000
         while True:
@@ -204,11 +205,20 @@ class TriggerQueue:
                 return jobs[:count] + self._release(jobs[count:])
 
     def ack(self, *jobs: Job | str) -> int:
-        """Acknowledge entries (``XACK lane group id``): done, never delivered again. Returns how many were pending."""
-        done = 0
+        """Acknowledge entries (``XACK lane group id [id ...]``): done, never delivered again.
+
+        Takes jobs or ``lane/id`` handles; one XACK per lane, in one round trip. Returns how many
+        were pending (an entry already acknowledged counts 0).
+        """
+        by_lane: dict[str, list[str]] = {}
         for job in jobs:
             lane, entry = (job.lane, job.id) if isinstance(job, Job) else parse_handle(job)
-            n = self.client.xack(self.key(lane), self.group, entry)
+            by_lane.setdefault(lane, []).append(entry)
+        pipe = self.client.pipeline(transaction=False)
+        for lane, ids in by_lane.items():
+            pipe.xack(self.key(lane), self.group, *ids)
+        done = 0
+        for lane, n in zip(by_lane, pipe.execute()):
             if n:
                 metrics.QUEUE_ACKS.labels(lane, self.group).inc(n)
             done += n
@@ -249,6 +259,7 @@ class TriggerQueue:
         ``max_deliveries`` times are dead-lettered instead of returned.
         """
         idle = self.visibility_timeout if min_idle is None else min_idle
+        self._ensure_groups()
         out: list[Job] = []
         for lane in self.lanes:
             if len(out) >= count:
@@ -328,6 +339,7 @@ class TriggerQueue:
     # --- internals -------------------------------------------------------------------------
 
     def _pull_once(self, count: int) -> list[Job]:
+        self._ensure_groups()
         reclaim = time.monotonic() >= self._next_reclaim
         if reclaim:
             self._next_reclaim = time.monotonic() + RECLAIM_EVERY_SECONDS
@@ -358,6 +370,18 @@ class TriggerQueue:
         except redis.ResponseError as exc:
             if not str(exc).startswith("BUSYGROUP"):
                 raise
+
+    def _ensure_groups(self) -> None:
+        """The group on every lane this queue works, at its first pull, in one round trip."""
+        if self._groups_ready:
+            return
+        pipe = self.client.pipeline(transaction=False)
+        for lane in self.lanes:
+            pipe.xgroup_create(self.key(lane), self.group, id="0", mkstream=True)
+        for reply in pipe.execute(raise_on_error=False):
+            if isinstance(reply, Exception) and not str(reply).startswith("BUSYGROUP"):
+                raise reply
+        self._groups_ready = True
 
     def _read(self, lane: str, count: int) -> list[Job]:
         reply = self._with_group(lane, lambda: self.client.xreadgroup(
