@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import random
 import statistics
 import sys
 import time
@@ -84,6 +85,7 @@ def reclaim_latency(url: str, prefix: str, trials: int, visibility: float) -> li
         dying = TriggerQueue(url, prefix=prefix, consumer="dying", group="reclaim", visibility_timeout=visibility)
         [job] = dying.pull()
         due = time.time() + visibility  # pulled just now; never acked, as if its worker died
+        time.sleep(random.uniform(0, 1))  # the rescuer's once-a-second reclaim look, at any phase
         rescuer = TriggerQueue(url, prefix=prefix, consumer="rescuer", group="reclaim", visibility_timeout=visibility)
         while not (got := rescuer.pull(block_ms=5000)):
             pass

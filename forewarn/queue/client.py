@@ -175,7 +175,10 @@ class TriggerQueue:
 
     def check(self) -> None:
         """Fail early, with what to do, if Redis is unreachable or older than 7.0 (``INFO server``)."""
-        version = _s(self.client.info("server")["redis_version"])
+        try:
+            version = _s(self.client.info("server")["redis_version"])
+        except redis.exceptions.NoPermissionError:
+            return  # an ACL user without INFO: the first stream command will tell
         if tuple(int(x) for x in version.split(".")[:2]) < (7, 0):
             raise redis.ResponseError(f"Redis {version} is too old: forewarn's queues need Redis 7.0 or later")
 
