@@ -83,6 +83,7 @@ def test_reclaim_then_dead_letter_then_replay_from_the_command_line(services, pr
     assert "1 dead letter(s)" in out and "replay-deadletter --all" in out
 
     assert run(capsys, "replay-deadletter")[0] == 2  # which ones?
+    assert run(capsys, "replay-deadletter", "human:p2")[0] == 2  # a lane is not a dead-letter id
     code, replayed = run_json(capsys, "replay-deadletter", letters[0]["id"])
     assert code == 0 and [(r["queue"], r["trigger_id"]) for r in replayed] == [("human:p2", "trg00001")]
     assert run(capsys, "replay-deadletter", "--all")[0] == 1  # none left

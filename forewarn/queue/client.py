@@ -101,11 +101,15 @@ class DeadLetter:
     trigger: dict[str, Any] | None = field(repr=False)
 
 
+def _is_entry_id(text: str) -> bool:
+    ms, dash, seq = text.partition("-")
+    return bool(dash) and ms.isdigit() and seq.isdigit()
+
+
 def parse_handle(handle: str) -> tuple[str, str]:
     """``human:p1/1718000000000-0`` -> (``human:p1``, ``1718000000000-0``); ValueError if malformed."""
     lane, sep, entry = handle.partition("/")
-    ms, dash, seq = entry.partition("-")
-    if not sep or lane not in lane_names() or not dash or not ms.isdigit() or not seq.isdigit():
+    if not sep or lane not in lane_names() or not _is_entry_id(entry):
         raise ValueError(f"{handle!r} is not a queue entry handle; expected lane/id such as human:p1/1718000000000-0")
     return lane, entry
 
@@ -324,6 +328,10 @@ class TriggerQueue:
         if ids is None:
             letters = [_dead_letter(_s(i), f) for i, f in self.client.xrange(failed_key(self.prefix))]
         else:
+            bad = [i for i in ids if not _is_entry_id(i)]
+            if bad:
+                raise ValueError(f"not dead-letter ids: {bad}; they look like 1718000000000-0 "
+                                 f"(see `forewarn queue peek --failed`)")
             letters = []
             for i in ids:
                 found = self.client.xrange(failed_key(self.prefix), i, i)
