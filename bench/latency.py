@@ -31,6 +31,7 @@ from forewarn.timefmt import HOUR, format_us, now_us, parse_rfc3339
 
 TIME_FIELDS = ("estimated_delivery_at", "promised_delivery_at")
 PROBES_PER_S = 10
+WARM_UP_S = 5.0  # triggers due in the first seconds (consumers connecting, first fetches) are left out
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -150,7 +151,8 @@ def run(rate: float, seconds: float, seed: int) -> dict:
     for times in replay.placed.values():
         times.sort()
     out: dict = {"rate_events_per_s": rate, "seconds": seconds, "events_sent": replay.sent,
-                 "events_read": read, "allowed_lateness_seconds": 0, "partitions": len(replay.placed)}
+                 "events_read": read, "allowed_lateness_seconds": 0, "partitions": len(replay.placed),
+                 "warm_up_left_out_s": WARM_UP_S}
     paths: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     slowest: list[tuple[float, float, float]] = []  # (ms beyond the watermark, s into the run, kind)
     first = min((min(v) for v in replay.placed.values() if v), default=0)
@@ -159,6 +161,8 @@ def run(rate: float, seconds: float, seed: int) -> dict:
         deadline = t["kind"] == "delivery_late"
         wait = replay.watermark_wait_us(fired, inclusive=not deadline)
         if wait is None:
+            continue
+        if fired - first < WARM_UP_S * 1e6:
             continue
         total = parse_rfc3339(t["emitted_at"]) - fired
         path = paths["deadline" if deadline else "event"]
