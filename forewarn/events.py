@@ -61,6 +61,11 @@ class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", gc=Fals
     def ts_us(self) -> int:
         return to_us(self.ts)
 
+    def __reduce__(self):
+        # Pickled (between Bytewax processes, in snapshots of events waiting for the
+        # watermark) as its JSON: a third of the time of msgspec's field-by-field pickle.
+        return (_from_json, (_encoder.encode(self),))
+
 
 class OrderPlaced(Event, frozen=True, kw_only=True, tag="order.placed"):
     order_id: NonEmpty
@@ -179,6 +184,12 @@ TOPIC_OF_TYPE: dict[str, str] = {
 }
 
 _decoder = msgspec.json.Decoder(AnyEvent)
+_encoder = msgspec.json.Encoder()
+
+
+def _from_json(raw: bytes) -> AnyEvent:
+    """An event pickled by ``Event.__reduce__`` (it was valid when pickled)."""
+    return _decoder.decode(raw)
 
 
 class Invalid(msgspec.Struct, frozen=True):
@@ -222,4 +233,4 @@ def _validation_reason(message: str) -> str:
 
 
 def encode(event: AnyEvent) -> bytes:
-    return msgspec.json.encode(event)
+    return _encoder.encode(event)

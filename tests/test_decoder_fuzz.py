@@ -5,6 +5,7 @@ field or an event type added later is fuzzed without touching this file.
 """
 
 import json
+import pickle
 from datetime import datetime, timedelta, timezone
 
 import msgspec
@@ -85,6 +86,7 @@ def test_every_valid_event_decodes_and_round_trips(obj):
     assert not isinstance(event, ev.Invalid), (event, obj)
     assert type(event).__struct_config__.tag == obj["type"]
     assert ev.decode(ev.encode(event)) == event
+    assert pickle.loads(pickle.dumps(event, protocol=5)) == event  # between processes, in snapshots
     _assert_sent_is_decoded(obj, msgspec.to_builtins(event))
 
 
