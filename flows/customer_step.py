@@ -54,6 +54,10 @@ class ShardLogic(StatefulBatchLogic):
             metrics.DUPLICATES.inc(stats.duplicates - dup0)
         if stats.late != late0:
             metrics.LATE.inc(stats.late - late0)
+        if stats.suppressed:  # drained: the engine's stats are shared by this worker's keys
+            for kind, n in stats.suppressed.items():
+                metrics.TRIGGERS_SUPPRESSED.labels(kind).inc(n)
+            stats.suppressed.clear()
         self._register()
         return out, StatefulBatchLogic.RETAIN
 

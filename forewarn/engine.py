@@ -26,6 +26,7 @@ from detectors import REGISTRY
 from detectors.base import Candidate
 from forewarn import events as ev
 from forewarn.config import Config
+from forewarn.cooldown import Cooldown
 from forewarn.state import CustomerState
 
 NEVER = -(2**62)
@@ -81,18 +82,25 @@ class _CustomerScheduler:
 class Stats:
     """Counters the flow turns into metrics; plain ints so the engine stays I/O-free."""
 
-    __slots__ = ("duplicates", "late")
+    __slots__ = ("duplicates", "late", "suppressed")
 
     def __init__(self) -> None:
         self.duplicates = 0
         self.late = 0
+        self.suppressed: dict[str, int] = {}  # kind -> triggers held back by the cooldown
 
 
 class Engine:
     def __init__(self, config: Config) -> None:
         self.config = config
-        self.detectors = [cls(getattr(config.detectors, kind)) for kind, (cls, _) in REGISTRY.items()]
+        self.detectors = [
+            # A detector that needs more than its own thresholds builds itself from the config.
+            cls.from_config(getattr(config.detectors, kind), config) if hasattr(cls, "from_config")
+            else cls(getattr(config.detectors, kind))
+            for kind, (cls, _) in REGISTRY.items()]
         self.by_kind = {d.kind: d for d in self.detectors}
+        self.cooldown = Cooldown(config.routing.cooldown_hours)
+        self.rates = config.routing.exchange_rates
         self.stats = Stats()
 
     def on_event(self, shard: Shard, event: ev.AnyEvent, watermark: int, ingest: float = 0.0) -> list[Candidate]:
@@ -155,10 +163,11 @@ class Engine:
             found = det.on_event(cust, event, sched)
             if found:
                 out.extend(self._enrich(cust, found, ts, ingest))
-        cust.apply(event, ts)
+        cust.apply(event, ts, self.rates)
         return out
 
     def _enrich(self, cust: CustomerState, found: list[Candidate], source_ts: int | None, ingest: float) -> list[Candidate]:
+        found = [c for c in found if self._admit(cust, c)]
         ctx = cust.context(self.config.routing.vip_ltv)
         consent = {ch: {"allowed": v[0], "recorded_at": v[1]} for ch, v in cust.consent.items()}
         for c in found:
@@ -167,3 +176,9 @@ class Engine:
             c.source_ts = source_ts
             c.ingest = ingest
         return found
+
+    def _admit(self, cust: CustomerState, cand: Candidate) -> bool:
+        if self.cooldown.admit(cust, cand):
+            return True
+        self.stats.suppressed[cand.kind] = self.stats.suppressed.get(cand.kind, 0) + 1
+        return False

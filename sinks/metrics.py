@@ -32,3 +32,10 @@ DEADLETTERS = Counter("forewarn_deadletters_written_total", "Invalid events writ
 def total(counter: Counter) -> float:
     """Sum of a counter over all its label sets (for command-line summaries)."""
     return sum(s.value for m in counter.collect() for s in m.samples if s.name.endswith("_total"))
+
+
+# --- detectors and routing (the cooldown in forewarn/cooldown.py) ---
+TRIGGERS_SUPPRESSED = Counter(
+    "forewarn_triggers_suppressed_total",
+    "Triggers held back by the per-customer, per-kind cooldown ([routing.cooldown_hours]), by kind.",
+    ["kind"])
