@@ -38,7 +38,7 @@ import msgspec
 from detectors.base import Candidate, Reason, Scheduler
 from forewarn import events as ev
 from forewarn.state import CustomerState
-from forewarn.timefmt import DAY, format_us
+from forewarn.timefmt import DAY, SECOND, format_us
 
 
 class Params(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
@@ -142,7 +142,8 @@ class VipEngagementDrop:
             sched.disarm(self._key(cust))
             return
         days = (self.params.threshold - w.evidence) / (self.silence_share * rate)
-        sched.arm(self._key(cust), w.at_us + math.ceil(days * DAY))
+        # Whole seconds, like event times: the trigger's fired_at reads cleanly.
+        sched.arm(self._key(cust), w.at_us + math.ceil(days * DAY / SECOND) * SECOND)
 
     def on_deadline(self, cust: CustomerState, key: str, deadline_us: int, sched: Scheduler) -> list[Candidate]:
         w: Watch | None = cust.ext.get(self.kind)
