@@ -124,12 +124,10 @@ class Routing(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
 
     vip_ltv: Amount = 2000.0
     currency: Annotated[str, msgspec.Meta(pattern="^[A-Z]{3}$")] = "EUR"
-    exchange_rates: dict[str, Annotated[float, msgspec.Meta(gt=0)]] = msgspec.field(
-        default_factory=lambda: dict(DEFAULT_RATES))
+    exchange_rates: dict[str, float] = msgspec.field(default_factory=lambda: dict(DEFAULT_RATES))
     kinds: dict[str, KindRoute] = msgspec.field(default_factory=lambda: dict(DEFAULT_KIND_ROUTES))
     rules: list[Rule] = msgspec.field(default_factory=lambda: list(DEFAULT_RULES))
-    cooldown_hours: dict[str, Annotated[float, msgspec.Meta(ge=0, le=8760)]] = msgspec.field(
-        default_factory=lambda: dict(DEFAULT_COOLDOWN_HOURS))
+    cooldown_hours: dict[str, float] = msgspec.field(default_factory=lambda: dict(DEFAULT_COOLDOWN_HOURS))
 
 
 DEFAULT_KIND_ROUTES = {
@@ -234,6 +232,13 @@ def _check_routing(r: Routing) -> None:
         unknown = set(getattr(r, key)) - kinds
         if unknown:
             raise ConfigError(f"routing.{key}: unknown kind(s) {sorted(unknown)}; allowed: {sorted(kinds)}")
+    for kind, hours in r.cooldown_hours.items():
+        if not 0 <= hours <= 8760:
+            raise ConfigError(f"routing.cooldown_hours.{kind} = {hours!r}: must be 0 (no cooldown) to 8760 (a year)")
+    for code, rate in r.exchange_rates.items():
+        if not rate > 0:
+            raise ConfigError(f"routing.exchange_rates.{code} = {rate!r}: must be > 0 "
+                              f"(units of {code} per one {r.currency})")
     for i, rule in enumerate(r.rules):
         where = f"routing.rules[{i}] ({rule.name!r})"
         for key, allowed in (("kinds", kinds), ("flags", set(FLAGS))):
@@ -248,6 +253,11 @@ def _check_routing(r: Routing) -> None:
                           f"the routing currency {r.currency} is worth exactly 1.0 of itself")
 
 
+# Fields whose msgspec error ("Invalid enum value") should also list what is allowed.
+ENUM_HINTS = {"priority": Priority.__args__, "priority_at_least": Priority.__args__, "route": Route.__args__,
+              "segments": Segment.__args__}
+
+
 def _explain(message: str, data: dict[str, Any]) -> str:
     """Turn msgspec's ``... - at `$.a.b` `` into ``a.b = <value>: ...``."""
     if " - at `$." not in message:
@@ -260,6 +270,9 @@ def _explain(message: str, data: dict[str, Any]) -> str:
             value = value[int(part)] if isinstance(value, list) else value[part]
         except (KeyError, IndexError, ValueError, TypeError):
             return f"{path}: {what}"
+    allowed = ENUM_HINTS.get(path.rstrip("]0123456789").rstrip("[").rsplit(".", 1)[-1])
+    if allowed and what.startswith("Invalid enum value"):
+        what = f"{what}; allowed: {list(allowed)}"
     return f"{path} = {value!r}: {what}"
 
 
