@@ -76,7 +76,11 @@ class Scheduler(Protocol):
 
 
 class Detector(Protocol):
-    """One trigger kind. ``Params`` is a msgspec struct of its documented thresholds."""
+    """One trigger kind. ``Params`` is a msgspec struct of its documented thresholds.
+
+    A detector may declare ``EVENTS``, the event types its ``on_event`` reads; the engine
+    then calls it for those only. Without it, it sees every event.
+    """
 
     kind: ClassVar[str]
 

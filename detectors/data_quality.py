@@ -52,6 +52,8 @@ def problems_of(email: str | None, verified: bool | None, address: dict[str, str
 class DataQuality:
     kind: ClassVar[str] = "data_quality"
 
+    EVENTS: ClassVar[frozenset[type]] = frozenset({ev.OrderPlaced})
+
     def __init__(self, params: Params) -> None:
         self.params = params
 

@@ -42,6 +42,8 @@ class Params(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
 class PaymentDisputed:
     kind: ClassVar[str] = "payment_disputed"
 
+    EVENTS: ClassVar[frozenset[type]] = frozenset({ev.PaymentDisputed})
+
     def __init__(self, params: Params) -> None:
         self.params = params
 

@@ -100,6 +100,9 @@ class PaymentFailed:
     def _key(self, order_id: str) -> str:
         return f"{self.kind}|{order_id}"
 
+    # The event types it reads; the engine calls it for no others (most events are engagement).
+    EVENTS: ClassVar[frozenset[type]] = frozenset({ev.PaymentFailed, ev.PaymentSucceeded, ev.OrderCancelled})
+
     def on_event(self, cust: CustomerState, event: ev.AnyEvent, sched: Scheduler) -> list[Candidate]:
         match event:
             case ev.PaymentFailed():

@@ -59,6 +59,8 @@ class Params(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
 class ShipmentException:
     kind: ClassVar[str] = "shipment_exception"
 
+    EVENTS: ClassVar[frozenset[type]] = frozenset({ev.ShipmentException})
+
     def __init__(self, params: Params) -> None:
         self.params = params
 

@@ -51,6 +51,10 @@ class ShipmentStalled:
         # speak about a parcel this engine may never have seen created (it started later).
         return cust.ext.setdefault(self.kind, {})
 
+    # The event types it reads; the engine calls it for no others (most events are engagement).
+    EVENTS: ClassVar[frozenset[type]] = frozenset({
+        ev.ShipmentCreated, ev.ShipmentUpdated, ev.ShipmentException, ev.ShipmentDelivered, ev.OrderCancelled})
+
     def on_event(self, cust: CustomerState, event: ev.AnyEvent, sched: Scheduler) -> list[Candidate]:
         match event:
             case ev.ShipmentCreated() | ev.ShipmentUpdated():

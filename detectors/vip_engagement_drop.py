@@ -77,6 +77,8 @@ class Watch(msgspec.Struct, array_like=True):
 class VipEngagementDrop:
     kind: ClassVar[str] = "vip_engagement_drop"
 
+    EVENTS: ClassVar[frozenset[type]] = frozenset({ev.OrderPlaced, ev.CustomerActivity})
+
     def __init__(self, params: Params, vip_ltv: float = 2000.0) -> None:
         self.params = params
         self.vip_ltv = vip_ltv
@@ -93,6 +95,10 @@ class VipEngagementDrop:
     def _key(self, cust: CustomerState) -> str:
         return f"{self.kind}|{cust.customer_id}"
 
+    def _is_vip(self, cust: CustomerState) -> bool:
+        # CustomerState.segment's "vip" test, inlined: this runs for every engagement event.
+        return cust.tier == "vip" or cust.ltv >= self.vip_ltv
+
     def rate_per_day(self, w: Watch) -> float:
         """Baseline engagements per day at ``w.at_us``, bias-corrected for a short history."""
         age = w.at_us - w.since_us
@@ -101,10 +107,10 @@ class VipEngagementDrop:
         return w.level / (self.params.baseline_days * -math.expm1(-age / self.tau_us))
 
     def on_event(self, cust: CustomerState, event: ev.AnyEvent, sched: Scheduler) -> list[Candidate]:
-        if not isinstance(event, (ev.OrderPlaced, ev.CustomerActivity)):
+        if type(event) not in self.EVENTS:
             return []
         w: Watch | None = cust.ext.get(self.kind)
-        if cust.segment(self.vip_ltv) != "vip":
+        if not self._is_vip(cust):
             if w is not None:  # no longer high-value (refunds): stop watching
                 del cust.ext[self.kind]
                 sched.disarm(self._key(cust))
@@ -147,7 +153,7 @@ class VipEngagementDrop:
 
     def on_deadline(self, cust: CustomerState, key: str, deadline_us: int, sched: Scheduler) -> list[Candidate]:
         w: Watch | None = cust.ext.get(self.kind)
-        if w is None or cust.segment(self.vip_ltv) != "vip":
+        if w is None or not self._is_vip(cust):
             return []
         rate = self.rate_per_day(w)  # the baseline the deadline was computed with
         self._accrue(w, deadline_us)

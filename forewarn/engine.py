@@ -99,6 +99,9 @@ class Engine:
             else cls(getattr(config.detectors, kind))
             for kind, (cls, _) in REGISTRY.items()]
         self.by_kind = {d.kind: d for d in self.detectors}
+        # Per event type, the detectors that read it, in registry order.
+        self.readers = {t: [d for d in self.detectors if t in getattr(d, "EVENTS", (t,))]
+                        for t in ev.AnyEvent.__args__}
         self.cooldown = Cooldown(config.routing.cooldown_hours)
         self.rates = config.routing.exchange_rates
         self.stats = Stats()
@@ -159,7 +162,7 @@ class Engine:
         ts = event.ts_us
         out: list[Candidate] = []
         sched = _CustomerScheduler(shard, cust)
-        for det in self.detectors:
+        for det in self.readers[type(event)]:
             found = det.on_event(cust, event, sched)
             if found:
                 out.extend(self._enrich(cust, found, ts, ingest))
