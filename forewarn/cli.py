@@ -37,6 +37,9 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     events, invalid = metrics.total(metrics.EVENTS), metrics.total(metrics.INVALID)
     print(f"backtest: {int(events)} events ({int(invalid)} invalid) in {took:.1f} s "
           f"({events / took:,.0f} events/s) -> {args.output}", file=sys.stderr)
+    held = metrics.total(metrics.TRIGGERS_SUPPRESSED)
+    if held:
+        print(f"backtest: {int(held)} trigger(s) held back by [routing.cooldown_hours]", file=sys.stderr)
     return 0
 
 
