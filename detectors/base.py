@@ -79,7 +79,9 @@ class Detector(Protocol):
     """One trigger kind. ``Params`` is a msgspec struct of its documented thresholds.
 
     A detector may declare ``EVENTS``, the event types its ``on_event`` reads; the engine
-    then calls it for those only. Without it, it sees every event.
+    then calls it for those only. Without it, it sees every event. One that needs more of
+    the config than its ``Params`` defines ``from_config(params, config)``, which the engine
+    then builds it with.
     """
 
     kind: ClassVar[str]

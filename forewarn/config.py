@@ -113,7 +113,9 @@ class Routing(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     vip_ltv: lifetime value at or above which a customer is in the ``vip`` segment (as is
         every ``tier`` vip customer).
     currency: the currency of every amount here and of lifetime values.
-    exchange_rates: units of each currency per one unit of ``currency``.
+    exchange_rates: units of each currency per one unit of ``currency``; an amount in a
+        currency not listed counts one to one. With ``currency`` EUR a table naming some
+        currencies keeps the default rates of the others; with another currency give all.
     kinds: per kind, the base priority and lane (a table naming some kinds keeps the
         defaults of the others).
     rules: the rows applied, top to bottom, to every trigger (a table replaces the
