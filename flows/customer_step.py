@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import time
 
 from bytewax.operators import StatefulBatchLogic
 
@@ -54,6 +55,9 @@ class ShardLogic(StatefulBatchLogic):
             metrics.DUPLICATES.inc(stats.duplicates - dup0)
         if stats.late != late0:
             metrics.LATE.inc(stats.late - late0)
+        if stats.scores:
+            metrics.observe_scores(stats.scores)
+            stats.scores.clear()
         if stats.suppressed:  # drained: the engine's stats are shared by this worker's keys
             for kind, n in stats.suppressed.items():
                 metrics.TRIGGERS_SUPPRESSED.labels(kind).inc(n)
@@ -63,4 +67,8 @@ class ShardLogic(StatefulBatchLogic):
 
     def snapshot(self) -> bytes:
         # Bytes are immutable, as Bytewax requires of a snapshot, and cheaper than a deepcopy.
-        return pickle.dumps((self.key, *self.shard.state()), protocol=5)
+        snap = pickle.dumps((self.key, *self.shard.state()), protocol=5)
+        metrics.SNAPSHOTS.inc()
+        metrics.SNAPSHOT_BYTES.inc(len(snap))
+        metrics.LAST_SNAPSHOT.set(time.time())
+        return snap

@@ -22,13 +22,15 @@ from forewarn.config import Config
 from forewarn.engine import Engine
 from forewarn.routing import route
 from forewarn.watermark import TimerIndex
+from sinks import metrics
 
 
 def build(config: Config, source: Source, triggers: Sink, deadletters: Sink | None,
-          timers: TimerIndex | None = None, name: str = "forewarn") -> Dataflow:
-    """Wire the dataflow. ``timers`` is given in live mode, where each customer is its own key."""
-    engine = Engine(config)
-    policy = config.routing
+          timers: TimerIndex | None = None, name: str = "forewarn", engine: Engine | None = None) -> Dataflow:
+    """Wire the dataflow. ``timers`` is given in live mode, where each customer is its own key;
+    ``engine`` when the caller changes its thresholds while the flow runs."""
+    engine = Engine(config) if engine is None else engine
+    metrics.declare_kinds([d.kind for d in engine.detectors])
 
     flow = Dataflow(name)
     inputs = op.input("inputs", flow, source)
@@ -38,7 +40,8 @@ def build(config: Config, source: Source, triggers: Sink, deadletters: Sink | No
         op.output("deadletters", letters, deadletters)
     keyed = op.key_on("key_by_customer", split.trues, lambda item: item[1])
     candidates = op.stateful_batch("customer_step", keyed, lambda resume: ShardLogic(engine, resume, timers))
-    routed = op.map("route", candidates, lambda kv: (route(kv[1], policy), kv[1].source_ts, kv[1].ingest))
+    # The routing table is read per candidate, so a live change applies to the next trigger.
+    routed = op.map("route", candidates, lambda kv: (route(kv[1], engine.config.routing), kv[1].source_ts, kv[1].ingest))
     op.output("triggers", routed, triggers)
     return flow
 

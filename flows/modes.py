@@ -17,6 +17,7 @@ from flows import dataflow
 from flows.outputs import CallbackSink, JsonlSink, RedisDeadLetterSink, RedisTriggerSink, trigger_line
 from flows.sources import KafkaSource, LinesSource, file_lines
 from forewarn.config import Config
+from forewarn.engine import Engine
 from forewarn.watermark import StreamClock, TimerIndex
 from sinks.deadletter import DeadLetterWriter
 from sinks.redis_queue import QueueWriter
@@ -54,6 +55,9 @@ def replay(config: Config, lines: Callable[[], Iterator[tuple[str, bytes]]], tri
 def backtest(config: Config, input_path: str, output_path: str, deadletter_path: str | None = None) -> None:
     if not Path(input_path).exists():
         raise FileNotFoundError(f"input file {input_path} not found")
+    for path in (output_path, deadletter_path):
+        if path and path != "-":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
     replay(config, file_lines(input_path), JsonlSink(output_path, trigger_line),
            JsonlSink(deadletter_path, _deadletter_line) if deadletter_path else None)
 
@@ -73,7 +77,7 @@ def kafka_conf(config: Config) -> dict:
     }
 
 
-def build_live(config: Config):
+def build_live(config: Config, engine: Engine | None = None):
     """The live dataflow: Kafka in, Redis queues and dead letters out, one key per customer."""
     from confluent_kafka import OFFSET_BEGINNING
 
@@ -84,11 +88,13 @@ def build_live(config: Config):
     r = config.redis
     triggers = RedisTriggerSink(lambda: QueueWriter(r.url, r.prefix, r.dedupe_ttl_days, r.retry_max_seconds))
     letters = RedisDeadLetterSink(lambda: DeadLetterWriter(r.url, r.prefix, r.dedupe_ttl_days, r.retry_max_seconds))
-    return dataflow.build(config, source, triggers, letters, timers=timers)
+    return dataflow.build(config, source, triggers, letters, timers=timers, engine=engine)
 
 
-def run(config: Config, workers: int = 1, process_id: int | None = None, addresses: list[str] | None = None) -> None:
-    flow = build_live(config)
+def run(config: Config, workers: int = 1, process_id: int | None = None, addresses: list[str] | None = None,
+        engine: Engine | None = None) -> None:
+    """``engine``: pass one to change its thresholds while the flow runs (``forewarn.liveconfig``)."""
+    flow = build_live(config, engine)
     rec = config.recovery
     recovery = None
     if rec.directory:

@@ -13,7 +13,7 @@ from forewarn.trigger import Trigger, encode
 from sinks import metrics
 
 
-def stamp_and_measure(routed: list[tuple[Trigger, int | None, float]], value_of: Callable) -> list[Trigger]:
+def stamp_and_measure(routed: list[tuple[Trigger, int | None, float]]) -> list[Trigger]:
     """Set ``emitted_at`` and record the emit metrics for a batch about to be written."""
     now = now_us()
     wall = time.time()
@@ -21,17 +21,20 @@ def stamp_and_measure(routed: list[tuple[Trigger, int | None, float]], value_of:
     out = []
     for trig, source_ts, ingest in routed:
         trig.emitted_at = emitted
-        metrics.TRIGGERS.labels(trig.kind, trig.route, trig.priority).inc()
-        metrics.VALUE_AT_RISK.labels(trig.kind).inc(value_of(trig))
+        kind = trig.kind
+        metrics.TRIGGERS.labels(kind, trig.route, trig.priority).inc()
+        for reason in trig.reasons:
+            metrics.TRIGGER_REASONS.labels(kind, reason["code"]).inc()
+        if not trig.outreach.get("allowed", False):
+            metrics.OUTREACH_SUPPRESSED.labels(kind).inc()
+        value = float(trig.evidence.get("value_at_risk", 0.0))
+        if value:
+            metrics.VALUE_AT_RISK.labels(kind, trig.evidence.get("currency", "unknown")).inc(value)
         if source_ts is not None:
-            metrics.EVENT_TO_QUEUE.observe(max(0.0, (now - source_ts) / 1e6))
-            metrics.INGEST_TO_QUEUE.observe(max(0.0, wall - ingest))
+            metrics.EVENT_TO_QUEUE.labels(kind).observe(max(0.0, (now - source_ts) / 1e6))
+        metrics.INGEST_TO_QUEUE.labels(kind).observe(max(0.0, wall - ingest))
         out.append(trig)
     return out
-
-
-def _value(trig: Trigger) -> float:
-    return float(trig.evidence.get("value_at_risk", 0.0))
 
 
 class _CallPartition(StatelessSinkPartition):
@@ -55,7 +58,7 @@ class RedisTriggerSink(DynamicSink):
         writer = self.make_writer()
 
         def write(items: list) -> None:
-            triggers = stamp_and_measure(items, _value)
+            triggers = stamp_and_measure(items)
             fresh = writer.write(triggers)
             dupes = len(fresh) - sum(fresh)
             if dupes:
@@ -100,7 +103,7 @@ class JsonlSink(DynamicSink):
 
 
 def trigger_line(item: tuple[Trigger, int | None, float]) -> bytes:
-    return encode(stamp_and_measure([item], _value)[0])
+    return encode(stamp_and_measure([item])[0])
 
 
 class CallbackSink(DynamicSink):

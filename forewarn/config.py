@@ -56,8 +56,16 @@ class Redis(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
 
 
 class Metrics(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """``[metrics]``: the Prometheus endpoint of ``forewarn run`` (port 0 = none).
+
+    queue_sla_seconds: per priority, how long a trigger may wait unacknowledged; exported as
+        ``forewarn_queue_sla_seconds`` for the dashboards' SLA lines and the queue-age alert.
+    """
+
     host: str = "127.0.0.1"
     port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 9108
+    queue_sla_seconds: dict[Priority, Annotated[float, msgspec.Meta(gt=0)]] = msgspec.field(
+        default_factory=lambda: {"p1": 900.0, "p2": 3600.0, "p3": 14400.0, "p4": 86400.0})
 
 
 class Recovery(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
@@ -67,6 +75,20 @@ class Recovery(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     partitions: Annotated[int, msgspec.Meta(ge=1, le=1024)] = 1
     snapshot_interval_seconds: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 5.0
     backup_interval_seconds: Annotated[float, msgspec.Meta(ge=0, le=86400)] = 0.0
+
+
+class Live(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """``[live]``: how ``forewarn run`` takes threshold changes without a restart (docs/tuning.md).
+
+    poll_seconds: how often the config file and the Redis hash are checked for a change
+        (0 = only on SIGHUP).
+    redis_hash: the Redis hash, under ``redis.prefix``, whose fields override ``detectors.*``
+        and ``routing.*`` keys (field ``detectors.delivery_late.grace_hours``, value ``24``);
+        empty = not read.
+    """
+
+    poll_seconds: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 2.0
+    redis_hash: str = "forewarn:config"
 
 
 class KindRoute(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
@@ -189,6 +211,7 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     redis: Redis = Redis()
     metrics: Metrics = Metrics()
     recovery: Recovery = Recovery()
+    live: Live = Live()
     routing: Routing = Routing()
     detectors: Detectors = msgspec.field(default_factory=Detectors)
 

@@ -21,6 +21,7 @@ Rules (contract section 2):
 from __future__ import annotations
 
 import heapq
+import threading
 
 from detectors import REGISTRY
 from detectors.base import Candidate
@@ -62,13 +63,14 @@ class Shard:
 
 
 class _CustomerScheduler:
-    """Arms deadlines in the customer's state and in the shard's timer heap."""
+    """Arms deadlines in the customer's state and in the shard's timer heap; collects scores."""
 
-    __slots__ = ("shard", "cust")
+    __slots__ = ("shard", "cust", "stats")
 
-    def __init__(self, shard: Shard, cust: CustomerState) -> None:
+    def __init__(self, shard: Shard, cust: CustomerState, stats: Stats) -> None:
         self.shard = shard
         self.cust = cust
+        self.stats = stats
 
     def arm(self, key: str, deadline_us: int) -> None:
         self.cust.timers[key] = deadline_us
@@ -78,33 +80,96 @@ class _CustomerScheduler:
         # The heap entry stays and is skipped when popped (lazy deletion).
         self.cust.timers.pop(key, None)
 
+    def score(self, kind: str, value: float, threshold: float | None = None) -> None:
+        self.stats.scores.append((kind, value, threshold))
+
 
 class Stats:
     """Counters the flow turns into metrics; plain ints so the engine stays I/O-free."""
 
-    __slots__ = ("duplicates", "late", "suppressed")
+    __slots__ = ("duplicates", "late", "scores", "suppressed")
 
     def __init__(self) -> None:
         self.duplicates = 0
         self.late = 0
-        self.suppressed: dict[str, int] = {}  # kind -> triggers held back by the cooldown
+        # (kind, score, threshold) of each scored evaluation, drained by the flow into a histogram
+        self.scores: list[tuple[str, float, float | None]] = []
+        self.suppressed: dict[str, int] = {}  # kind -> triggers held back by the cooldown, drained likewise
 
 
-class Engine:
-    def __init__(self, config: Config) -> None:
+class _Generation:
+    """One config and what is built from it, swapped as a whole by :meth:`Engine.reconfigure`."""
+
+    __slots__ = ("config", "detectors", "by_kind", "readers", "cooldown", "rates")
+
+    def __init__(self, config: Config, detectors: list) -> None:
         self.config = config
-        self.detectors = [
-            # A detector that needs more than its own thresholds builds itself from the config.
-            cls.from_config(getattr(config.detectors, kind), config) if hasattr(cls, "from_config")
-            else cls(getattr(config.detectors, kind))
-            for kind, (cls, _) in REGISTRY.items()]
-        self.by_kind = {d.kind: d for d in self.detectors}
+        self.detectors = detectors
+        self.by_kind = {d.kind: d for d in detectors}
         # Per event type, the detectors that read it, in registry order.
-        self.readers = {t: [d for d in self.detectors if t in getattr(d, "EVENTS", (t,))]
+        self.readers = {t: [d for d in detectors if t in getattr(d, "EVENTS", (t,))]
                         for t in ev.AnyEvent.__args__}
         self.cooldown = Cooldown(config.routing.cooldown_hours)
         self.rates = config.routing.exchange_rates
+
+
+def _build(kind: str, config: Config):
+    cls, _ = REGISTRY[kind]
+    params = getattr(config.detectors, kind)
+    # A detector that needs more than its own thresholds builds itself from the config.
+    return cls.from_config(params, config) if hasattr(cls, "from_config") else cls(params)
+
+
+class Engine:
+    """The detectors and config of one process, shared by its worker threads.
+
+    :meth:`reconfigure` swaps in new thresholds while the flow runs (see docs/tuning.md);
+    state (customers, armed deadlines) is untouched.
+    """
+
+    def __init__(self, config: Config) -> None:
+        self._gen = _Generation(config, [_build(kind, config) for kind in REGISTRY])
+        self._reconfiguring = threading.Lock()
         self.stats = Stats()
+
+    @property
+    def config(self) -> Config:
+        return self._gen.config
+
+    @property
+    def detectors(self) -> list:
+        return self._gen.detectors
+
+    @property
+    def by_kind(self) -> dict:
+        return self._gen.by_kind
+
+    def reconfigure(self, config: Config) -> list[str]:
+        """Take new detector thresholds and routing; return the kinds whose params changed.
+
+        A detector whose params changed is rebuilt (``cls(params)``, or ``cls.from_config``) — right for detectors
+        that keep all their state in :class:`CustomerState` — unless it has a
+        ``retune(params)`` method (detectors holding learned state, e.g. a River model), which
+        takes the new params in place so nothing learned is lost. The new generation
+        replaces the old one in a single assignment: worker threads in the middle of an
+        event finish it with the old detectors and take the next with the new ones.
+        Raises whatever a detector's constructor or ``retune`` raises, before anything
+        is swapped (``retune`` must validate before it changes anything).
+        """
+        with self._reconfiguring:
+            old = self._gen
+            changed = [kind for kind in REGISTRY
+                       if getattr(config.detectors, kind) != getattr(old.config.detectors, kind)]
+            # Detectors built from more of the config than their params (from_config) are
+            # rebuilt on every change: what they read (e.g. routing.vip_ltv) may have moved.
+            rebuilt = {kind: _build(kind, config) for kind, (cls, _) in REGISTRY.items()
+                       if (kind in changed or hasattr(cls, "from_config"))
+                       and not hasattr(old.by_kind[kind], "retune")}
+            for kind in changed:
+                if kind not in rebuilt:
+                    old.by_kind[kind].retune(getattr(config.detectors, kind))
+            self._gen = _Generation(config, [rebuilt.get(d.kind, d) for d in old.detectors])
+            return changed
 
     def on_event(self, shard: Shard, event: ev.AnyEvent, watermark: int, ingest: float = 0.0) -> list[Candidate]:
         """Take one event; process whatever the (stamped) watermark now allows."""
@@ -148,8 +213,9 @@ class Engine:
             return []  # disarmed or re-armed since this entry was pushed
         del cust.timers[key]
         detector = self.by_kind[key.split("|", 1)[0]]
-        found = detector.on_deadline(cust, key, deadline, _CustomerScheduler(shard, cust))
-        return self._enrich(cust, found, None, ingest) if found else []
+        found = detector.on_deadline(cust, key, deadline, _CustomerScheduler(shard, cust, self.stats))
+        # A deadline is the event that makes it true: latency counts from the deadline's event time.
+        return self._enrich(cust, found, deadline, ingest) if found else []
 
     def _apply(self, shard: Shard, event: ev.AnyEvent, ingest: float) -> list[Candidate]:
         cid = event.customer_id
@@ -161,12 +227,12 @@ class Engine:
             return []
         ts = event.ts_us
         out: list[Candidate] = []
-        sched = _CustomerScheduler(shard, cust)
-        for det in self.readers[type(event)]:
+        sched = _CustomerScheduler(shard, cust, self.stats)
+        for det in self._gen.readers[type(event)]:
             found = det.on_event(cust, event, sched)
             if found:
                 out.extend(self._enrich(cust, found, ts, ingest))
-        cust.apply(event, ts, self.rates)
+        cust.apply(event, ts, self._gen.rates)
         return out
 
     def _enrich(self, cust: CustomerState, found: list[Candidate], source_ts: int | None, ingest: float) -> list[Candidate]:
@@ -174,6 +240,9 @@ class Engine:
         ctx = cust.context(self.config.routing.vip_ltv)
         consent = {ch: {"allowed": v[0], "recorded_at": v[1]} for ch, v in cust.consent.items()}
         for c in found:
+            order = cust.orders.get(c.order_id) if c.order_id is not None else None
+            if order is not None and order.currency:
+                c.currency = order.currency
             c.customer = ctx
             c.consent = consent
             c.source_ts = source_ts
@@ -181,7 +250,7 @@ class Engine:
         return found
 
     def _admit(self, cust: CustomerState, cand: Candidate) -> bool:
-        if self.cooldown.admit(cust, cand):
+        if self._gen.cooldown.admit(cust, cand):
             return True
         self.stats.suppressed[cand.kind] = self.stats.suppressed.get(cand.kind, 0) + 1
         return False

@@ -63,6 +63,8 @@ def route(cand: Candidate, policy: Routing) -> Trigger:
     lane = row.route
     value = to_base(cand.value_at_risk, cand.currency, policy.exchange_rates)
     why: list[str] = [f"kind {cand.kind}: {row.priority}, {row.route} lane"]
+    if cand.currency and cand.currency != policy.currency and cand.value_at_risk:
+        why.append(f"order value {cand.value_at_risk:.2f} {cand.currency} = {value:.2f} {policy.currency}")
     for rule in policy.rules:
         if not matches(rule, cand, value):
             continue
@@ -78,8 +80,9 @@ def route(cand: Candidate, policy: Routing) -> Trigger:
         lane = "human"
         why.append(f"consent: {reach['basis']}, so ai -> human lane")
     evidence = dict(cand.evidence)
-    evidence["value_at_risk"] = round(value, 2)
-    evidence["value_currency"] = policy.currency
+    evidence["value_at_risk"] = round(cand.value_at_risk, 2)
+    if cand.currency:
+        evidence["currency"] = cand.currency
     evidence["routing"] = why
     return Trigger(
         trigger_id=trigger_id(cand.kind, cand.subject, cand.episode),

@@ -77,7 +77,8 @@ def test_orders_worth_500_or_more_are_one_step_more_urgent_in_the_routing_curren
     assert trigger("delivery_late", value=5000.0, currency="SEK").priority == "p3"
     t = trigger("delivery_late", value=6000.0, currency="SEK")
     assert t.priority == "p2"
-    assert (t.evidence["value_at_risk"], t.evidence["value_currency"]) == (526.32, "EUR")
+    assert (t.evidence["value_at_risk"], t.evidence["currency"]) == (6000.0, "SEK")  # as the order states it
+    assert "order value 6000.00 SEK = 526.32 EUR" in t.evidence["routing"]
 
 
 def test_when_the_customer_must_act_within_days_it_is_at_least_p2():
