@@ -3,8 +3,8 @@
 Fires at once on every ``payment.disputed``: the card network gives the shop a fixed time
 to answer, and a customer who calls their bank instead of us needs a person, not a bot.
 The routing table sends it to the human lane at p1 (``[routing.kinds]``); the ``dispute``
-flag, and ``fraud`` when the customer says the purchase was not theirs, keep it there
-whatever the table's other rules say. The evidence carries what an agent needs to answer
+flag, and ``fraud`` when the customer says the purchase was not theirs, are what the
+default rules also send to a person. The evidence carries what an agent needs to answer
 the bank: the order, its payment and its parcel.
 
 >>> REASONS["product_not_received"]

@@ -151,6 +151,8 @@ class PaymentFailed:
                    now: ev.PaymentFailed | None) -> Candidate:
         ep.fired = True  # the episode stays open (a later failure is part of it) until paid or cancelled
         p = self.params
+        # At the deadline, the window it was armed with (a live change applies to later episodes).
+        window_min = p.recovery_minutes if now is not None else (at - ep.first_us) / MINUTE
         # The hardest decline decides: once a card is known expired, a later generic refusal
         # does not make a retry worthwhile again.
         hard_codes = [c for c in ep.codes if DECLINES[c].hard]
@@ -170,7 +172,7 @@ class PaymentFailed:
         else:
             reasons.append(Reason("not_recovered", f"Payment of {amount} for order {order_id} failed at "
                                   f"{format_us(ep.first_us)} and was not completed within "
-                                  f"{p.recovery_minutes:g} minutes."))
+                                  f"{window_min:g} minutes."))
         if ep.attempts >= p.max_attempts and "repeated_failure" not in flags:
             flags.append("repeated_failure")
         if decisive.hard:
@@ -194,7 +196,7 @@ class PaymentFailed:
                 "decisive_code": decisive_code,
                 "attempts": ep.attempts,
                 "max_attempts": p.max_attempts,
-                "recovery_minutes": p.recovery_minutes,
+                "recovery_minutes": window_min,
                 "fired_because": reasons[0].code,
             },
             value_at_risk=value or ep.amount,

@@ -90,7 +90,8 @@ class ShipmentStalled:
         ship = cust.shipments.get(shipment_id)
         carrier = ship.carrier if ship is not None else None
         value, currency = order_value(cust, order_id)
-        hours = self.params.stall_hours
+        # The stall time this deadline was armed with (a live change applies to later arming).
+        hours = (deadline_us - last_us) / HOUR
         return [Candidate(
             kind=self.kind,
             customer_id=cust.customer_id,

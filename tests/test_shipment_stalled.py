@@ -117,3 +117,29 @@ def test_a_parcel_first_seen_in_transit_is_watched_too():
     [t] = stalled([scan("2026-11-03T10:00:00Z"), tick("2026-11-06T00:00:00Z")])
     assert (t.order_id, t.fired_at, t.evidence["carrier"]) == ("o1", "2026-11-05T10:00:00Z", None)
     assert "the carrier" in t.reasons[0]["detail"]
+
+
+def test_a_live_change_of_stall_hours_applies_to_parcels_armed_after_it():
+    from forewarn.config import load
+    from forewarn.engine import Engine, Shard
+    from forewarn.events import decode
+    from forewarn.routing import route
+    from tests.factory import lines
+
+    engine, shard, out = Engine(load(None, {"engine.allowed_lateness_seconds": 0}, env={})), Shard(), []
+
+    def feed(*events):
+        for raw in lines(list(events)):
+            e = decode(raw)
+            out.extend(engine.on_event(shard, e, e.ts_us))
+
+    feed(order("2026-11-01T10:00:00Z"), shipped("2026-11-02T10:00:00Z", eta=ETA))  # armed with 48 h
+    engine.reconfigure(load(None, {"engine.allowed_lateness_seconds": 0,
+                                   "detectors.shipment_stalled.stall_hours": 24}, env={}))
+    feed(order("2026-11-02T11:00:00Z", order_id="o2"),
+         shipped("2026-11-02T12:00:00Z", eta=ETA, shipment_id="s2", order_id="o2"),  # armed with 24 h
+         tick("2026-11-06T00:00:00Z"))
+    got = {t.evidence["shipment_id"]: t for t in (route(c, engine.config.routing) for c in out)
+           if t.kind == "shipment_stalled"}
+    assert (got["s1"].fired_at, got["s1"].evidence["stall_hours"]) == ("2026-11-04T10:00:00Z", 48.0)
+    assert (got["s2"].fired_at, got["s2"].evidence["stall_hours"]) == ("2026-11-03T12:00:00Z", 24.0)
