@@ -1,8 +1,12 @@
 """shipment_stalled as a support lead would describe it: a parcel on its way that nobody has
 scanned for two days gets looked at — once per quiet spell, at the moment it became quiet."""
 
+from forewarn.config import load
+from forewarn.engine import Engine, Shard
+from forewarn.events import decode
+from forewarn.routing import route
 from tests import factory
-from tests.factory import cancelled, carrier_exception, consent, delivered, order, scan, shipped, tick
+from tests.factory import cancelled, carrier_exception, consent, delivered, lines, order, scan, shipped, tick
 
 ETA = "2026-11-08T18:00:00Z"  # far enough out that delivery_late stays quiet in these stories
 
@@ -120,12 +124,6 @@ def test_a_parcel_first_seen_in_transit_is_watched_too():
 
 
 def test_a_live_change_of_stall_hours_applies_to_parcels_armed_after_it():
-    from forewarn.config import load
-    from forewarn.engine import Engine, Shard
-    from forewarn.events import decode
-    from forewarn.routing import route
-    from tests.factory import lines
-
     engine, shard, out = Engine(load(None, {"engine.allowed_lateness_seconds": 0}, env={})), Shard(), []
 
     def feed(*events):
