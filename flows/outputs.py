@@ -13,14 +13,21 @@ from forewarn.trigger import Trigger, encode
 from sinks import metrics
 
 
-def stamp_and_measure(routed: list[tuple[Trigger, int | None, float]]) -> list[Trigger]:
-    """Set ``emitted_at`` and record the emit metrics for a batch about to be written."""
+def stamp(routed: list[tuple[Trigger, int | None, float]]) -> list[Trigger]:
+    """Set ``emitted_at`` on a batch about to be written."""
+    emitted = format_us(now_us())
+    out = []
+    for trig, _source_ts, _ingest in routed:
+        trig.emitted_at = emitted
+        out.append(trig)
+    return out
+
+
+def measure(written: list[tuple[Trigger, int | None, float]]) -> None:
+    """Record the emit metrics for triggers just written (not for re-emitted duplicates)."""
     now = now_us()
     wall = time.time()
-    emitted = format_us(now)
-    out = []
-    for trig, source_ts, ingest in routed:
-        trig.emitted_at = emitted
+    for trig, source_ts, ingest in written:
         kind = trig.kind
         metrics.TRIGGERS.labels(kind, trig.route, trig.priority).inc()
         for reason in trig.reasons:
@@ -33,8 +40,6 @@ def stamp_and_measure(routed: list[tuple[Trigger, int | None, float]]) -> list[T
         if source_ts is not None:
             metrics.EVENT_TO_QUEUE.labels(kind).observe(max(0.0, (now - source_ts) / 1e6))
         metrics.INGEST_TO_QUEUE.labels(kind).observe(max(0.0, wall - ingest))
-        out.append(trig)
-    return out
 
 
 class _CallPartition(StatelessSinkPartition):
@@ -58,8 +63,8 @@ class RedisTriggerSink(DynamicSink):
         writer = self.make_writer()
 
         def write(items: list) -> None:
-            triggers = stamp_and_measure(items)
-            fresh = writer.write(triggers)
+            fresh = writer.write(stamp(items))
+            measure([item for item, new in zip(items, fresh) if new])
             dupes = len(fresh) - sum(fresh)
             if dupes:
                 metrics.TRIGGERS_DEDUPED.inc(dupes)
@@ -103,7 +108,9 @@ class JsonlSink(DynamicSink):
 
 
 def trigger_line(item: tuple[Trigger, int | None, float]) -> bytes:
-    return encode(stamp_and_measure([item])[0])
+    [trig] = stamp([item])
+    measure([item])
+    return encode(trig)
 
 
 class CallbackSink(DynamicSink):

@@ -196,6 +196,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         metrics.set_queue_slas(config.metrics.queue_sla_seconds)
         start_http_server(config.metrics.port, config.metrics.host)
         logging.getLogger("forewarn").info("metrics on http://%s:%d/metrics", config.metrics.host, config.metrics.port)
+    from forewarn.queue.upkeep import QueueUpkeep
+
+    QueueUpkeep.from_config(config).start()  # queue depth/age gauges and retention, in a daemon thread
     addresses = args.addresses.split(";") if args.addresses else None
     engine = Engine(config)
     reloader.start(engine)
@@ -289,6 +292,10 @@ def parser() -> argparse.ArgumentParser:
     gb = gsub.add_parser("build", help="write the Grafana dashboard JSON from dashboards/*.dashboard.py")
     gb.add_argument("--out", default="dashboards/build", help="output directory (default %(default)s)")
     gb.set_defaults(func=cmd_dashboards_build)
+
+    from forewarn.queue.cli import register as register_queue
+
+    register_queue(sub)
     return p
 
 

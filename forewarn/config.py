@@ -55,6 +55,29 @@ class Redis(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     retry_max_seconds: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 30.0
 
 
+class Queue(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """``[queue]``: how helpdesks work the trigger queues (``forewarn queue``, ``TriggerQueue``).
+
+    group: the Redis consumer group a helpdesk reads with; each group gets every trigger once.
+    visibility_timeout_seconds: an entry delivered but not acknowledged for this long is
+        reclaimed by the next consumer that pulls (its holder is presumed dead).
+    max_deliveries: deliveries after which an entry still not acknowledged moves to the
+        stream ``{prefix}forewarn:queue:failed``.
+    retry_backoff_seconds: after a failed attempt, the wait before the entry is offered
+        again; it doubles with each delivery, capped at the visibility timeout.
+    retain_acked_hours: entries every group has acknowledged are kept this long (for
+        ``peek`` and audit), then trimmed. Unacknowledged entries are never trimmed.
+    upkeep_interval_seconds: how often ``forewarn run`` refreshes the queue metrics and trims.
+    """
+
+    group: Annotated[str, msgspec.Meta(min_length=1)] = "helpdesk"
+    visibility_timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=86400)] = 300.0
+    max_deliveries: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 5
+    retry_backoff_seconds: Annotated[float, msgspec.Meta(ge=0, le=86400)] = 10.0
+    retain_acked_hours: Annotated[float, msgspec.Meta(ge=0, le=8760)] = 24.0
+    upkeep_interval_seconds: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 15.0
+
+
 class Metrics(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     """``[metrics]``: the Prometheus endpoint of ``forewarn run`` (port 0 = none).
 
@@ -209,6 +232,7 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     engine: Engine = Engine()
     kafka: Kafka = Kafka()
     redis: Redis = Redis()
+    queue: Queue = Queue()
     metrics: Metrics = Metrics()
     recovery: Recovery = Recovery()
     live: Live = Live()

@@ -104,6 +104,23 @@ def config_checked(source: str, result: str, generation: int, checksum: int) -> 
     CONFIG_CHECKSUM.set(checksum)
 
 
+# --- Helpdesk queues (issue 4). Gauges are refreshed by the queue upkeep that `forewarn run`
+# starts; counters are counted by the process working the queues (TriggerQueue, its workers).
+# `queue` is a lane name (human:p1 ... ai:p4), `group` a helpdesk's consumer group: both bounded.
+QUEUE_LENGTH = Gauge("forewarn_queue_length_entries", "Entries held in each queue stream (acknowledged ones included until retention trims them).", ["queue"])
+QUEUE_DEPTH = Gauge("forewarn_queue_depth_entries", "Entries a consumer group has not acknowledged yet (waiting + pending); group is empty while no group reads the queue.", ["queue", "group"])
+QUEUE_PENDING = Gauge("forewarn_queue_pending_entries", "Entries delivered to a consumer of the group and not acknowledged yet.", ["queue", "group"])
+QUEUE_LAG = Gauge("forewarn_queue_consumer_lag_entries", "Entries not yet delivered to any consumer of the group.", ["queue", "group"])
+QUEUE_OLDEST_AGE = Gauge("forewarn_queue_oldest_pending_age_seconds", "Age of the oldest entry the group has not acknowledged (0 when none).", ["queue", "group"])
+QUEUE_FAILED = Gauge("forewarn_queue_failed_entries", "Entries in the helpdesk dead-letter stream forewarn:queue:failed.")
+QUEUE_TRIMMED = Counter("forewarn_queue_trimmed_entries_total", "Acknowledged entries removed by retention.", ["queue"])
+QUEUE_ACKS = Counter("forewarn_queue_acks_total", "Entries acknowledged by this process.", ["queue", "group"])
+QUEUE_RECLAIMS = Counter("forewarn_queue_reclaims_total", "Entries reclaimed from a consumer that held them past the visibility timeout.", ["queue", "group"])
+QUEUE_RETRIES = Counter("forewarn_queue_retries_total", "Failed attempts scheduled for another delivery after a backoff.", ["queue", "group"])
+QUEUE_DEADLETTERED = Counter("forewarn_queue_deadlettered_total", "Entries moved to forewarn:queue:failed (failed too often, or failed for good).", ["queue", "group"])
+QUEUE_REPLAYED = Counter("forewarn_queue_replayed_total", "Dead-lettered entries put back into their queue.", ["queue"])
+
+
 # --- detectors and routing (the cooldown in forewarn/cooldown.py) ---
 TRIGGERS_SUPPRESSED = Counter(
     "forewarn_triggers_suppressed_total",

@@ -4,7 +4,7 @@ import subprocess
 
 from prometheus_client import REGISTRY, generate_latest
 
-from flows.outputs import stamp_and_measure
+from flows.outputs import measure, stamp
 from sinks import metrics
 from tests.factory import consent, order, replay, shipped, tick
 
@@ -28,7 +28,9 @@ def test_a_trigger_feeds_the_trigger_reason_value_and_latency_metrics():
         "suppressed": _sample("forewarn_outreach_suppressed_total", kind="delivery_late"),
         "latency": _sample("forewarn_event_to_queue_latency_seconds_count", kind="delivery_late"),
     }
-    [out] = stamp_and_measure([(trig, 1_700_000_000_000_000, 1_700_000_000.0)])
+    item = (trig, 1_700_000_000_000_000, 1_700_000_000.0)
+    [out] = stamp([item])
+    measure([item])
     assert out.emitted_at
     assert _sample("forewarn_triggers_total", kind="delivery_late", route=trig.route, priority=trig.priority) == before["triggers"] + 1
     assert _sample("forewarn_trigger_reasons_total", kind="delivery_late", code="past_delivery_estimate") == before["reasons"] + 1
