@@ -1,6 +1,12 @@
 """delivery_late as a support lead would describe it: events in, triggers out, field by field."""
 
-from tests.factory import consent, delivered, event, order, replay, shipped, tick
+from tests import factory
+from tests.factory import consent, delivered, event, order, shipped, tick
+
+
+def replay(events, **kw):
+    """The engine's triggers of this kind only (the same parcels also stall, for one)."""
+    return [t for t in factory.replay(events, **kw) if t.kind == "delivery_late"]
 
 
 def test_parcel_not_delivered_by_eta_plus_grace_fires_at_the_deadline():
