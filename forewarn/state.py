@@ -123,7 +123,9 @@ class CustomerState(msgspec.Struct):
                     self.orders[event.order_id] = Order(0.0, "", ts, status)
                 elif order.status == "open":
                     order.status = status
-                    self.ltv = max(0.0, self.ltv - to_base(order.total, order.currency, rates))
+                    # A cancelled order never counted; a return is taken off by its refund.
+                    if status == "cancelled":
+                        self.ltv = max(0.0, self.ltv - to_base(order.total, order.currency, rates))
             case ev.PaymentSucceeded():
                 order = self.orders.get(event.order_id)
                 if order is None:
@@ -131,7 +133,9 @@ class CustomerState(msgspec.Struct):
                 else:
                     order.paid = True
             case ev.PaymentRefunded():
-                self.ltv = max(0.0, self.ltv - to_base(event.amount, event.currency, rates))
+                order = self.orders.get(event.order_id)
+                if order is None or order.status != "cancelled":  # a cancellation already took it off
+                    self.ltv = max(0.0, self.ltv - to_base(event.amount, event.currency, rates))
             case ev.ShipmentCreated():
                 self.shipments[event.shipment_id] = Shipment(
                     event.order_id, ts, ev.to_us(event.estimated_delivery_at), event.carrier,
