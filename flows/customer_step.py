@@ -62,6 +62,10 @@ class ShardLogic(StatefulBatchLogic):
         if stats.scores:
             metrics.observe_scores(stats.scores)
             stats.scores.clear()
+        if stats.suppressed:  # drained: the engine's stats are shared by this worker's keys
+            for kind, n in stats.suppressed.items():
+                metrics.TRIGGERS_SUPPRESSED.labels(kind).inc(n)
+            stats.suppressed.clear()
         if not self.shard.customers and not self.shard.pending:
             # Only clock reports came under this key: nothing to keep or snapshot.
             return out, StatefulBatchLogic.DISCARD
