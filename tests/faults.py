@@ -42,6 +42,14 @@ def free_port_pair() -> int:
     raise RuntimeError("no two adjacent free ports on 127.0.0.1")
 
 
+def late_parcels(client, prefix: str) -> list[dict]:
+    """The ``delivery_late`` triggers under ``prefix``: the fault stories are told with late
+    parcels (the same events also make other kinds, a stalled parcel, a data-quality note)."""
+    from tests.conftest import queued_triggers
+
+    return [t for t in queued_triggers(client, prefix) if t["kind"] == "delivery_late"]
+
+
 def metrics(port: int) -> dict[str, float]:
     """An engine's Prometheus samples, summed over labels except those named in the key:
     ``{"forewarn_events_total": 12.0, 'forewarn_sink_up{sink="redis_queue"}': 1.0, ...}``."""

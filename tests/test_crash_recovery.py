@@ -20,7 +20,7 @@ from forewarn.producer import produce
 from forewarn.simulator import SimSpec, generate
 from tests.conftest import live_config, queued_triggers, wait_for
 from tests.factory import lines, order, shipped, tick
-from tests.faults import free_port, metrics
+from tests.faults import free_port, late_parcels, metrics
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 
@@ -103,21 +103,21 @@ def test_a_deadline_armed_before_a_crash_fires_after_it_without_any_new_event_fo
     prefix = f"{namespace}:"
     produce(lines(before), services["kafka"], topic_prefix=f"{namespace}-")
     engine = start_engine(_recovering(namespace, services, tmp_path), name="before")
-    wait_for(lambda: queued_triggers(redis_client, prefix), 60, what=f"c0's trigger\n{engine.output()}")
+    wait_for(lambda: late_parcels(redis_client, prefix), 60, what=f"c0's trigger\n{engine.output()}")
     time.sleep(3)  # three epochs: c1's state, with its armed deadline, is committed
     engine.kill()
-    assert [t["customer_id"] for t in queued_triggers(redis_client, prefix)] == ["c0"]
+    assert [t["customer_id"] for t in late_parcels(redis_client, prefix)] == ["c0"]
 
     port = free_port()
     engine = start_engine(_recovering(namespace, services, tmp_path, metrics={"port": port}), name="after")
     produce(lines([tick("2026-11-05T00:00:00Z", customer_id="someone-else")]), services["kafka"],
             topic_prefix=f"{namespace}-")
-    wait_for(lambda: len(queued_triggers(redis_client, prefix)) >= 2, 60, what=f"c1's trigger\n{engine.output()}")
+    wait_for(lambda: len(late_parcels(redis_client, prefix)) >= 2, 60, what=f"c1's trigger\n{engine.output()}")
     read = metrics(port).get("forewarn_events_total", 0)
     time.sleep(1)
     engine.stop()
 
-    triggers = queued_triggers(redis_client, prefix)
+    triggers = late_parcels(redis_client, prefix)
     assert sorted((t["customer_id"], t["kind"], t["fired_at"]) for t in triggers) == [
         ("c0", "delivery_late", "2026-11-02T22:00:00Z"),
         ("c1", "delivery_late", "2026-11-04T22:00:00Z"),

@@ -9,9 +9,9 @@ import time
 import pytest
 
 from forewarn.producer import produce
-from tests.conftest import live_config, queued_triggers, wait_for
+from tests.conftest import live_config, wait_for
 from tests.factory import delivered, lines, order, shipped, tick
-from tests.faults import free_port, metrics, private_redis, private_stack
+from tests.faults import free_port, late_parcels, metrics, private_redis, private_stack
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 
@@ -46,7 +46,7 @@ def test_redis_away_then_back_holds_the_triggers_and_loses_none(services, namesp
                           metrics={"port": port})
         produce(lines(BEFORE), services["kafka"], topic_prefix=topics)
         engine = start_engine(cfg)
-        wait_for(lambda: queued_triggers(client, f"{namespace}:"), 60, what=f"c1's trigger\n{engine.output()}")
+        wait_for(lambda: late_parcels(client, f"{namespace}:"), 60, what=f"c1's trigger\n{engine.output()}")
         assert metrics(port)['forewarn_sink_up{sink="redis_queue"}'] == 1
 
         redis_server.stop()
@@ -61,12 +61,12 @@ def test_redis_away_then_back_holds_the_triggers_and_loses_none(services, namesp
         assert "redis_queue unavailable" in engine.output() and "nothing dropped" in engine.output()
 
         redis_server.start()
-        wait_for(lambda: len(queued_triggers(client, f"{namespace}:")) >= 2, 60,
+        wait_for(lambda: len(late_parcels(client, f"{namespace}:")) >= 2, 60,
                  what=f"c2's trigger after Redis came back\n{engine.output()}")
         time.sleep(1)
         after = metrics(port)
         engine.stop()
-        assert _summary(queued_triggers(client, f"{namespace}:")) == EXPECTED
+        assert _summary(late_parcels(client, f"{namespace}:")) == EXPECTED
         assert after['forewarn_sink_up{sink="redis_queue"}'] == 1
         assert "redis_queue back after" in engine.output()
         # Held, not dropped: every event read was counted once, none skipped.
@@ -83,16 +83,16 @@ def test_kafka_broker_restarted_mid_run_the_engine_resumes(namespace, start_engi
         topics = f"{namespace}-"
         produce(lines(BEFORE), stack.kafka, topic_prefix=topics)
         engine = start_engine(live_config(namespace, private, metrics={"port": port}))
-        wait_for(lambda: queued_triggers(client, f"{namespace}:"), 60, what=f"c1's trigger\n{engine.output()}")
+        wait_for(lambda: late_parcels(client, f"{namespace}:"), 60, what=f"c1's trigger\n{engine.output()}")
 
         stack.run("restart-kafka")  # stop (the engine loses its broker), then start on the same data
         assert engine.alive(), engine.output()
         produce(lines(DURING), stack.kafka, topic_prefix=topics)
-        wait_for(lambda: len(queued_triggers(client, f"{namespace}:")) >= 2, 90,
+        wait_for(lambda: len(late_parcels(client, f"{namespace}:")) >= 2, 90,
                  what=f"c2's trigger after the broker came back; events read "
                       f"{metrics(port).get('forewarn_events_total')}\n{engine.output()[-4000:]}")
         time.sleep(1)
         read = metrics(port)["forewarn_events_total"]
         engine.stop()
-        assert _summary(queued_triggers(client, f"{namespace}:")) == EXPECTED
+        assert _summary(late_parcels(client, f"{namespace}:")) == EXPECTED
         assert read == len(BEFORE) + len(DURING)  # nothing read twice, nothing skipped

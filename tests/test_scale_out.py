@@ -20,7 +20,7 @@ from forewarn.producer import produce
 from forewarn.simulator import SimSpec, generate, write_jsonl
 from tests.conftest import live_config, queued_triggers, wait_for
 from tests.factory import lines, order, shipped, tick
-from tests.faults import free_port
+from tests.faults import free_port, late_parcels
 from tests.test_crash_recovery import RULE_KINDS
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
@@ -104,8 +104,8 @@ def test_a_worker_that_reads_no_partition_still_wakes_its_silent_customers(servi
 
     processes = _cluster(start_engine, live_config(namespace, services, kafka={"topics": [topic]}))
     prefix = f"{namespace}:"
-    wait_for(lambda: len(queued_triggers(redis_client, prefix)) >= 2 or not all(p.alive() for p in processes),
+    wait_for(lambda: len(late_parcels(redis_client, prefix)) >= 2 or not all(p.alive() for p in processes),
              60, what="both silent customers' triggers\n" + "\n".join(p.output() for p in processes))
     _stop(processes)
-    assert sorted((t["customer_id"], t["fired_at"]) for t in queued_triggers(redis_client, prefix)) == \
+    assert sorted((t["customer_id"], t["fired_at"]) for t in late_parcels(redis_client, prefix)) == \
         sorted((cid, "2026-11-02T22:00:00Z") for cid in customers)
