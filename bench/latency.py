@@ -31,6 +31,9 @@ from forewarn.timefmt import HOUR, format_us, now_us, parse_rfc3339
 
 TIME_FIELDS = ("estimated_delivery_at", "promised_delivery_at")
 PROBES_PER_S = 10
+# Kinds that fire at a deadline (the rest fire on an event; a payment failure fires on its
+# event when it is final, at the end of its recovery window otherwise, which a run never reaches).
+DEADLINE_KINDS = {"delivery_late", "shipment_stalled"}
 WARM_UP_S = 5.0  # triggers due in the first seconds (consumers connecting, first fetches) are left out
 
 
@@ -158,7 +161,7 @@ def run(rate: float, seconds: float, seed: int) -> dict:
     first = min((min(v) for v in replay.placed.values() if v), default=0)
     for t in triggers:
         fired = parse_rfc3339(t["fired_at"])
-        deadline = t["kind"] == "delivery_late"
+        deadline = t["kind"] in DEADLINE_KINDS
         wait = replay.watermark_wait_us(fired, inclusive=not deadline)
         if wait is None:
             continue

@@ -5,7 +5,7 @@ Bytewax has no broadcast operator, but it routes a keyed item to worker
 ``src/operators.rs`` of bytewax 0.21.1, the last release). So one key per worker, found
 here by computing that same hash, makes a broadcast: an item sent under each of
 :func:`clock_keys` reaches each worker once, in order behind everything its sender sent
-that worker before. ``tests/test_scale_out.py`` checks the routing against Bytewax itself.
+that worker before. ``tests/test_watermark.py`` checks the routing against Bytewax itself.
 
 >>> keys = clock_keys(2)
 >>> [worker_of(k, 2) for k in keys]

@@ -7,7 +7,7 @@ import time
 
 from bytewax.operators import StatefulBatchLogic
 
-from flows.items import END, EVENT, PROGRESS, WAKE
+from flows.items import END, EVENT, PROGRESS
 from forewarn.engine import Engine, Shard
 from forewarn.watermark import PerWorker
 from sinks import metrics
@@ -92,7 +92,7 @@ class ShardLogic(StatefulBatchLogic):
                 out.extend(engine.on_event(shard, payload, shard.watermark, ingest))
             elif tag == PROGRESS:
                 clock.report(*payload)
-            # WAKE: nothing to queue; the shard moves to the clock below.
+            # A WAKE has nothing to queue: the shard moves to the clock below.
         if shard.customers or shard.pending:
             out.extend(engine.advance(shard, clock.watermark(), ingest))
         return out
