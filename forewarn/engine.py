@@ -162,7 +162,8 @@ class Engine:
         ctx = cust.context(self.config.routing.vip_ltv)
         consent = {ch: {"allowed": v[0], "recorded_at": v[1]} for ch, v in cust.consent.items()}
         for c in found:
-            c.customer = ctx
+            # A detector may add to the summary (a churn model's expected next order, say).
+            c.customer = {**ctx, **c.customer} if c.customer else ctx
             c.consent = consent
             c.source_ts = source_ts
             c.ingest = ingest
