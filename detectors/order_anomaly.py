@@ -21,7 +21,7 @@ from detectors.base import Candidate, Reason, Scheduler
 from forewarn import events as ev
 from forewarn.state import CustomerState
 from online_models.anomaly import OrderAnomalyModel, assess, evidence
-from online_models.order_features import OrderHistory, extract, remember
+from online_models.order_features import OrderHistory, extract, remember, scaled
 
 
 class Params(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
@@ -72,9 +72,10 @@ class OrderAnomaly:
             hist = cust.ext[self.kind] = OrderHistory()
         model = self.model
         facts = extract(event, hist, model.store)
-        model_score, threshold = model.score(facts)
+        x = scaled(facts)
+        model_score, threshold = model.score(x)
         verdict = assess(facts, model_score, threshold, model.store.orders, self.params)
-        model.learn(facts)
+        model.learn(facts, x, model_score, threshold)
         remember(hist, event)
         model.observe(cust.customer_id, event.order_id, event.order_id, ts, verdict.score, verdict.fired,
                       {"model_score": verdict.model_score})

@@ -1,11 +1,13 @@
 """The order anomaly model: Half-Space Trees with a streaming quantile threshold, plus clear rules.
 
 :class:`OrderAnomalyModel` scores each order's scaled facts
-(:func:`online_models.order_features.scaled`) with River's ``anomaly.HalfSpaceTrees``
-inside ``anomaly.QuantileFilter``: an order is an outlier when its score reaches the
-running ``q`` quantile of all scores so far, and outliers are not learned (so a burst of
-fraud does not teach the trees that fraud is normal). The trees need one window of orders
-before they score; rules that compare with the store need ``warmup_orders``.
+(:func:`online_models.order_features.scaled`) with River's ``anomaly.HalfSpaceTrees`` and
+filters the scores the way ``anomaly.QuantileFilter`` does: an order is an outlier when its
+score reaches the running ``q`` quantile of all scores so far (``stats.Quantile``), and
+outliers are not learned, so a burst of fraud does not teach the trees that fraud is
+normal. (``QuantileFilter.learn_one`` would score each order a second time; the filter is
+three lines, so the model does it once.) The trees need one window of orders before they
+score; rules that compare with the store need ``warmup_orders``.
 
 :func:`assess` turns facts and the model score into a verdict an agent can act on: the
 combined score in ``[0, 1]``, whether it fires, and the reasons — every fact that stood
@@ -21,7 +23,7 @@ from typing import Any, NamedTuple
 from river import anomaly, stats
 
 from online_models.base import OnlineModel
-from online_models.order_features import OrderFacts, StoreProfile, scaled
+from online_models.order_features import OrderFacts, StoreProfile
 
 SUPPORTING = frozenset({"first_order", "new_address", "new_country"})
 RULE_SCORE = 0.99  # score of an order a clear rule flags, whatever the trees say
@@ -42,27 +44,35 @@ class OrderAnomalyModel(OnlineModel):
     def __init__(self, q: float) -> None:
         super().__init__()
         self.q = q
-        self.filter = anomaly.QuantileFilter(
-            anomaly.HalfSpaceTrees(n_trees=N_TREES, height=HEIGHT, window_size=WINDOW, seed=SEED),
-            q=q, protect_anomaly_detector=True)
+        self.trees = anomaly.HalfSpaceTrees(n_trees=N_TREES, height=HEIGHT, window_size=WINDOW, seed=SEED)
+        self.quantile = stats.Quantile(q)
+        self.tree_examples = 0  # the trees score only once they have learned a first window
         self.store = StoreProfile()
 
     def settings_changed(self, old: dict[str, Any]) -> None:
         # The quantile estimate belongs to the old q: start a new one, keep the trees.
-        self.filter.quantile = stats.Quantile(q=self.q)
+        self.quantile = stats.Quantile(self.q)
 
-    def score(self, facts: OrderFacts) -> tuple[float, float | None]:
-        """(model score in [0, 1], current outlier threshold or None while warming up)."""
-        return float(self.filter.score_one(scaled(facts))), self.filter.quantile.get()
+    def score(self, x: dict[str, float]) -> tuple[float, float | None]:
+        """(model score in [0, 1], current outlier threshold); (0.0, None) while warming up."""
+        if self.tree_examples < WINDOW:
+            return 0.0, None
+        return float(self.trees.score_one(x)), self.quantile.get()
 
-    def learn(self, facts: OrderFacts) -> None:
-        self.filter.learn_one(scaled(facts))
+    def learn(self, facts: OrderFacts, x: dict[str, float], score: float, threshold: float | None) -> None:
+        """Learn an order already scored: the store profile always, the trees unless an outlier."""
+        warm = self.tree_examples >= WINDOW  # the trees scored this order
+        if not warm or threshold is None or score < threshold:
+            self.trees.learn_one(x)
+            self.tree_examples += 1
+        if warm:
+            self.quantile.update(score)
         self.store.learn(facts.currency, facts.total, facts.country)
         self.learned += 1
 
     def quality(self) -> dict[str, float]:
         out = super().quality()
-        threshold = self.filter.quantile.get()
+        threshold = self.quantile.get()
         if threshold is not None:
             out["threshold"] = float(threshold)
         return out

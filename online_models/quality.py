@@ -26,8 +26,6 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from river import metrics
-
 from forewarn.groundtruth import score as match_triggers
 from forewarn.timefmt import HOUR, parse_rfc3339
 
@@ -37,25 +35,44 @@ MODEL_KINDS = ("order_anomaly", "churn_risk", "delivery_at_risk")
 class Prequential:
     """Progressive ROC AUC and label counts of a probabilistic classifier.
 
-    ``n_thresholds`` discretises River's ``metrics.ROCAUC`` (50 keeps its error well below
-    a point of AUC for probabilities, at 10 kB of state).
+    The AUC is computed from two histograms of the predicted probabilities — one for the
+    positives, one for the negatives — over ``bins`` equal bins (pairs within a bin count
+    half): O(1) per label and two small lists of state. River's ``metrics.ROCAUC`` computes
+    the same discretised curve but at O(thresholds) per label (a third of the engine's time
+    at tens of thousands of labels), and its ``RollingROCAUC`` pickles to ~200 kB, which
+    every checkpoint would carry.
     """
 
-    def __init__(self, n_thresholds: int = 50) -> None:
-        self.auc = metrics.ROCAUC(n_thresholds=n_thresholds)
+    def __init__(self, bins: int = 100) -> None:
+        self.pos = [0] * bins
+        self.neg = [0] * bins
         self.labels = 0
         self.positives = 0
 
     def update(self, y: bool, p: float) -> None:
-        self.auc.update(y, p)
+        hist = self.pos if y else self.neg
+        hist[min(max(int(p * len(hist)), 0), len(hist) - 1)] += 1
         self.labels += 1
         self.positives += y
+
+    def roc_auc(self) -> float | None:
+        """P(a positive scores above a negative), ties half; None until both classes are seen."""
+        n_pos, n_neg = self.positives, self.labels - self.positives
+        if not n_pos or not n_neg:
+            return None
+        below = 0  # negatives in lower bins so far
+        wins = 0.0
+        for pos, neg in zip(self.pos, self.neg):
+            wins += pos * (below + neg / 2)
+            below += neg
+        return wins / (n_pos * n_neg)
 
     def get(self) -> dict[str, float]:
         out = {"labels": float(self.labels),
                "positive_rate": self.positives / self.labels if self.labels else 0.0}
-        if 0 < self.positives < self.labels:  # undefined with one class only
-            out["roc_auc"] = float(self.auc.get())
+        auc = self.roc_auc()
+        if auc is not None:
+            out["roc_auc"] = auc
         return out
 
 
