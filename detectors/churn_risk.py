@@ -17,7 +17,7 @@ and the facts behind the score in ``reasons``. Activity, failed payments, late d
 exceptions and returns only bump counters: no model call.
 
 >>> Params().threshold, Params().horizon_gaps
-(0.7, 3.0)
+(0.85, 3.0)
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ class Params(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     min_horizon_days, max_horizon_days: ... kept within these bounds (days).
     """
 
-    threshold: Annotated[float, msgspec.Meta(ge=0, le=1)] = 0.7
+    threshold: Annotated[float, msgspec.Meta(ge=0, le=1)] = 0.85
     cooldown_days: Annotated[float, msgspec.Meta(ge=0)] = 14.0
     min_orders: Annotated[int, msgspec.Meta(ge=1)] = 2
     check_gaps: Annotated[float, msgspec.Meta(gt=0)] = 1.5
@@ -81,8 +81,8 @@ class ChurnRisk:
 
     def on_event(self, cust: CustomerState, event: ev.AnyEvent, sched: Scheduler) -> list[Candidate]:
         t = type(event)
-        if t is ev.CustomerActivity:
-            h = self._habit(cust, event.ts_us)
+        if t is ev.CustomerActivity:  # the most frequent event: keep this path short
+            h = cust.ext.get(self.kind) or self._habit(cust, event.ts_us)
             if event.kind == "support_contact":
                 h.support += 1
             else:
@@ -160,7 +160,7 @@ class ChurnRisk:
         x = features(h, now, orders, ltv, last,
                      look.expected_gap_days, look.activity_rate, look.prior)
         prob, p_model = model.predict(x, look.prior)
-        h.pending = keep_last([*h.pending, Pending.make(x, prob, now, due)], MAX_PENDING)
+        h.pending = keep_last([*h.pending, Pending.make(x, prob, due)], MAX_PENDING)
         sched.arm(DUE, min(pend.due_us for pend in h.pending))
         return x, prob, p_model, look, due
 
@@ -173,7 +173,7 @@ class ChurnRisk:
         cooled = not h.fired_us or now - h.fired_us >= p.cooldown_days * DAY
         fired = prob >= p.threshold and cooled
         self.model.observe(cust.customer_id, cust.customer_id, None, now, prob, fired,
-                           {"model_score": p_model, "prior": look.prior, "x": x, "p_alive": look.p_alive})
+                           {"model_score": p_model, "prior": look.prior})
         if not fired:
             return []
         h.fired_us = now

@@ -97,7 +97,7 @@ class DeliveryAtRisk:
             found = self._watched(cust, event.shipment_id)
             if found is not None:
                 ship, watch = found
-                self._resolve(ship, watch, event.ts_us, delivered=True)
+                self._resolve(event.shipment_id, ship, watch, event.ts_us, delivered=True)
                 del cust.ext[self.kind].watches[event.shipment_id]
                 sched.disarm(self._key(event.shipment_id))
             return []
@@ -123,14 +123,14 @@ class DeliveryAtRisk:
         ship = cust.shipments.get(shipment_id)
         return (ship, watch) if watch is not None and ship is not None else None
 
-    def _resolve(self, ship: Shipment, watch: Watch, now: int, delivered: bool) -> None:
+    def _resolve(self, shipment_id: str, ship: Shipment, watch: Watch, now: int, delivered: bool) -> None:
         """Learn the evaluations whose outcome is known at ``now``.
 
         Delivered: each was about a deadline, and the parcel beat it or not. Not delivered:
         the evaluations whose deadline has passed are late (a changed ETA leaves earlier
         ones behind).
         """
-        if not watch.pending:
+        if not (delivered or any(pend.due_us <= now for pend in watch.pending)):
             return
         cats = categories(ship, watch)
         keep = []
@@ -139,7 +139,7 @@ class DeliveryAtRisk:
                 # Delivered exactly at the deadline is on time (the event is applied before
                 # the deadline fires); not delivered by it is late.
                 late = now > pend.due_us if delivered else True
-                self.model.learn(pend.values(), cats, late, pend.p)
+                self.model.learn(pend.values(), cats, late, pend.p, shipment_id)
             else:
                 keep.append(pend)
         watch.pending = keep
@@ -160,14 +160,14 @@ class DeliveryAtRisk:
     def _evaluate(self, cust: CustomerState, shipment_id: str, ship: Shipment, watch: Watch, now: int,
                   sched: Scheduler) -> list[Candidate]:
         """Judge the parcel at ``now``: learn what has become late, predict, arm the next checkpoint."""
-        self._resolve(ship, watch, now, delivered=False)
+        self._resolve(shipment_id, ship, watch, now, delivered=False)
         deadline = cust.timers.get(LATE_KEY + shipment_id)
         if deadline is None or now >= deadline:
             return []  # delivery_late is not watching it (cancelled, or its deadline has passed)
         sched.arm(self._key(shipment_id), self._next_checkpoint(deadline, now))
         values = features(ship, watch, now, deadline)
         p = self.model.predict(values, categories(ship, watch))
-        watch.pending = keep_last([*watch.pending, Pending.make(values, p, now, deadline)], MAX_PENDING)
+        watch.pending = keep_last([*watch.pending, Pending.make(values, p, deadline)], MAX_PENDING)
         fired = (p >= self.params.threshold and self.model.labels >= self.params.min_labels
                  and watch.warned_eta_us != ship.eta_us)
         self.model.observe(cust.customer_id, shipment_id, ship.order_id, now, p, fired)

@@ -4,12 +4,15 @@
         │
     key by customer (live) or one shard (finite, ordered replay)
         │
-    customer step: state, deadlines, detectors ──► candidates
-        │
+    customer step: state, deadlines, detectors and their online models ──► candidates
+        │                                       (and, for a backtest's --scores, every model evaluation)
     routing: priority, lane, outreach by consent ──► trigger v1 ──► trigger sink
 """
 
 from __future__ import annotations
+
+import math
+import threading
 
 import bytewax.operators as op
 from bytewax.dataflow import Dataflow
@@ -18,17 +21,34 @@ from bytewax.outputs import Sink
 
 from flows.customer_step import ShardLogic
 from flows.items import INVALID
+from flows.worker_models import FlowModels
 from forewarn.config import Config
 from forewarn.engine import Engine
 from forewarn.routing import route
 from forewarn.watermark import TimerIndex
+from online_models.base import Observation
 
 
 def build(config: Config, source: Source, triggers: Sink, deadletters: Sink | None,
-          timers: TimerIndex | None = None, name: str = "forewarn") -> Dataflow:
-    """Wire the dataflow. ``timers`` is given in live mode, where each customer is its own key."""
-    engine = Engine(config)
+          timers: TimerIndex | None = None, name: str = "forewarn", scores: Sink | None = None,
+          checkpoint_dir: str | None = None) -> Dataflow:
+    """Wire the dataflow. ``timers`` is given in live mode, where each customer is its own key.
+
+    scores: where every online-model evaluation goes (a backtest's ``--scores`` file), if anywhere.
+    checkpoint_dir: where the models are checkpointed with the recovery snapshots, if anywhere.
+    """
     policy = config.routing
+    flow_models = FlowModels(checkpoint_dir, _checkpoints_kept(config), scores is not None)
+    # One engine, and so one set of online models, per worker (each worker is a thread).
+    # Local to this flow: a second flow in the same thread must not inherit the models.
+    workers = threading.local()
+
+    def customer_logic(resume: bytes | None) -> ShardLogic:
+        engine = getattr(workers, "engine", None)
+        if engine is None:
+            engine = workers.engine = Engine(config)
+            workers.models = flow_models.worker(engine.models)
+        return ShardLogic(engine, resume, timers, workers.models)
 
     flow = Dataflow(name)
     inputs = op.input("inputs", flow, source)
@@ -37,8 +57,22 @@ def build(config: Config, source: Source, triggers: Sink, deadletters: Sink | No
         letters = op.map("deadletter_fields", split.falses, lambda item: item[2])
         op.output("deadletters", letters, deadletters)
     keyed = op.key_on("key_by_customer", split.trues, lambda item: item[1])
-    candidates = op.stateful_batch("customer_step", keyed, lambda resume: ShardLogic(engine, resume, timers))
+    candidates = op.stateful_batch("customer_step", keyed, customer_logic)
+    if scores is not None:
+        split = op.branch("split_scores", candidates, lambda kv: isinstance(kv[1], Observation))
+        op.output("scores", op.map("score_rows", split.trues, lambda kv: kv[1]), scores)
+        candidates = split.falses
     routed = op.map("route", candidates, lambda kv: (route(kv[1], policy), kv[1].source_ts, kv[1].ingest))
     op.output("triggers", routed, triggers)
     return flow
+
+
+def _checkpoints_kept(config: Config) -> int:
+    """Model checkpoint versions to keep per worker: every epoch a resume may go back to.
+
+    Bytewax keeps snapshots back to ``backup_interval_seconds``; a few epochs more cover the
+    commits that trail the epoch being written.
+    """
+    rec = config.recovery
+    return math.ceil(rec.backup_interval_seconds / rec.snapshot_interval_seconds) + 5
 

@@ -29,7 +29,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
     config = _load(args)
     started = time.monotonic()
-    modes.backtest(config, args.input, args.output, args.deadletter)
+    modes.backtest(config, args.input, args.output, args.deadletter, args.scores)
     took = time.monotonic() - started
     from sinks import metrics
 
@@ -158,6 +158,8 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--output", required=True, help="triggers JSONL ('-' for stdout)")
     b.add_argument("--config")
     b.add_argument("--deadletter", help="also write invalid events to this JSONL")
+    b.add_argument("--scores", help="also write every online-model evaluation (fired or not) to this JSONL, "
+                                    "for online_models.quality.evaluate")
     b.set_defaults(func=cmd_backtest)
     return p
 

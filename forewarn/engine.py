@@ -27,6 +27,7 @@ from detectors.base import Candidate
 from forewarn import events as ev
 from forewarn.config import Config
 from forewarn.state import CustomerState
+from online_models.base import ModelSet, OnlineModel
 
 NEVER = -(2**62)
 
@@ -89,10 +90,15 @@ class Stats:
 
 
 class Engine:
+    """The detectors and their online models, moving shards forward. One per worker: the
+    models learn from the worker's own customers, in the order it processes them."""
+
     def __init__(self, config: Config) -> None:
         self.config = config
         self.detectors = [cls(getattr(config.detectors, kind)) for kind, (cls, _) in REGISTRY.items()]
         self.by_kind = {d.kind: d for d in self.detectors}
+        # The online models of the detectors that have one: learned, drained and checkpointed together.
+        self.models = ModelSet(d.model for d in self.detectors if isinstance(getattr(d, "model", None), OnlineModel))
         self.stats = Stats()
 
     def on_event(self, shard: Shard, event: ev.AnyEvent, watermark: int, ingest: float = 0.0) -> list[Candidate]:

@@ -7,7 +7,7 @@ deadline — the model learns from the stored features and its progressive quali
 updated with the stored probability. Features are stored as float32: the learning is as
 deterministic as with float64 (same input, same bytes) at half the memory.
 
->>> p = Pending.make((1.0, 0.5, -2.25), p=0.8, at_us=10)
+>>> p = Pending.make((1.0, 0.5, -2.25), p=0.8, due_us=10)
 >>> p.values()
 (1.0, 0.5, -2.25)
 >>> keep_last([p, p, p], 2) == [p, p]
@@ -27,18 +27,17 @@ class Pending(msgspec.Struct, array_like=True):
 
     x: the feature values, packed float32, in the order of the model's feature names.
     p: the probability the model gave when it predicted.
-    at_us: event time of the prediction.
-    due_us: event time the prediction is about (a window's end, a deadline), 0 if none.
+    due_us: event time the prediction is about: when its label is due at the latest (a
+        window's end, a delivery deadline).
     """
 
     x: bytes
     p: float
-    at_us: int
-    due_us: int = 0
+    due_us: int
 
     @classmethod
-    def make(cls, values: Sequence[float], p: float, at_us: int, due_us: int = 0) -> Pending:
-        return cls(array.array("f", values).tobytes(), p, at_us, due_us)
+    def make(cls, values: Sequence[float], p: float, due_us: int) -> Pending:
+        return cls(array.array("f", values).tobytes(), p, due_us)
 
     def values(self) -> tuple[float, ...]:
         return tuple(array.array("f", self.x))

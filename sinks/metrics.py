@@ -32,3 +32,15 @@ DEADLETTERS = Counter("forewarn_deadletters_written_total", "Invalid events writ
 def total(counter: Counter) -> float:
     """Sum of a counter over all its label sets (for command-line summaries)."""
     return sum(s.value for m in counter.collect() for s in m.samples if s.name.endswith("_total"))
+
+# --- online models (online_models/, flows/worker_models.py): label ``model`` = the trigger kind.
+# Summed or averaged over the process's workers (each has its own models); gauges, because
+# the learned state survives restarts through recovery and so do these numbers.
+MODEL_LEARNED = Gauge("forewarn_model_learned_examples", "Examples the online model has learned over its lifetime, restarts included.", ["model"])
+MODEL_ROC_AUC = Gauge("forewarn_model_roc_auc", "Progressive (prequential) ROC AUC: each prediction scored against its delayed label before the model learned it.", ["model"])
+MODEL_LABELS = Gauge("forewarn_model_labels", "Labelled predictions behind forewarn_model_roc_auc.", ["model"])
+MODEL_POSITIVE_RATE = Gauge("forewarn_model_positive_rate", "Share of labelled predictions that turned out positive (churned, late).", ["model"])
+MODEL_FIRE_RATE = Gauge("forewarn_model_fire_rate", "Share of the model's evaluations that fired a trigger.", ["model"])
+MODEL_THRESHOLD = Gauge("forewarn_model_threshold", "The anomaly model's outlier threshold now (a running quantile of its scores).", ["model"])
+MODEL_CLASSIFIER_WEIGHT = Gauge("forewarn_model_classifier_weight", "Share of the score that comes from the learned classifier rather than the heuristic prior.", ["model"])
+MODEL_CHECKPOINT_BYTES = Gauge("forewarn_model_checkpoint_bytes", "Size of the last model checkpoint written with the recovery snapshots.")
