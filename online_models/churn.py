@@ -32,7 +32,7 @@ from typing import NamedTuple
 
 from river import linear_model, optim, preprocessing
 
-from forewarn.timefmt import DAY
+from forewarn.timefmt import DAY, SECOND
 from online_models.base import OnlineModel
 from online_models.customer_features import FEATURES, Habit
 from online_models.quality import Prequential
@@ -122,6 +122,7 @@ class ChurnModel(OnlineModel):
         next_order = last_order_us + int(rate / shape * DAY)
         if next_order < now:  # overdue: the next order is a (longer) expected gap away from now
             next_order = now + int(gap_now * DAY)
+        next_order -= next_order % SECOND  # a date for people: whole seconds
         aov = ltv / orders if orders else 0.0
         return Outlook(rate / shape, before / base_days, p_alive, prior, next_order,
                        p_alive * CLV_DAYS / gap_now * aov)
