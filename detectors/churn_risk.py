@@ -10,8 +10,8 @@ and waits in the customer's state, with its features and probability, for its la
 next order closes every open window with 0, the end of a window (an event-time deadline)
 closes it with 1. Then the model learns.
 
-A checkpoint fires when the probability reaches ``threshold``, at most once per
-``cooldown_days`` per customer. The trigger gives the agent the expected next order date
+A checkpoint fires when the probability reaches ``threshold``: once per quiet spell, and
+at most once per ``cooldown_days`` per customer. The trigger gives the agent the expected next order date
 and the customer lifetime value (historic and predicted) in ``evidence`` and ``customer``,
 and the facts behind the score in ``reasons``. Activity, failed payments, late deliveries,
 exceptions and returns only bump counters: no model call.
@@ -170,8 +170,10 @@ class ChurnRisk:
         x, prob, p_model, look, due = self._evaluate(cust, h, now, last, cust.orders_count, cust.ltv, sched)
         if now - last < p.give_up_days * DAY:
             sched.arm(CHECK, now + int(p.recheck_gaps * look.expected_gap_days * DAY))
-        cooled = not h.fired_us or now - h.fired_us >= p.cooldown_days * DAY
-        fired = prob >= p.threshold and cooled
+        # One warning per quiet spell (its trigger id is the spell's), and none within the
+        # cooldown of the last one, across spells.
+        free = not h.fired_us or (h.fired_us < last and now - h.fired_us >= p.cooldown_days * DAY)
+        fired = prob >= p.threshold and free
         self.model.observe(cust.customer_id, cust.customer_id, None, now, prob, fired,
                            {"model_score": p_model, "prior": look.prior})
         if not fired:
@@ -207,7 +209,7 @@ class ChurnRisk:
             customer_id=cust.customer_id,
             order_id=None,
             subject=cust.customer_id,
-            episode=format_us(last),  # one quiet spell, one warning (and the cooldown across spells)
+            episode=format_us(last),  # the quiet spell since this order
             fired_at=now,
             reasons=reasons,
             evidence={

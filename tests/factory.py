@@ -50,10 +50,14 @@ def lines(events: list[dict]) -> list[bytes]:
     return [json.dumps(e).encode() for e in events]
 
 
-def replay(events: list[dict], config: Config | None = None, lateness_s: float = 0.0) -> list[Trigger]:
-    """The engine over an ordered stream, as a backtest drives it, without Bytewax."""
+def replay(events: list[dict], config: Config | None = None, lateness_s: float = 0.0,
+           engine: Engine | None = None) -> list[Trigger]:
+    """The engine over an ordered stream, as a backtest drives it, without Bytewax.
+
+    Pass ``engine`` to look at it afterwards (its models, say); it must be built from ``config``.
+    """
     config = config or load(None, {"engine.allowed_lateness_seconds": lateness_s})
-    engine, shard = Engine(config), Shard()
+    engine, shard = engine or Engine(config), Shard()
     high = -(2**62)
     lateness = int(config.engine.allowed_lateness_seconds * 1_000_000)
     out = []
