@@ -1,7 +1,7 @@
 """``churn_risk``: a customer with a habit who has gone quiet, judged by a model trained on delayed labels.
 
-Each ``order.placed`` (of a customer with at least ``min_orders`` orders) opens a
-prediction: "no next order within the window" — ``horizon_gaps`` of the customer's expected
+Each ``order.placed`` (of a customer with at least ``min_orders`` visits; a second order
+within 12 hours is the same visit) opens a prediction: "no next order within the window" — ``horizon_gaps`` of the customer's expected
 gaps between orders, kept within ``min_horizon_days``..``max_horizon_days``. It is evaluated
 at the order and again at checkpoints of the customer's own rhythm while they stay quiet
 (first after ``check_gaps`` expected gaps, then every ``recheck_gaps``, for up to
@@ -29,9 +29,9 @@ import msgspec
 from detectors.base import Candidate, Reason, Scheduler
 from forewarn import events as ev
 from forewarn.state import CustomerState
-from forewarn.timefmt import DAY, format_us
+from forewarn.timefmt import DAY, format_us, whole_seconds
 from online_models.churn import ChurnModel, Outlook
-from online_models.customer_features import FEATURES, Habit, features
+from online_models.customer_features import FEATURES, Habit, features, same_visit
 from online_models.labels import Pending, keep_last
 
 CHECK = "churn_risk|check"
@@ -44,7 +44,8 @@ class Params(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
 
     threshold: fire when the churn probability reaches this (0..1).
     cooldown_days: at most one churn_risk trigger per customer in this many days (>=0).
-    min_orders: only customers with at least this many orders have a habit to lose (>=1).
+    min_orders: only customers with at least this many orders on separate visits (12 h
+        apart) have a habit to lose (>=1).
     check_gaps: first checkpoint after this many expected gaps without an order (>0).
     recheck_gaps: then again every this many expected gaps (>0) ...
     give_up_days: ... until the customer has been quiet this long (>0).
@@ -105,10 +106,12 @@ class ChurnRisk:
         ts = event.ts_us
         h = self._habit(cust, ts)
         last = cust.last_order_us
-        if last is not None and ts <= last:
-            return []  # an older order arriving late: the open predictions are about a later one
+        if last is not None and ts <= last or same_visit(ts, last):
+            # An older order arriving late (the open predictions are about a later one), or
+            # one more order of the same visit: neither changes the customer's rhythm.
+            return []
         model = self.model
-        if last is not None and cust.orders_count >= self.params.min_orders:
+        if last is not None and h.visits >= self.params.min_orders:
             model.note_spell((ts - last - h.spell_noted_us) / DAY, True)
         h.spell_noted_us = 0
         for pend in h.pending:  # the customer came back within every open window
@@ -116,12 +119,12 @@ class ChurnRisk:
         h.pending = []
         sched.disarm(DUE)
         h.order_placed(ts, last)
-        orders = cust.orders_count + 1  # the state counts this order only after the detectors
-        if orders < self.params.min_orders:
-            return []  # one order is not yet a habit: nothing to predict
-        self._evaluate(cust, h, ts, ts, orders, cust.ltv + event.total, sched)
+        if h.visits < self.params.min_orders:
+            return []  # one visit is not yet a habit: nothing to predict
+        # The state counts this order only after the detectors have seen it.
+        self._evaluate(cust, h, ts, ts, cust.orders_count + 1, cust.ltv + event.total, sched)
         g = model.expected_gap_days(h)
-        sched.arm(CHECK, ts + int(max(self.params.check_gaps * g, self.params.min_check_days) * DAY))
+        sched.arm(CHECK, ts + whole_seconds(max(self.params.check_gaps * g, self.params.min_check_days) * DAY))
         return []
 
     def on_deadline(self, cust: CustomerState, key: str, deadline_us: int, sched: Scheduler) -> list[Candidate]:
@@ -155,7 +158,7 @@ class ChurnRisk:
         """Predict for a window starting ``now``; keep the prediction until its label arrives."""
         model, p = self.model, self.params
         window = min(max(p.horizon_gaps * model.expected_gap_days(h), p.min_horizon_days), p.max_horizon_days)
-        due = now + int(window * DAY)
+        due = now + whole_seconds(window * DAY)
         look = model.outlook(h, now, last, orders, ltv, due)
         x = features(h, now, orders, ltv, last,
                      look.expected_gap_days, look.activity_rate, look.prior)
@@ -169,7 +172,7 @@ class ChurnRisk:
         last = cust.last_order_us
         x, prob, p_model, look, due = self._evaluate(cust, h, now, last, cust.orders_count, cust.ltv, sched)
         if now - last < p.give_up_days * DAY:
-            sched.arm(CHECK, now + int(p.recheck_gaps * look.expected_gap_days * DAY))
+            sched.arm(CHECK, now + whole_seconds(p.recheck_gaps * look.expected_gap_days * DAY))
         # One warning per quiet spell (its trigger id is the spell's), and none within the
         # cooldown of the last one, across spells.
         free = not h.fired_us or (h.fired_us < last and now - h.fired_us >= p.cooldown_days * DAY)
@@ -189,7 +192,7 @@ class ChurnRisk:
         seen = h.activity - h.activity_at_order
         expected = look.activity_rate * quiet_days
         reasons = [Reason("quiet", f"No order for {quiet_days:.0f} days, {f['quiet_gaps']:.1f}x their usual "
-                                   f"{look.expected_gap_days:.0f} days between orders.")]
+                                   f"{look.expected_gap_days:.1f} days between orders.")]
         if seen + 1 < 0.5 * (expected + 1):
             reasons.append(Reason("engagement_drop", f"{seen} sessions, e-mail opens or clicks since the last "
                                                      f"order, where about {expected:.0f} would be usual."))

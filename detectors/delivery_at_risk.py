@@ -27,7 +27,7 @@ import msgspec
 from detectors.base import Candidate, Reason, Scheduler
 from forewarn import events as ev
 from forewarn.state import CustomerState, Shipment
-from forewarn.timefmt import HOUR, format_us
+from forewarn.timefmt import HOUR, format_us, whole_seconds
 from online_models.labels import Pending, keep_last
 from online_models.lateness import LatenessModel
 from online_models.shipment_features import NUMERIC, Parcels, Watch, categories, features
@@ -154,7 +154,7 @@ class DeliveryAtRisk:
 
     def _next_checkpoint(self, deadline: int, now: int) -> int:
         """The next checkpoint after ``now``, or the deadline itself (where the late are learned)."""
-        later = [deadline - int(h * HOUR) for h in self.params.checkpoint_hours if deadline - int(h * HOUR) > now]
+        later = [t for t in (deadline - whole_seconds(h * HOUR) for h in self.params.checkpoint_hours) if t > now]
         return min(later) if later else deadline
 
     def _evaluate(self, cust: CustomerState, shipment_id: str, ship: Shipment, watch: Watch, now: int,

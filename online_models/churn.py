@@ -32,13 +32,14 @@ from typing import NamedTuple
 
 from river import linear_model, optim, preprocessing
 
-from forewarn.timefmt import DAY, SECOND
+from forewarn.timefmt import DAY, whole_seconds
 from online_models.base import OnlineModel
 from online_models.customer_features import FEATURES, Habit
 from online_models.quality import Prequential
 
 PRIOR_GAPS = 2.0  # pseudo-gaps of the store's mean gap in a customer's order rate (Gamma prior)
-DEFAULT_GAP_DAYS = 14.0  # the store's mean gap before it has seen one
+DEFAULT_GAP_DAYS = 14.0  # the store's mean gap before it has seen one ...
+PRIOR_SPELLS = 20  # ... weighed as this many spells
 MIN_BASELINE_DAYS = 7.0  # engagement before the last order is averaged over at least this long
 ALIVE_PRIOR = 0.85  # P(still active) right after an order
 DORMANT_ENGAGEMENT = 0.25  # a lapsed customer's activity, as a share of their active rate
@@ -77,8 +78,13 @@ class ChurnModel(OnlineModel):
     # -- the store's habits
 
     def store_gap_days(self) -> float:
-        """Mean days between orders: exposure over orders, across the store's closed spells."""
-        return self.spells_days / self.spells_ordered if self.spells_ordered else DEFAULT_GAP_DAYS
+        """Mean days between visits: exposure over orders, across the store's closed spells.
+
+        Starts from ``DEFAULT_GAP_DAYS``, weighed as ``PRIOR_SPELLS`` spells: in a young store
+        the spells that have closed are the short ones, and would make everyone look overdue.
+        """
+        return ((self.spells_days + PRIOR_SPELLS * DEFAULT_GAP_DAYS)
+                / (self.spells_ordered + PRIOR_SPELLS))
 
     def note_spell(self, days: float, ordered: bool) -> None:
         """A quiet spell closed: by an order (``ordered``), or at the horizon without one."""
@@ -119,10 +125,9 @@ class ChurnModel(OnlineModel):
         p_order_in_time = 1 - ((rate + quiet) / (rate + quiet + remaining)) ** shape
         prior = 1 - p_alive * p_order_in_time
         gap_now = (rate + quiet) / shape  # expected gap from now, if still active
-        next_order = last_order_us + int(rate / shape * DAY)
+        next_order = last_order_us + whole_seconds(rate / shape * DAY)
         if next_order < now:  # overdue: the next order is a (longer) expected gap away from now
-            next_order = now + int(gap_now * DAY)
-        next_order -= next_order % SECOND  # a date for people: whole seconds
+            next_order = now + whole_seconds(gap_now * DAY)
         aov = ltv / orders if orders else 0.0
         return Outlook(rate / shape, before / base_days, p_alive, prior, next_order,
                        p_alive * CLV_DAYS / gap_now * aov)
@@ -148,4 +153,3 @@ class ChurnModel(OnlineModel):
 
     def quality(self) -> dict[str, float]:
         return {**super().quality(), **self.prequential.get(), "model_weight": self.model_weight()}
-

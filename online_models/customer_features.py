@@ -25,9 +25,10 @@ import math
 
 import msgspec
 
-from forewarn.timefmt import DAY
+from forewarn.timefmt import DAY, HOUR
 from online_models.labels import Pending
 
+SAME_VISIT = HOUR  # orders closer than this to the previous one belong to the same visit
 FEATURES = ("log_orders", "quiet_gaps", "engagement", "gap_trend", "log_order_value",
             "failed_payments", "late_deliveries", "exceptions", "returns", "support_contacts", "prior_logit")
 
@@ -38,7 +39,7 @@ class Habit(msgspec.Struct, array_like=True):
     since_us: event time of the first event counted (the engagement baseline's start).
     activity: sessions, e-mail opens and clicks since ``since_us``.
     activity_at_order: ``activity`` when the last order was placed.
-    gaps, gap_days: inter-order gaps seen and their sum in days; last_gap_days the latest.
+    gaps, gap_days: gaps between visits seen and their sum in days; last_gap_days the latest.
     spell_noted_us: how much of the current quiet spell the store's exposure already counts.
     pending: evaluations waiting for their label (each with the end of its window).
     fired_us: event time of the last churn_risk trigger (for the cooldown; 0: never).
@@ -59,16 +60,25 @@ class Habit(msgspec.Struct, array_like=True):
     pending: list[Pending] = []
     fired_us: int = 0
 
-    def order_placed(self, ts: int, last_order_us: int | None) -> float | None:
-        """Count an order; returns the gap it closed in days (None for a first order)."""
+    @property
+    def visits(self) -> int:
+        """Orders at least ``SAME_VISIT`` apart: the customer's habit, in visits."""
+        return self.gaps + 1
+
+    def order_placed(self, ts: int, last_order_us: int | None) -> None:
+        """Count a new visit's order (not one within ``SAME_VISIT`` of the last: see :func:`same_visit`)."""
         self.activity_at_order = self.activity
-        if last_order_us is None or ts <= last_order_us:
-            return None
-        gap = (ts - last_order_us) / DAY
-        self.gaps += 1
-        self.gap_days += gap
-        self.last_gap_days = gap
-        return gap
+        if last_order_us is not None and ts > last_order_us:
+            gap = (ts - last_order_us) / DAY
+            self.gaps += 1
+            self.gap_days += gap
+            self.last_gap_days = gap
+
+
+def same_visit(ts: int, last_order_us: int | None) -> bool:
+    """An order placed within ``SAME_VISIT`` of the previous one (the forgotten item, the
+    split basket) is part of the same visit: it says nothing about the customer's rhythm."""
+    return last_order_us is not None and abs(ts - last_order_us) < SAME_VISIT
 
 
 def _log1p(n: float) -> float:

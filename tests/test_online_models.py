@@ -75,11 +75,16 @@ def _habit(orders_every_days: float, n: int, sessions_per_day: float) -> tuple[H
 
 def test_churn_prior_expected_gap_is_the_customers_own_shrunk_to_the_store():
     model = ChurnModel()
-    model.note_spell(10.0, True)  # the store: one spell of 10 days ended by an order
+    assert model.store_gap_days() == 14.0  # a store that has seen nothing yet: the prior
+    for _ in range(180):
+        model.note_spell(8.0, True)  # spells of 8 days, each ended by an order
+    model.note_spell(26.0, False)  # and one that reached its window's end without
+    store = (180 * 8 + 26 + 20 * 14) / (180 + 20)  # exposure over orders, the prior as 20 spells
+    assert model.store_gap_days() == pytest.approx(store)
     fresh = Habit(since_us=T0)
-    assert model.expected_gap_days(fresh) == 10.0  # from the first order: the store's habit
-    h, _ = _habit(4, 5, 2)  # four gaps of 4 days, two pseudo-gaps of the store's 10
-    assert model.expected_gap_days(h) == pytest.approx((2 * 10 + 16) / 6)
+    assert model.expected_gap_days(fresh) == pytest.approx(store)  # from the first order: the store's habit
+    h, _ = _habit(4, 5, 2)  # four gaps of 4 days, two pseudo-gaps of the store's
+    assert model.expected_gap_days(h) == pytest.approx((2 * store + 16) / 6)
 
 
 def test_churn_prior_reads_silence_and_engagement():
