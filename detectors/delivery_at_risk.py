@@ -68,12 +68,14 @@ class DeliveryAtRisk:
             return []
         if t is ev.ShipmentCreated:
             parcels = self._parcels(cust)
-            eta = ev.to_us(event.estimated_delivery_at)
-            parcels.watches[event.shipment_id] = Watch(parcels.countries.pop(event.order_id, ""), eta)
-            # Nothing is known yet beyond carrier and route: the first judgement is at the first
-            # scan or checkpoint. The deadline delivery_late just armed fixes the checkpoints.
+            country = parcels.countries.pop(event.order_id, "")
+            # The deadline delivery_late has just armed fixes the checkpoints; none armed (the
+            # order was cancelled) means nothing to watch.
             deadline = cust.timers.get(LATE_KEY + event.shipment_id)
             if deadline is not None:
+                parcels.watches[event.shipment_id] = Watch(country, ev.to_us(event.estimated_delivery_at))
+                # Nothing is known yet beyond carrier and route: the first judgement comes at
+                # the first scan or checkpoint.
                 sched.arm(self._key(event.shipment_id), self._next_checkpoint(deadline, event.ts_us))
             return []
         if t is ev.ShipmentUpdated or t is ev.ShipmentException:

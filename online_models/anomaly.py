@@ -27,9 +27,9 @@ from online_models.order_features import OrderFacts, StoreProfile
 
 SUPPORTING = frozenset({"first_order", "new_address", "new_country"})
 RULE_SCORE = 0.99  # score of an order a clear rule flags, whatever the trees say
-# Half-Space Trees: 15 trees of height 8 over windows of 250 orders (~250 kB of state);
+# Half-Space Trees: 10 trees of height 8 over windows of 250 orders (~170 kB of state);
 # the seed fixes the random split dimensions so every run learns the same trees.
-N_TREES, HEIGHT, WINDOW, SEED = 15, 8, 250, 7
+N_TREES, HEIGHT, WINDOW, SEED = 10, 8, 250, 7
 
 
 class OrderAnomalyModel(OnlineModel):

@@ -1,9 +1,10 @@
 """The churn model: an online logistic regression on delayed labels, over a BG/NBD-like prior.
 
-Labels: each order opens a prediction "no next order before the horizon"; the next order
-closes it with 0, the horizon deadline with 1 (:mod:`detectors.churn_risk` arms it). Until
-the labels arrive — weeks, for a store's first customers — the model leans on a heuristic
-that works from a customer's first order, in the spirit of BG/NBD:
+Labels: a prediction is "no next order within the window" (a few expected gaps, from the
+moment it is made); the next order closes it with 0, the end of the window — an event-time
+deadline :mod:`detectors.churn_risk` arms — with 1. Until the labels arrive — weeks, for a
+store's first customers — the model leans on a heuristic that works from a customer's
+first orders, in the spirit of BG/NBD:
 
 * **expected gap** between orders: a Gamma-Poisson estimate, the customer's own gaps
   shrunk towards the store's mean gap by ``PRIOR_GAPS`` pseudo-gaps
@@ -12,7 +13,7 @@ that works from a customer's first order, in the spirit of BG/NBD:
   silence is evidence against it — an active customer orders at rate 1/gap and engages
   (sessions, opens, clicks) at their usual rate, a lapsed one does not order and engages
   at ``DORMANT_ENGAGEMENT`` of it — combined by Bayes' rule over both Poisson streams;
-* **P(churn)** = 1 − P(alive) · P(an active customer orders before the horizon);
+* **P(churn)** = 1 − P(alive) · P(an active customer orders within the window);
 * **customer lifetime value**: historic (the lifetime value so far) plus predicted 365-day
   value, P(alive) · 365/gap · average order value.
 
@@ -54,7 +55,7 @@ class Outlook(NamedTuple):
     expected_gap_days: float
     activity_rate: float  # activity events per day before the last order
     p_alive: float
-    prior: float  # heuristic P(no order before the horizon)
+    prior: float  # heuristic P(no order within the window)
     next_order_us: int  # expected next order, if still active
     clv_predicted: float  # predicted value over the next CLV_DAYS
 
@@ -68,7 +69,7 @@ class ChurnModel(OnlineModel):
         super().__init__()
         self.pipeline = preprocessing.StandardScaler() | linear_model.LogisticRegression(
             optimizer=optim.SGD(0.02), l2=1e-4)
-        # The store's habits from closed quiet spells (order to next order, or to the horizon):
+        # The store's habits from quiet spells (order to next order, or to a window's end):
         # per customer-day of exposure, so frequent buyers do not dominate the way they would
         # if every gap counted once, and censored spells (no next order yet) are not ignored.
         self.spells_days = 0.0
@@ -87,7 +88,7 @@ class ChurnModel(OnlineModel):
                 / (self.spells_ordered + PRIOR_SPELLS))
 
     def note_spell(self, days: float, ordered: bool) -> None:
-        """A quiet spell closed: by an order (``ordered``), or at the horizon without one."""
+        """(Part of) a quiet spell is over: ended by an order (``ordered``), or by a window's end."""
         self.spells_days += days
         self.spells_ordered += ordered
 

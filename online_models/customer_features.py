@@ -62,7 +62,7 @@ class Habit(msgspec.Struct, array_like=True):
 
     @property
     def visits(self) -> int:
-        """Orders at least ``SAME_VISIT`` apart: the customer's habit, in visits."""
+        """Orders at least ``SAME_VISIT`` apart (once the customer has ordered): the habit, in visits."""
         return self.gaps + 1
 
     def order_placed(self, ts: int, last_order_us: int | None) -> None:
