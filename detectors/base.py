@@ -35,25 +35,43 @@ class Candidate(msgspec.Struct, kw_only=True):
     evidence: dict[str, Any]
     score: float | None = None
     value_at_risk: float = 0.0
+    currency: str = ""  # of value_at_risk; the engine fills it from the order when it knows it
     # Facts the routing table keys on, e.g. "fraud", "hard_decline", "repeated_failure".
     flags: tuple[str, ...] = ()
     # Filled in by the engine from the customer's state at fire time.
     customer: dict[str, Any] = {}
     consent: dict[str, Any] = {}
-    source_ts: int | None = None  # event time of the event that caused it, for latency
+    source_ts: int | None = None  # event time of the event or deadline that caused it, for latency
     ingest: float = 0.0  # wall time the engine read the input that led to it, for latency
 
 
 class Scheduler(Protocol):
-    """Arms and disarms one customer's event-time deadlines."""
+    """Arms and disarms one customer's event-time deadlines; takes scores for the metrics."""
 
     def arm(self, key: str, deadline_us: int) -> None: ...
 
     def disarm(self, key: str) -> None: ...
 
+    def score(self, kind: str, value: float, threshold: float | None = None) -> None:
+        """Report one scored evaluation, fired or not, with the threshold in force (0..1).
+
+        It feeds the ``forewarn_detector_score`` histogram and the
+        ``forewarn_detector_score_threshold`` gauge, so ops see where the threshold cuts.
+        """
+        ...
+
 
 class Detector(Protocol):
-    """One trigger kind. ``Params`` is a msgspec struct of its documented thresholds."""
+    """One trigger kind. ``Params`` is a msgspec struct of its documented thresholds.
+
+    Thresholds can change while ``forewarn run`` runs (docs/tuning.md): the engine then
+    builds a new instance with the new params, which is right for a detector that keeps all
+    its state in :class:`CustomerState`. A detector holding state of its own (a River model)
+    defines ``retune(self, params) -> None`` to take new params in place instead, so nothing
+    learned is lost; it validates before changing anything (raise ValueError to refuse).
+    A deadline armed before a change keeps its time: when firing, take the threshold it was
+    armed with from the deadline itself (or from state), not from the current params.
+    """
 
     kind: ClassVar[str]
 

@@ -30,6 +30,7 @@ from detectors.base import Candidate, Reason, Scheduler
 from forewarn import events as ev
 from forewarn.state import CustomerState
 from forewarn.timefmt import DAY, format_us, whole_seconds
+from online_models.base import PerWorker
 from online_models.churn import ChurnModel, Outlook
 from online_models.customer_features import FEATURES, Habit, features, same_visit
 from online_models.labels import Pending, keep_last
@@ -72,7 +73,11 @@ class ChurnRisk:
 
     def __init__(self, params: Params) -> None:
         self.params = params
-        self.model = ChurnModel()
+        self.models = PerWorker(ChurnModel)
+
+    def retune(self, params: Params) -> None:
+        """New thresholds while running: read at each use, nothing learned is lost."""
+        self.params = params
 
     def _habit(self, cust: CustomerState, ts: int) -> Habit:
         h = cust.ext.get(self.kind)
@@ -110,7 +115,7 @@ class ChurnRisk:
             # An older order arriving late (the open predictions are about a later one), or
             # one more order of the same visit: neither changes the customer's rhythm.
             return []
-        model = self.model
+        model = self.models.get()
         if last is not None and h.visits >= self.params.min_orders:
             model.note_spell((ts - last - h.spell_noted_us) / DAY, True)
         h.spell_noted_us = 0
@@ -145,18 +150,18 @@ class ChurnRisk:
         h.pending = [pend for pend in h.pending if pend.due_us > now]
         for pend in ended:
             self._learn(pend, True)
-        self.model.note_spell((now - last - h.spell_noted_us) / DAY, False)
+        self.models.get().note_spell((now - last - h.spell_noted_us) / DAY, False)
         h.spell_noted_us = now - last
         if h.pending:
             sched.arm(DUE, min(pend.due_us for pend in h.pending))
 
     def _learn(self, pend: Pending, churned: bool) -> None:
-        self.model.learn(pend.values(), churned, pend.p)
+        self.models.get().learn(pend.values(), churned, pend.p)
 
     def _evaluate(self, cust: CustomerState, h: Habit, now: int, last: int, orders: int, ltv: float,
                   sched: Scheduler) -> tuple[tuple[float, ...], float, float, Outlook, int]:
         """Predict for a window starting ``now``; keep the prediction until its label arrives."""
-        model, p = self.model, self.params
+        model, p = self.models.get(), self.params
         window = min(max(p.horizon_gaps * model.expected_gap_days(h), p.min_horizon_days), p.max_horizon_days)
         due = now + whole_seconds(window * DAY)
         look = model.outlook(h, now, last, orders, ltv, due)
@@ -177,8 +182,9 @@ class ChurnRisk:
         # cooldown of the last one, across spells.
         free = not h.fired_us or (h.fired_us < last and now - h.fired_us >= p.cooldown_days * DAY)
         fired = prob >= p.threshold and free
-        self.model.observe(cust.customer_id, cust.customer_id, None, now, prob, fired,
-                           {"model_score": p_model, "prior": look.prior})
+        self.models.get().observe(cust.customer_id, cust.customer_id, None, now, prob, fired,
+                                  {"model_score": p_model, "prior": look.prior})
+        sched.score(self.kind, prob, p.threshold)
         if not fired:
             return []
         h.fired_us = now
@@ -220,7 +226,7 @@ class ChurnRisk:
                 "model_probability": round(p_model, 4),
                 "prior_probability": round(look.prior, 4),
                 "threshold": self.params.threshold,
-                "labels_learned": self.model.prequential.labels,
+                "labels_learned": self.models.get().prequential.labels,
                 "p_alive": round(look.p_alive, 4),
                 "expected_gap_days": round(look.expected_gap_days, 2),
                 "expected_next_order_at": next_order,

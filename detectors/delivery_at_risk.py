@@ -28,6 +28,7 @@ from detectors.base import Candidate, Reason, Scheduler
 from forewarn import events as ev
 from forewarn.state import CustomerState, Shipment
 from forewarn.timefmt import HOUR, format_us, whole_seconds
+from online_models.base import PerWorker
 from online_models.labels import Pending, keep_last
 from online_models.lateness import LatenessModel
 from online_models.shipment_features import NUMERIC, Parcels, Watch, categories, features
@@ -56,7 +57,12 @@ class DeliveryAtRisk:
 
     def __init__(self, params: Params) -> None:
         self.params = params
-        self.model = LatenessModel()
+        self.models = PerWorker(LatenessModel)
+
+    def retune(self, params: Params) -> None:
+        """New thresholds while running: read at each use, nothing learned is lost. Parcels
+        already watched keep the checkpoints they have armed until their next judgement."""
+        self.params = params
 
     def _key(self, shipment_id: str) -> str:
         return f"{self.kind}|{shipment_id}"
@@ -135,13 +141,14 @@ class DeliveryAtRisk:
         if not (delivered or any(pend.due_us <= now for pend in watch.pending)):
             return
         cats = categories(ship, watch)
+        model = self.models.get()
         keep = []
         for pend in watch.pending:
             if delivered or pend.due_us <= now:
                 # Delivered exactly at the deadline is on time (the event is applied before
                 # the deadline fires); not delivered by it is late.
                 late = now > pend.due_us if delivered else True
-                self.model.learn(pend.values(), cats, late, pend.p, shipment_id)
+                model.learn(pend.values(), cats, late, pend.p, shipment_id)
             else:
                 keep.append(pend)
         watch.pending = keep
@@ -168,18 +175,19 @@ class DeliveryAtRisk:
             return []  # delivery_late is not watching it (cancelled, or its deadline has passed)
         sched.arm(self._key(shipment_id), self._next_checkpoint(deadline, now))
         values = features(ship, watch, now, deadline)
-        p = self.model.predict(values, categories(ship, watch))
+        model, params = self.models.get(), self.params
+        p = model.predict(values, categories(ship, watch))
         watch.pending = keep_last([*watch.pending, Pending.make(values, p, deadline)], MAX_PENDING)
-        fired = (p >= self.params.threshold and self.model.labels >= self.params.min_labels
-                 and watch.warned_eta_us != ship.eta_us)
-        self.model.observe(cust.customer_id, shipment_id, ship.order_id, now, p, fired)
+        fired = p >= params.threshold and model.labels >= params.min_labels and watch.warned_eta_us != ship.eta_us
+        model.observe(cust.customer_id, shipment_id, ship.order_id, now, p, fired)
+        sched.score(self.kind, p, params.threshold)
         if not fired:
             return []
         watch.warned_eta_us = ship.eta_us
-        return [self._candidate(cust, shipment_id, ship, watch, now, deadline, values, p)]
+        return [self._candidate(cust, shipment_id, ship, watch, now, deadline, values, p, model.labels)]
 
     def _candidate(self, cust: CustomerState, shipment_id: str, ship: Shipment, watch: Watch, now: int,
-                   deadline: int, values: tuple[float, ...], p: float) -> Candidate:
+                   deadline: int, values: tuple[float, ...], p: float, labels: int) -> Candidate:
         f = dict(zip(NUMERIC, values))
         carrier = ship.carrier or "the carrier"
         lead = (deadline - now) / HOUR
@@ -215,7 +223,7 @@ class DeliveryAtRisk:
                 "lead_hours": round(lead, 2),
                 "probability": round(p, 4),
                 "threshold": self.params.threshold,
-                "labels_learned": self.model.labels,
+                "labels_learned": labels,
                 "last_status": ship.status,
                 "last_update_at": format_us(ship.last_update_us),
                 "features": {k: round(v, 4) for k, v in f.items()},

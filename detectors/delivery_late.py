@@ -68,7 +68,9 @@ class DeliveryLate:
         if ship is None:
             return []
         order = cust.orders.get(ship.order_id)
-        late_by_h = self.params.grace_hours
+        # The grace this deadline was armed with: a live change of grace_hours applies to
+        # deadlines armed after it, so the current params may not be what decided this one.
+        late_by_h = (deadline_us - ship.eta_us) / HOUR
         carrier = ship.carrier or "the carrier"
         return [Candidate(
             kind=self.kind,
@@ -87,7 +89,7 @@ class DeliveryLate:
                 "shipment_id": shipment_id,
                 "carrier": ship.carrier,
                 "estimated_delivery_at": format_us(ship.eta_us),
-                "grace_hours": self.params.grace_hours,
+                "grace_hours": late_by_h,
                 "deadline": format_us(deadline_us),
                 "last_status": ship.status,
                 "last_update_at": format_us(ship.last_update_us),

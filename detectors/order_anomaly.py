@@ -21,6 +21,7 @@ from detectors.base import Candidate, Reason, Scheduler
 from forewarn import events as ev
 from forewarn.state import CustomerState
 from online_models.anomaly import OrderAnomalyModel, assess, evidence
+from online_models.base import PerWorker
 from online_models.order_features import OrderHistory, extract, remember, scaled
 
 
@@ -58,7 +59,11 @@ class OrderAnomaly:
 
     def __init__(self, params: Params) -> None:
         self.params = params
-        self.model = OrderAnomalyModel(params.quantile)
+        self.models = PerWorker(lambda: OrderAnomalyModel(self.params.quantile))
+
+    def retune(self, params: Params) -> None:
+        """New thresholds while running; each worker's model takes a new quantile at its next order."""
+        self.params = params
 
     def on_event(self, cust: CustomerState, event: ev.AnyEvent, sched: Scheduler) -> list[Candidate]:
         if type(event) is not ev.OrderPlaced:
@@ -70,7 +75,8 @@ class OrderAnomaly:
         hist = cust.ext.get(self.kind)
         if hist is None:
             hist = cust.ext[self.kind] = OrderHistory()
-        model = self.model
+        model = self.models.get()
+        model.retune(self.params.quantile)
         facts = extract(event, hist, model.store)
         x = scaled(facts)
         model_score, threshold = model.score(x)
@@ -79,6 +85,7 @@ class OrderAnomaly:
         remember(hist, event)
         model.observe(cust.customer_id, event.order_id, event.order_id, ts, verdict.score, verdict.fired,
                       {"model_score": verdict.model_score})
+        sched.score(self.kind, verdict.score, threshold)
         if not verdict.fired:
             return []
         return [Candidate(

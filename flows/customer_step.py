@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import time
 
 from bytewax.operators import StatefulBatchLogic
 
@@ -19,9 +20,9 @@ class ShardLogic(StatefulBatchLogic):
     With ``timers`` set (live mode, one customer per key) the shard's earliest deadline is
     registered so a source can wake it when the watermark passes, even if the customer is
     silent. A finite stream keyed as one shard needs no wakes: it sees every input.
-    ``models`` is the worker's online models (the engine's): evaluations are drained after
-    each batch, and each snapshot carries the reference of the models' checkpoint at the
-    same epoch end (see :mod:`flows.model_checkpoints`).
+    ``models`` is this worker's online models: evaluations are drained after each batch,
+    and each snapshot carries the reference of the models' checkpoint at the same epoch end
+    (see :mod:`flows.model_checkpoints`).
     """
 
     def __init__(self, engine: Engine, resume: bytes | None, timers: TimerIndex | None,
@@ -63,6 +64,9 @@ class ShardLogic(StatefulBatchLogic):
             metrics.DUPLICATES.inc(stats.duplicates - dup0)
         if stats.late != late0:
             metrics.LATE.inc(stats.late - late0)
+        if stats.scores:
+            metrics.observe_scores(stats.scores)
+            stats.scores.clear()
         observed = self.models.drain()
         if observed and self.models.emits_scores:
             out.extend(observed)
@@ -72,4 +76,8 @@ class ShardLogic(StatefulBatchLogic):
     def snapshot(self) -> bytes:
         ref = self.models.at_snapshot()
         # Bytes are immutable, as Bytewax requires of a snapshot, and cheaper than a deepcopy.
-        return pickle.dumps((self.key, *self.shard.state(), ref), protocol=5)
+        snap = pickle.dumps((self.key, *self.shard.state(), ref), protocol=5)
+        metrics.SNAPSHOTS.inc()
+        metrics.SNAPSHOT_BYTES.inc(len(snap))
+        metrics.LAST_SNAPSHOT.set(time.time())
+        return snap

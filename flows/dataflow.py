@@ -27,28 +27,28 @@ from forewarn.engine import Engine
 from forewarn.routing import route
 from forewarn.watermark import TimerIndex
 from online_models.base import Observation
+from sinks import metrics
 
 
 def build(config: Config, source: Source, triggers: Sink, deadletters: Sink | None,
-          timers: TimerIndex | None = None, name: str = "forewarn", scores: Sink | None = None,
-          checkpoint_dir: str | None = None) -> Dataflow:
-    """Wire the dataflow. ``timers`` is given in live mode, where each customer is its own key.
+          timers: TimerIndex | None = None, name: str = "forewarn", engine: Engine | None = None,
+          scores: Sink | None = None, checkpoint_dir: str | None = None) -> Dataflow:
+    """Wire the dataflow. ``timers`` is given in live mode, where each customer is its own key;
+    ``engine`` when the caller changes its thresholds while the flow runs.
 
     scores: where every online-model evaluation goes (a backtest's ``--scores`` file), if anywhere.
     checkpoint_dir: where the models are checkpointed with the recovery snapshots, if anywhere.
     """
-    policy = config.routing
+    engine = Engine(config) if engine is None else engine
+    metrics.declare_kinds([d.kind for d in engine.detectors])
     flow_models = FlowModels(checkpoint_dir, _checkpoints_kept(config), scores is not None)
-    # One engine, and so one set of online models, per worker (each worker is a thread).
-    # Local to this flow: a second flow in the same thread must not inherit the models.
-    workers = threading.local()
+    workers = threading.local()  # each worker (a thread) follows its own models
 
     def customer_logic(resume: bytes | None) -> ShardLogic:
-        engine = getattr(workers, "engine", None)
-        if engine is None:
-            engine = workers.engine = Engine(config)
-            workers.models = flow_models.worker(engine.models)
-        return ShardLogic(engine, resume, timers, workers.models)
+        models = getattr(workers, "models", None)
+        if models is None:
+            models = workers.models = flow_models.worker(engine.models)
+        return ShardLogic(engine, resume, timers, models)
 
     flow = Dataflow(name)
     inputs = op.input("inputs", flow, source)
@@ -59,10 +59,11 @@ def build(config: Config, source: Source, triggers: Sink, deadletters: Sink | No
     keyed = op.key_on("key_by_customer", split.trues, lambda item: item[1])
     candidates = op.stateful_batch("customer_step", keyed, customer_logic)
     if scores is not None:
-        split = op.branch("split_scores", candidates, lambda kv: isinstance(kv[1], Observation))
-        op.output("scores", op.map("score_rows", split.trues, lambda kv: kv[1]), scores)
-        candidates = split.falses
-    routed = op.map("route", candidates, lambda kv: (route(kv[1], policy), kv[1].source_ts, kv[1].ingest))
+        scored = op.branch("split_scores", candidates, lambda kv: isinstance(kv[1], Observation))
+        op.output("scores", op.map("score_rows", scored.trues, lambda kv: kv[1]), scores)
+        candidates = scored.falses
+    # The routing table is read per candidate, so a live change applies to the next trigger.
+    routed = op.map("route", candidates, lambda kv: (route(kv[1], engine.config.routing), kv[1].source_ts, kv[1].ingest))
     op.output("triggers", routed, triggers)
     return flow
 
@@ -75,4 +76,3 @@ def _checkpoints_kept(config: Config) -> int:
     """
     rec = config.recovery
     return math.ceil(rec.backup_interval_seconds / rec.snapshot_interval_seconds) + 5
-

@@ -17,6 +17,7 @@ from flows import dataflow
 from flows.outputs import CallbackSink, JsonlSink, RedisDeadLetterSink, RedisTriggerSink, trigger_line
 from flows.sources import KafkaSource, LinesSource, file_lines
 from forewarn.config import Config
+from forewarn.engine import Engine
 from forewarn.timefmt import format_us
 from forewarn.watermark import StreamClock, TimerIndex
 from online_models.base import Observation
@@ -69,6 +70,9 @@ def backtest(config: Config, input_path: str, output_path: str, deadletter_path:
     """Replay a file; triggers (and dead letters, and every model evaluation) to JSONL files."""
     if not Path(input_path).exists():
         raise FileNotFoundError(f"input file {input_path} not found")
+    for path in (output_path, deadletter_path):
+        if path and path != "-":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
     replay(config, file_lines(input_path), JsonlSink(output_path, trigger_line),
            JsonlSink(deadletter_path, _deadletter_line) if deadletter_path else None,
            JsonlSink(scores_path, _score_line) if scores_path else None)
@@ -89,7 +93,7 @@ def kafka_conf(config: Config) -> dict:
     }
 
 
-def build_live(config: Config):
+def build_live(config: Config, engine: Engine | None = None):
     """The live dataflow: Kafka in, Redis queues and dead letters out, one key per customer."""
     from confluent_kafka import OFFSET_BEGINNING
 
@@ -101,11 +105,13 @@ def build_live(config: Config):
     triggers = RedisTriggerSink(lambda: QueueWriter(r.url, r.prefix, r.dedupe_ttl_days, r.retry_max_seconds))
     letters = RedisDeadLetterSink(lambda: DeadLetterWriter(r.url, r.prefix, r.dedupe_ttl_days, r.retry_max_seconds))
     models = str(Path(config.recovery.directory) / "models") if config.recovery.directory else None
-    return dataflow.build(config, source, triggers, letters, timers=timers, checkpoint_dir=models)
+    return dataflow.build(config, source, triggers, letters, timers=timers, engine=engine, checkpoint_dir=models)
 
 
-def run(config: Config, workers: int = 1, process_id: int | None = None, addresses: list[str] | None = None) -> None:
-    flow = build_live(config)
+def run(config: Config, workers: int = 1, process_id: int | None = None, addresses: list[str] | None = None,
+        engine: Engine | None = None) -> None:
+    """``engine``: pass one to change its thresholds while the flow runs (``forewarn.liveconfig``)."""
+    flow = build_live(config, engine)
     rec = config.recovery
     recovery = None
     if rec.directory:

@@ -13,25 +13,33 @@ from forewarn.trigger import Trigger, encode
 from sinks import metrics
 
 
-def stamp_and_measure(routed: list[tuple[Trigger, int | None, float]], value_of: Callable) -> list[Trigger]:
-    """Set ``emitted_at`` and record the emit metrics for a batch about to be written."""
-    now = now_us()
-    wall = time.time()
-    emitted = format_us(now)
+def stamp(routed: list[tuple[Trigger, int | None, float]]) -> list[Trigger]:
+    """Set ``emitted_at`` on a batch about to be written."""
+    emitted = format_us(now_us())
     out = []
-    for trig, source_ts, ingest in routed:
+    for trig, _source_ts, _ingest in routed:
         trig.emitted_at = emitted
-        metrics.TRIGGERS.labels(trig.kind, trig.route, trig.priority).inc()
-        metrics.VALUE_AT_RISK.labels(trig.kind).inc(value_of(trig))
-        if source_ts is not None:
-            metrics.EVENT_TO_QUEUE.observe(max(0.0, (now - source_ts) / 1e6))
-            metrics.INGEST_TO_QUEUE.observe(max(0.0, wall - ingest))
         out.append(trig)
     return out
 
 
-def _value(trig: Trigger) -> float:
-    return float(trig.evidence.get("value_at_risk", 0.0))
+def measure(written: list[tuple[Trigger, int | None, float]]) -> None:
+    """Record the emit metrics for triggers just written (not for re-emitted duplicates)."""
+    now = now_us()
+    wall = time.time()
+    for trig, source_ts, ingest in written:
+        kind = trig.kind
+        metrics.TRIGGERS.labels(kind, trig.route, trig.priority).inc()
+        for reason in trig.reasons:
+            metrics.TRIGGER_REASONS.labels(kind, reason["code"]).inc()
+        if not trig.outreach.get("allowed", False):
+            metrics.OUTREACH_SUPPRESSED.labels(kind).inc()
+        value = float(trig.evidence.get("value_at_risk", 0.0))
+        if value:
+            metrics.VALUE_AT_RISK.labels(kind, trig.evidence.get("currency", "unknown")).inc(value)
+        if source_ts is not None:
+            metrics.EVENT_TO_QUEUE.labels(kind).observe(max(0.0, (now - source_ts) / 1e6))
+        metrics.INGEST_TO_QUEUE.labels(kind).observe(max(0.0, wall - ingest))
 
 
 class _CallPartition(StatelessSinkPartition):
@@ -55,8 +63,8 @@ class RedisTriggerSink(DynamicSink):
         writer = self.make_writer()
 
         def write(items: list) -> None:
-            triggers = stamp_and_measure(items, _value)
-            fresh = writer.write(triggers)
+            fresh = writer.write(stamp(items))
+            measure([item for item, new in zip(items, fresh) if new])
             dupes = len(fresh) - sum(fresh)
             if dupes:
                 metrics.TRIGGERS_DEDUPED.inc(dupes)
@@ -100,7 +108,9 @@ class JsonlSink(DynamicSink):
 
 
 def trigger_line(item: tuple[Trigger, int | None, float]) -> bytes:
-    return encode(stamp_and_measure([item], _value)[0])
+    [trig] = stamp([item])
+    measure([item])
+    return encode(trig)
 
 
 class CallbackSink(DynamicSink):

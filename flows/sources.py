@@ -124,6 +124,8 @@ class _KafkaPartition(StatefulSourcePartition):
         self.idle = False
         self.high = NEVER
         clock.register(self.part)
+        self.lag = metrics.CONSUMER_LAG.labels(topic, str(partition))
+        self.errors = metrics.KAFKA_ERRORS.labels(topic)  # created at 0: no errors is data too
 
     def next_batch(self) -> list[tuple]:
         from confluent_kafka import KafkaError
@@ -139,6 +141,7 @@ class _KafkaPartition(StatefulSourcePartition):
             err = msg.error()
             if err is not None:
                 if err.code() != KafkaError._PARTITION_EOF:
+                    self.errors.inc()
                     log.warning("kafka %s: %s", self.part, err)
                 continue
             self.offset = msg.offset() + 1
@@ -156,9 +159,10 @@ class _KafkaPartition(StatefulSourcePartition):
             out.append((EVENT, item.customer_id, item, min(others, high) - lateness, now))
         if high != self.high:
             self.high = high
+        caught_up = self._caught_up()
         if msgs:
             self.clock.observe(self.part, high)
-        elif self._caught_up():
+        elif caught_up:
             self.clock.caught_up(self.part)
         else:
             self.clock.behind(self.part)
@@ -172,12 +176,16 @@ class _KafkaPartition(StatefulSourcePartition):
         return out
 
     def _caught_up(self) -> bool:
-        """At the end of the partition's log, as far as the last fetch told us."""
-        _low, high = self.consumer.get_watermark_offsets(self.tp, cached=True)
+        """At the end of the partition's log, as far as the last fetch told us; updates the lag."""
+        from confluent_kafka import OFFSET_BEGINNING
+
+        low, high = self.consumer.get_watermark_offsets(self.tp, cached=True)
         if high < 0:
             return False  # no fetch answered yet: assume there is more to read
-        metrics.CONSUMER_LAG.labels(self.topic).set(max(0, high - self.offset))
-        return self.offset >= high
+        # Before the first message the position is logical (beginning or end of the log).
+        position = self.offset if self.offset >= 0 else (low if self.offset == OFFSET_BEGINNING else high)
+        self.lag.set(max(0, high - position))
+        return position >= high
 
     def next_awake(self) -> datetime | None:
         # Poll an idle partition every 50 ms instead of spinning.

@@ -6,8 +6,8 @@ follows the customer step through its epochs:
 
 * before a batch — if the worker resumed from recovery, load the models its customers'
   snapshots point at (once); the models may change from here on;
-* after a batch — drain the models' evaluations into ``forewarn_detector_score`` and, when
-  a scores sink is wired (``forewarn backtest --scores``), into the output;
+* after a batch — drain the models' evaluations into the output when a scores sink is
+  wired (``forewarn backtest --scores``);
 * at the epoch's first snapshot — publish ``forewarn_model_*`` and, with a recovery
   directory, write a checkpoint (:mod:`flows.model_checkpoints`) whose reference every
   customer snapshot of this epoch carries.
@@ -32,8 +32,7 @@ log = logging.getLogger("forewarn.models")
 # quality key -> gauge; counts are summed over workers, rates averaged weighted by labels
 _SUMMED = {"learned_examples": metrics.MODEL_LEARNED, "labels": metrics.MODEL_LABELS}
 _AVERAGED = {"roc_auc": metrics.MODEL_ROC_AUC, "positive_rate": metrics.MODEL_POSITIVE_RATE,
-             "fire_rate": metrics.MODEL_FIRE_RATE, "threshold": metrics.MODEL_THRESHOLD,
-             "model_weight": metrics.MODEL_CLASSIFIER_WEIGHT}
+             "fire_rate": metrics.MODEL_FIRE_RATE, "model_weight": metrics.MODEL_CLASSIFIER_WEIGHT}
 
 
 class FlowModels:
@@ -115,11 +114,8 @@ class WorkerModels:
         self.changed = True
 
     def drain(self) -> list[Observation]:
-        """The evaluations since the last call, counted into the score histogram."""
-        observed = self.models.drain()
-        for o in observed:
-            metrics.DETECTOR_SCORE.labels(o.kind).observe(o.score)
-        return observed
+        """The evaluations since the last call (the score histogram has them from the scheduler)."""
+        return self.models.drain()
 
     def at_snapshot(self) -> Ref | None:
         """Called for every customer snapshot; the first of an epoch publishes and checkpoints."""

@@ -27,6 +27,8 @@ def _sim_spec(args: argparse.Namespace):
 def cmd_backtest(args: argparse.Namespace) -> int:
     from flows import modes
 
+    if args.set or args.truth or args.json:
+        return _whatif(args)
     config = _load(args)
     started = time.monotonic()
     modes.backtest(config, args.input, args.output, args.deadletter, args.scores)
@@ -36,6 +38,64 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     events, invalid = metrics.total(metrics.EVENTS), metrics.total(metrics.INVALID)
     print(f"backtest: {int(events)} events ({int(invalid)} invalid) in {took:.1f} s "
           f"({events / took:,.0f} events/s) -> {args.output}", file=sys.stderr)
+    return 0
+
+
+def _whatif(args: argparse.Namespace) -> int:
+    """``backtest`` with ``--set``, ``--truth`` or ``--json``: one run per combination, and a report."""
+    import json
+
+    from flows import modes
+    from forewarn import whatif
+    from sinks import metrics
+
+    if args.output == "-":
+        raise cfgmod.ConfigError("--output -: the report goes to stdout; give the triggers a file path")
+    if not Path(args.input).exists():
+        raise FileNotFoundError(f"input file {args.input} not found")
+    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+    combos = whatif.grid(whatif.parse_sets(args.set or []))
+    configs = [(overrides, _load(args, overrides)) for overrides in combos]  # all valid before any run
+
+    def replay(config: cfgmod.Config, input_path: str, output_path: str) -> int:
+        before = metrics.total(metrics.EVENTS)
+        modes.backtest(config, input_path, output_path, args.deadletter)
+        return int(metrics.total(metrics.EVENTS) - before)
+
+    report = whatif.sweep(configs, args.input, args.output, replay, args.truth,
+                          progress=lambda line: print(f"backtest: {line}", file=sys.stderr, flush=True))
+    print(json.dumps(report, indent=2) if args.json else whatif.table(report))
+    return 0
+
+
+def cmd_record(args: argparse.Namespace) -> int:
+    from forewarn.record import record
+    from forewarn.timefmt import parse_rfc3339
+
+    config = _load(args)
+    times = {}
+    for flag, value in (("--from", args.start), ("--to", args.end)):
+        try:
+            times[flag] = parse_rfc3339(value) if value else None
+        except ValueError:
+            raise cfgmod.ConfigError(f"{flag} {value!r}: not an RFC 3339 time with an offset, "
+                                     "e.g. 2026-11-26T10:00:00Z") from None
+    if times["--to"] is not None and times["--to"] < times["--from"]:
+        raise cfgmod.ConfigError(f"--to {args.end} is before --from {args.start}")
+    topics = [t for t in args.topics.split(",") if t] if args.topics else list(config.kafka.topics)
+    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+    conf = {"bootstrap.servers": config.kafka.bootstrap, **config.kafka.extra}
+    try:
+        summary = record(conf, topics, times["--from"], times["--to"], args.output,
+                         progress=lambda line: print(f"record: {line}", file=sys.stderr, flush=True))
+    except (ValueError, RuntimeError) as exc:
+        print(f"forewarn record: {exc}", file=sys.stderr)
+        return 1
+    notes = [f"{n} {what}" for n, what in ((summary.skipped_empty, "empty values skipped"),
+                                            (summary.rejoined_lines, "multi-line values put on one line")) if n]
+    print(f"record: {summary.messages:,} events from {len(summary.partitions)} partition(s)"
+          + (f" ({'; '.join(notes)})" if notes else "")
+          + f". Next: forewarn backtest --input {args.output} --output triggers.jsonl", file=sys.stderr)
     return 0
 
 
@@ -99,18 +159,47 @@ def cmd_run(args: argparse.Namespace) -> int:
     from prometheus_client import start_http_server
 
     from flows import modes
+    from forewarn.engine import Engine
+    from forewarn.liveconfig import Reloader
+    from sinks import metrics
 
-    config = _load(args)
+    reloader = Reloader(args.config, observe=metrics.config_checked)
+    config = reloader.load_initial()  # the file, then thresholds set in the Redis hash
 
     def stop(signum, frame):  # SIGTERM stops like Ctrl-C: Bytewax ends the execution cleanly
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGHUP, lambda signum, frame: reloader.wake())
     if config.metrics.port:
+        from sinks import metrics
+
+        metrics.set_queue_slas(config.metrics.queue_sla_seconds)
         start_http_server(config.metrics.port, config.metrics.host)
         logging.getLogger("forewarn").info("metrics on http://%s:%d/metrics", config.metrics.host, config.metrics.port)
+    from forewarn.queue.upkeep import QueueUpkeep
+
+    QueueUpkeep.from_config(config).start()  # queue depth/age gauges and retention, in a daemon thread
     addresses = args.addresses.split(";") if args.addresses else None
-    modes.run(config, workers=args.workers, process_id=args.process_id, addresses=addresses)
+    engine = Engine(config)
+    reloader.start(engine)
+    try:
+        modes.run(config, workers=args.workers, process_id=args.process_id, addresses=addresses, engine=engine)
+    finally:
+        reloader.stop()
+    return 0
+
+
+def cmd_dashboards_build(args: argparse.Namespace) -> int:
+    from dashboards.build import DashboardError, build
+
+    try:
+        written = build(Path(args.out))
+    except DashboardError as exc:
+        print(f"forewarn: {exc}", file=sys.stderr)
+        return 1
+    for path in written:
+        print(f"wrote {path}")
     return 0
 
 
@@ -153,14 +242,37 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--rate", type=float, default=0.0, help="events/s when producing to Kafka (0 = as fast as possible)")
     s.set_defaults(func=cmd_simulate)
 
+    rec = sub.add_parser("record", help="a time range of the live Kafka topics to JSONL (a backtest input), with offsets")
+    rec.add_argument("--config", help="TOML config: Kafka connection and default topics")
+    rec.add_argument("--from", dest="start", required=True, help="first Kafka message time, RFC 3339")
+    rec.add_argument("--to", dest="end", help="last Kafka message time, RFC 3339 (default: the end of the log now)")
+    rec.add_argument("--output", required=True, help="events JSONL; the offsets go to OUTPUT.offsets")
+    rec.add_argument("--topics", help="comma-separated topics (default: kafka.topics of the config)")
+    rec.set_defaults(func=cmd_record)
+
     b = sub.add_parser("backtest", help="deterministic event-time replay of a JSONL file")
     b.add_argument("--input", required=True)
     b.add_argument("--output", required=True, help="triggers JSONL ('-' for stdout)")
     b.add_argument("--config")
     b.add_argument("--deadletter", help="also write invalid events to this JSONL")
+    b.add_argument("--set", action="append", metavar="KEY=V1,V2",
+                   help="what-if: replay once per value of a config key (repeat for a cartesian product); "
+                        "with several runs, one output file per run (docs/tuning.md)")
+    b.add_argument("--truth", help="ground-truth JSONL (forewarn simulate --truth): adds precision, recall and lead time")
+    b.add_argument("--json", action="store_true", help="print the report as JSON instead of a table")
     b.add_argument("--scores", help="also write every online-model evaluation (fired or not) to this JSONL, "
                                     "for online_models.quality.evaluate")
     b.set_defaults(func=cmd_backtest)
+
+    g = sub.add_parser("dashboards", help="Grafana dashboards")
+    gsub = g.add_subparsers(dest="dashboards_command", required=True)
+    gb = gsub.add_parser("build", help="write the Grafana dashboard JSON from dashboards/*.dashboard.py")
+    gb.add_argument("--out", default="dashboards/build", help="output directory (default %(default)s)")
+    gb.set_defaults(func=cmd_dashboards_build)
+
+    from forewarn.queue.cli import register as register_queue
+
+    register_queue(sub)
     return p
 
 

@@ -53,9 +53,40 @@ class Redis(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     retry_max_seconds: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 30.0
 
 
+class Queue(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """``[queue]``: how helpdesks work the trigger queues (``forewarn queue``, ``TriggerQueue``).
+
+    group: the Redis consumer group a helpdesk reads with; each group gets every trigger once.
+    visibility_timeout_seconds: an entry delivered but not acknowledged for this long is
+        reclaimed by the next consumer that pulls (its holder is presumed dead).
+    max_deliveries: deliveries after which an entry still not acknowledged moves to the
+        stream ``{prefix}forewarn:queue:failed``.
+    retry_backoff_seconds: after a failed attempt, the wait before the entry is offered
+        again; it doubles with each delivery, capped at the visibility timeout.
+    retain_acked_hours: entries every group has acknowledged are kept this long (for
+        ``peek`` and audit), then trimmed. Unacknowledged entries are never trimmed.
+    upkeep_interval_seconds: how often ``forewarn run`` refreshes the queue metrics and trims.
+    """
+
+    group: Annotated[str, msgspec.Meta(min_length=1)] = "helpdesk"
+    visibility_timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=86400)] = 300.0
+    max_deliveries: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 5
+    retry_backoff_seconds: Annotated[float, msgspec.Meta(ge=0, le=86400)] = 10.0
+    retain_acked_hours: Annotated[float, msgspec.Meta(ge=0, le=8760)] = 24.0
+    upkeep_interval_seconds: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 15.0
+
+
 class Metrics(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """``[metrics]``: the Prometheus endpoint of ``forewarn run`` (port 0 = none).
+
+    queue_sla_seconds: per priority, how long a trigger may wait unacknowledged; exported as
+        ``forewarn_queue_sla_seconds`` for the dashboards' SLA lines and the queue-age alert.
+    """
+
     host: str = "127.0.0.1"
     port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 9108
+    queue_sla_seconds: dict[Priority, Annotated[float, msgspec.Meta(gt=0)]] = msgspec.field(
+        default_factory=lambda: {"p1": 900.0, "p2": 3600.0, "p3": 14400.0, "p4": 86400.0})
 
 
 class Recovery(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
@@ -65,6 +96,20 @@ class Recovery(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     partitions: Annotated[int, msgspec.Meta(ge=1, le=1024)] = 1
     snapshot_interval_seconds: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 5.0
     backup_interval_seconds: Annotated[float, msgspec.Meta(ge=0, le=86400)] = 0.0
+
+
+class Live(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """``[live]``: how ``forewarn run`` takes threshold changes without a restart (docs/tuning.md).
+
+    poll_seconds: how often the config file and the Redis hash are checked for a change
+        (0 = only on SIGHUP).
+    redis_hash: the Redis hash, under ``redis.prefix``, whose fields override ``detectors.*``
+        and ``routing.*`` keys (field ``detectors.delivery_late.grace_hours``, value ``24``);
+        empty = not read.
+    """
+
+    poll_seconds: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 2.0
+    redis_hash: str = "forewarn:config"
 
 
 class KindRoute(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
@@ -113,8 +158,10 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     engine: Engine = Engine()
     kafka: Kafka = Kafka()
     redis: Redis = Redis()
+    queue: Queue = Queue()
     metrics: Metrics = Metrics()
     recovery: Recovery = Recovery()
+    live: Live = Live()
     routing: Routing = Routing()
     detectors: Detectors = msgspec.field(default_factory=Detectors)
 

@@ -21,13 +21,14 @@ Rules (contract section 2):
 from __future__ import annotations
 
 import heapq
+import threading
 
 from detectors import REGISTRY
 from detectors.base import Candidate
 from forewarn import events as ev
 from forewarn.config import Config
 from forewarn.state import CustomerState
-from online_models.base import ModelSet, OnlineModel
+from online_models.base import ModelSet, PerWorker
 
 NEVER = -(2**62)
 
@@ -62,13 +63,14 @@ class Shard:
 
 
 class _CustomerScheduler:
-    """Arms deadlines in the customer's state and in the shard's timer heap."""
+    """Arms deadlines in the customer's state and in the shard's timer heap; collects scores."""
 
-    __slots__ = ("shard", "cust")
+    __slots__ = ("shard", "cust", "stats")
 
-    def __init__(self, shard: Shard, cust: CustomerState) -> None:
+    def __init__(self, shard: Shard, cust: CustomerState, stats: Stats) -> None:
         self.shard = shard
         self.cust = cust
+        self.stats = stats
 
     def arm(self, key: str, deadline_us: int) -> None:
         self.cust.timers[key] = deadline_us
@@ -78,28 +80,88 @@ class _CustomerScheduler:
         # The heap entry stays and is skipped when popped (lazy deletion).
         self.cust.timers.pop(key, None)
 
+    def score(self, kind: str, value: float, threshold: float | None = None) -> None:
+        self.stats.scores.append((kind, value, threshold))
+
 
 class Stats:
     """Counters the flow turns into metrics; plain ints so the engine stays I/O-free."""
 
-    __slots__ = ("duplicates", "late")
+    __slots__ = ("duplicates", "late", "scores")
 
     def __init__(self) -> None:
         self.duplicates = 0
         self.late = 0
+        # (kind, score, threshold) of each scored evaluation, drained by the flow into a histogram
+        self.scores: list[tuple[str, float, float | None]] = []
+
+
+class _Generation:
+    """One config and the detectors built from it, swapped as a whole by :meth:`Engine.reconfigure`."""
+
+    __slots__ = ("config", "detectors", "by_kind")
+
+    def __init__(self, config: Config, detectors: list) -> None:
+        self.config = config
+        self.detectors = detectors
+        self.by_kind = {d.kind: d for d in detectors}
 
 
 class Engine:
-    """The detectors and their online models, moving shards forward. One per worker: the
-    models learn from the worker's own customers, in the order it processes them."""
+    """The detectors and config of one process, shared by its worker threads.
+
+    :meth:`reconfigure` swaps in new thresholds while the flow runs (see docs/tuning.md);
+    state (customers, armed deadlines) is untouched. Detectors with an online model keep one
+    model per worker thread (:class:`online_models.base.PerWorker`): each learns from its
+    worker's customers in the order that worker processes them; :attr:`models` is the
+    calling worker's set.
+    """
 
     def __init__(self, config: Config) -> None:
-        self.config = config
-        self.detectors = [cls(getattr(config.detectors, kind)) for kind, (cls, _) in REGISTRY.items()]
-        self.by_kind = {d.kind: d for d in self.detectors}
-        # The online models of the detectors that have one: learned, drained and checkpointed together.
-        self.models = ModelSet(d.model for d in self.detectors if isinstance(getattr(d, "model", None), OnlineModel))
+        self._gen = _Generation(config, [cls(getattr(config.detectors, kind)) for kind, (cls, _) in REGISTRY.items()])
+        self._reconfiguring = threading.Lock()
         self.stats = Stats()
+
+    @property
+    def config(self) -> Config:
+        return self._gen.config
+
+    @property
+    def detectors(self) -> list:
+        return self._gen.detectors
+
+    @property
+    def by_kind(self) -> dict:
+        return self._gen.by_kind
+
+    @property
+    def models(self) -> ModelSet:
+        """The online models of the calling worker thread (created on first use)."""
+        return ModelSet(d.models.get() for d in self.detectors if isinstance(getattr(d, "models", None), PerWorker))
+
+    def reconfigure(self, config: Config) -> list[str]:
+        """Take new detector thresholds and routing; return the kinds whose params changed.
+
+        A detector whose params changed is rebuilt as ``cls(params)`` — right for detectors
+        that keep all their state in :class:`CustomerState` — unless it has a
+        ``retune(params)`` method (detectors holding learned state, e.g. a River model), which
+        takes the new params in place so nothing learned is lost. The new generation
+        replaces the old one in a single assignment: worker threads in the middle of an
+        event finish it with the old detectors and take the next with the new ones.
+        Raises whatever a detector's constructor or ``retune`` raises, before anything
+        is swapped (``retune`` must validate before it changes anything).
+        """
+        with self._reconfiguring:
+            old = self._gen
+            changed = [kind for kind in REGISTRY
+                       if getattr(config.detectors, kind) != getattr(old.config.detectors, kind)]
+            rebuilt = {kind: REGISTRY[kind][0](getattr(config.detectors, kind)) for kind in changed
+                       if not hasattr(old.by_kind[kind], "retune")}
+            for kind in changed:
+                if kind not in rebuilt:
+                    old.by_kind[kind].retune(getattr(config.detectors, kind))
+            self._gen = _Generation(config, [rebuilt.get(d.kind, d) for d in old.detectors])
+            return changed
 
     def on_event(self, shard: Shard, event: ev.AnyEvent, watermark: int, ingest: float = 0.0) -> list[Candidate]:
         """Take one event; process whatever the (stamped) watermark now allows."""
@@ -143,8 +205,9 @@ class Engine:
             return []  # disarmed or re-armed since this entry was pushed
         del cust.timers[key]
         detector = self.by_kind[key.split("|", 1)[0]]
-        found = detector.on_deadline(cust, key, deadline, _CustomerScheduler(shard, cust))
-        return self._enrich(cust, found, None, ingest) if found else []
+        found = detector.on_deadline(cust, key, deadline, _CustomerScheduler(shard, cust, self.stats))
+        # A deadline is the event that makes it true: latency counts from the deadline's event time.
+        return self._enrich(cust, found, deadline, ingest) if found else []
 
     def _apply(self, shard: Shard, event: ev.AnyEvent, ingest: float) -> list[Candidate]:
         cid = event.customer_id
@@ -156,7 +219,7 @@ class Engine:
             return []
         ts = event.ts_us
         out: list[Candidate] = []
-        sched = _CustomerScheduler(shard, cust)
+        sched = _CustomerScheduler(shard, cust, self.stats)
         for det in self.detectors:
             found = det.on_event(cust, event, sched)
             if found:
@@ -168,6 +231,9 @@ class Engine:
         ctx = cust.context(self.config.routing.vip_ltv)
         consent = {ch: {"allowed": v[0], "recorded_at": v[1]} for ch, v in cust.consent.items()}
         for c in found:
+            order = cust.orders.get(c.order_id) if c.order_id is not None else None
+            if order is not None and order.currency:
+                c.currency = order.currency
             # A detector may add to the summary (a churn model's expected next order, say).
             c.customer = {**ctx, **c.customer} if c.customer else ctx
             c.consent = consent

@@ -63,6 +63,8 @@ def route(cand: Candidate, policy: Routing) -> Trigger:
         why.append("no outreach consent: human lane")
     evidence = dict(cand.evidence)
     evidence["value_at_risk"] = round(cand.value_at_risk, 2)
+    if cand.currency:
+        evidence["currency"] = cand.currency
     evidence["routing"] = why
     return Trigger(
         trigger_id=trigger_id(cand.kind, cand.subject, cand.episode),

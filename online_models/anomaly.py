@@ -49,6 +49,13 @@ class OrderAnomalyModel(OnlineModel):
         self.tree_examples = 0  # the trees score only once they have learned a first window
         self.store = StoreProfile()
 
+    def retune(self, q: float) -> None:
+        """Take a new outlier quantile (a live config change); the trees stay as learned."""
+        if q != self.q:
+            old = {"q": self.q}
+            self.q = q
+            self.settings_changed(old)
+
     def settings_changed(self, old: dict[str, Any]) -> None:
         # The quantile estimate belongs to the old q: start a new one, keep the trees.
         self.quantile = stats.Quantile(self.q)
@@ -69,13 +76,6 @@ class OrderAnomalyModel(OnlineModel):
             self.quantile.update(score)
         self.store.learn(facts.currency, facts.total, facts.country)
         self.learned += 1
-
-    def quality(self) -> dict[str, float]:
-        out = super().quality()
-        threshold = self.quantile.get()
-        if threshold is not None:
-            out["threshold"] = float(threshold)
-        return out
 
 
 class Assessment(NamedTuple):

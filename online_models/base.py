@@ -18,8 +18,9 @@ not just the ones that fired.
 from __future__ import annotations
 
 import pickle
-from collections.abc import Iterable
-from typing import Any, ClassVar, NamedTuple
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any, ClassVar, Generic, NamedTuple, TypeVar
 
 # Bumped when a model's pickled layout changes incompatibly: an older checkpoint is then
 # ignored (the models start fresh) rather than half-loaded.
@@ -74,6 +75,28 @@ class OnlineModel:
         state = dict(self.__dict__)
         state["observed"] = []
         return state
+
+
+M = TypeVar("M", bound="OnlineModel")
+
+
+class PerWorker(Generic[M]):
+    """One model per worker thread, made by ``make`` on first use in each.
+
+    A process's detectors are shared by its Bytewax workers, which are threads. River models
+    are not thread-safe, and a model per worker is what scales: each learns from its own
+    worker's customers, in the order that worker processes them.
+    """
+
+    def __init__(self, make: Callable[[], M]) -> None:
+        self._make = make
+        self._local = threading.local()
+
+    def get(self) -> M:
+        model = getattr(self._local, "model", None)
+        if model is None:
+            model = self._local.model = self._make()
+        return model
 
 
 class ModelSet:

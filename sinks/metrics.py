@@ -1,37 +1,124 @@
 """Every Prometheus metric the engine exports, in one place (contract section 6).
 
-Labels are bounded sets (topic, type, reason, kind, route, priority, queue, model):
-never a customer, order or trigger id.
+Naming follows Prometheus: the ``forewarn_`` prefix, the unit in the name (``_seconds``,
+``_messages``, ``_bytes``), ``_total`` on counters, histograms for latencies and scores.
+Labels are bounded sets — topic and partition, event type, reason code, kind, route,
+priority, queue, sink, ISO 4217 currency — never a customer, order, shipment or trigger id,
+so the number of series does not grow with the store.
+
+Value at risk is a counter, not a gauge: the engine knows an order's value when it emits the
+trigger, not when a helpdesk closes it, so "value behind open triggers" is not something it
+can hold honestly. ``increase(forewarn_value_at_risk_total[1h])`` is the order value flagged
+in the last hour; a counter also survives restarts and sums across worker processes.
+
+docs/observability.md lists every metric with what it means and which panel shows it.
 """
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import Counter, Gauge, Histogram, disable_created_metrics
 
-LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600)
+# The ``*_created`` companions of every counter and histogram double the series and no panel
+# or alert reads them.
+disable_created_metrics()
+
+# Event-to-queue spans a sub-second emit and a deadline trigger that waits for the watermark
+# (allowed lateness, minutes); beyond an hour only "very late" matters.
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 900, 1800, 3600)
 SCORE_BUCKETS = tuple(i / 20 for i in range(1, 21))
 
+# --- input ---------------------------------------------------------------------------------
 EVENTS = Counter("forewarn_events_total", "Valid input events, by topic and type.", ["topic", "type"])
 INVALID = Counter("forewarn_invalid_events_total", "Events that failed validation (sent to the dead-letter stream), by reason.", ["reason"])
 LATE = Counter("forewarn_late_events_total", "Events older than the watermark when they arrived (still applied).")
 DUPLICATES = Counter("forewarn_duplicate_events_total", "Redelivered events (an event_id already seen), ignored.")
+DEADLETTERS = Counter("forewarn_deadletters_written_total", "Invalid events written to the dead-letter stream.")
+KAFKA_ERRORS = Counter("forewarn_kafka_errors_total", "Errors the Kafka consumer reported while reading, by topic.", ["topic"])
+
+# --- triggers ------------------------------------------------------------------------------
 TRIGGERS = Counter("forewarn_triggers_total", "Triggers emitted, by kind, route and priority.", ["kind", "route", "priority"])
+TRIGGER_REASONS = Counter("forewarn_trigger_reasons_total", "Reason codes on emitted triggers (a trigger may carry several), by kind and code.", ["kind", "code"])
+OUTREACH_SUPPRESSED = Counter("forewarn_outreach_suppressed_total", "Triggers emitted with outreach not allowed (no channel with consent on record), by kind.", ["kind"])
 TRIGGERS_DEDUPED = Counter("forewarn_triggers_deduplicated_total", "Triggers not written because their trigger_id was already queued (replay or restart).")
-VALUE_AT_RISK = Counter("forewarn_value_at_risk_total", "Order value behind emitted triggers, in major currency units, by kind.", ["kind"])
-EVENT_TO_QUEUE = Histogram("forewarn_event_to_queue_latency_seconds", "From the event time of the event that caused a trigger to its write into the queue.", buckets=LATENCY_BUCKETS)
-INGEST_TO_QUEUE = Histogram("forewarn_ingest_to_queue_latency_seconds", "From the engine reading the input to the trigger's write into the queue.", buckets=LATENCY_BUCKETS)
+VALUE_AT_RISK = Counter("forewarn_value_at_risk_total", "Order value behind emitted triggers, in major units of the order's currency, by kind and currency.", ["kind", "currency"])
+EVENT_TO_QUEUE = Histogram("forewarn_event_to_queue_latency_seconds", "From the event time at which a trigger's condition became true (fired_at) to its write into the queue, by kind.", ["kind"], buckets=LATENCY_BUCKETS)
+INGEST_TO_QUEUE = Histogram("forewarn_ingest_to_queue_latency_seconds", "From the engine reading the input that led to a trigger to the trigger's write into the queue, by kind.", ["kind"], buckets=LATENCY_BUCKETS)
+
+# --- event time ----------------------------------------------------------------------------
 WATERMARK_LAG = Gauge("forewarn_watermark_lag_seconds", "Wall clock minus the engine's event-time watermark.")
 WATERMARK = Gauge("forewarn_watermark_timestamp_seconds", "The event-time watermark, as a Unix timestamp.")
-CONSUMER_LAG = Gauge("forewarn_kafka_consumer_lag_messages", "Messages behind the end of each topic, summed over this process's partitions.", ["topic"])
+CONSUMER_LAG = Gauge("forewarn_kafka_consumer_lag_messages", "Messages between the engine's read position and the end of the partition.", ["topic", "partition"])
+
+# --- detectors -----------------------------------------------------------------------------
 DETECTOR_SCORE = Histogram("forewarn_detector_score", "Scores of detector and model evaluations (fired or not), by kind.", ["kind"], buckets=SCORE_BUCKETS)
+DETECTOR_SCORE_THRESHOLD = Gauge("forewarn_detector_score_threshold", "The score at or above which the detector fires, as in force at its last evaluation, by kind.", ["kind"])
+
+# --- recovery ------------------------------------------------------------------------------
+SNAPSHOTS = Counter("forewarn_recovery_snapshots_total", "Customer-state snapshots handed to Bytewax recovery (one per changed key per epoch).")
+SNAPSHOT_BYTES = Counter("forewarn_recovery_snapshot_bytes_total", "Bytes of customer state handed to Bytewax recovery.")
+LAST_SNAPSHOT = Gauge("forewarn_recovery_last_snapshot_timestamp_seconds", "Wall-clock time of the last state snapshot, as a Unix timestamp.")
+
+# --- queues (SLAs from [metrics] queue_sla_seconds) ---------------------------------------------
+QUEUE_SLA = Gauge("forewarn_queue_sla_seconds", "How long a trigger of this priority may wait unacknowledged.", ["priority"])
+
+# --- sinks ---------------------------------------------------------------------------------
 SINK_RETRIES = Counter("forewarn_sink_retries_total", "Writes retried after an outage, by sink.", ["sink"])
 SINK_UP = Gauge("forewarn_sink_up", "1 while the sink's last write succeeded, 0 while it is retrying.", ["sink"])
-DEADLETTERS = Counter("forewarn_deadletters_written_total", "Invalid events written to the dead-letter stream.")
 
 
 def total(counter: Counter) -> float:
     """Sum of a counter over all its label sets (for command-line summaries)."""
     return sum(s.value for m in counter.collect() for s in m.samples if s.name.endswith("_total"))
+
+
+def declare_kinds(kinds: list[str]) -> None:
+    """Export 0 for per-kind counters that may stay untouched, so "none yet" is data, not a gap."""
+    for kind in kinds:
+        OUTREACH_SUPPRESSED.labels(kind)
+
+
+def set_queue_slas(slas: dict[str, float]) -> None:
+    for priority, seconds in slas.items():
+        QUEUE_SLA.labels(priority).set(seconds)
+
+
+def observe_scores(scores: list[tuple[str, float, float | None]]) -> None:
+    """Record scored evaluations ``(kind, score, threshold in force or None)``."""
+    for kind, score, threshold in scores:
+        DETECTOR_SCORE.labels(kind).observe(score)
+        if threshold is not None:
+            DETECTOR_SCORE_THRESHOLD.labels(kind).set(threshold)
+
+
+# --- live configuration (tuning: forewarn/liveconfig.py, docs/tuning.md) ---
+CONFIG_RELOADS = Counter("forewarn_config_reloads_total", "Config changes seen by `forewarn run`, by source (start, file, redis, signal) and result (applied, rejected, restart_needed, unchanged).", ["source", "result"])
+CONFIG_GENERATION = Gauge("forewarn_config_generation", "Config generation in force in this process: 1 at start, +1 per applied change.")
+CONFIG_CHECKSUM = Gauge("forewarn_config_checksum", "CRC-32 of the live sections (detectors, routing) in force: equal in every process running the same thresholds.")
+
+
+def config_checked(source: str, result: str, generation: int, checksum: int) -> None:
+    """Record one config check of the live reloader."""
+    CONFIG_RELOADS.labels(source, result).inc()
+    CONFIG_GENERATION.set(generation)
+    CONFIG_CHECKSUM.set(checksum)
+
+
+# --- Helpdesk queues (issue 4). Gauges are refreshed by the queue upkeep that `forewarn run`
+# starts; counters are counted by the process working the queues (TriggerQueue, its workers).
+# `queue` is a lane name (human:p1 ... ai:p4), `group` a helpdesk's consumer group: both bounded.
+QUEUE_LENGTH = Gauge("forewarn_queue_length_entries", "Entries held in each queue stream (acknowledged ones included until retention trims them).", ["queue"])
+QUEUE_DEPTH = Gauge("forewarn_queue_depth_entries", "Entries a consumer group has not acknowledged yet (waiting + pending); group is empty while no group reads the queue.", ["queue", "group"])
+QUEUE_PENDING = Gauge("forewarn_queue_pending_entries", "Entries delivered to a consumer of the group and not acknowledged yet.", ["queue", "group"])
+QUEUE_LAG = Gauge("forewarn_queue_consumer_lag_entries", "Entries not yet delivered to any consumer of the group.", ["queue", "group"])
+QUEUE_OLDEST_AGE = Gauge("forewarn_queue_oldest_pending_age_seconds", "Age of the oldest entry the group has not acknowledged (0 when none).", ["queue", "group"])
+QUEUE_FAILED = Gauge("forewarn_queue_failed_entries", "Entries in the helpdesk dead-letter stream forewarn:queue:failed.")
+QUEUE_TRIMMED = Counter("forewarn_queue_trimmed_entries_total", "Acknowledged entries removed by retention.", ["queue"])
+QUEUE_ACKS = Counter("forewarn_queue_acks_total", "Entries acknowledged by this process.", ["queue", "group"])
+QUEUE_RECLAIMS = Counter("forewarn_queue_reclaims_total", "Entries reclaimed from a consumer that held them past the visibility timeout.", ["queue", "group"])
+QUEUE_RETRIES = Counter("forewarn_queue_retries_total", "Failed attempts scheduled for another delivery after a backoff.", ["queue", "group"])
+QUEUE_DEADLETTERED = Counter("forewarn_queue_deadlettered_total", "Entries moved to forewarn:queue:failed (failed too often, or failed for good).", ["queue", "group"])
+QUEUE_REPLAYED = Counter("forewarn_queue_replayed_total", "Dead-lettered entries put back into their queue.", ["queue"])
+
 
 # --- online models (online_models/, flows/worker_models.py): label ``model`` = the trigger kind.
 # Summed or averaged over the process's workers (each has its own models); gauges, because
@@ -41,6 +128,5 @@ MODEL_ROC_AUC = Gauge("forewarn_model_roc_auc", "Progressive (prequential) ROC A
 MODEL_LABELS = Gauge("forewarn_model_labels", "Labelled predictions behind forewarn_model_roc_auc.", ["model"])
 MODEL_POSITIVE_RATE = Gauge("forewarn_model_positive_rate", "Share of labelled predictions that turned out positive (churned, late).", ["model"])
 MODEL_FIRE_RATE = Gauge("forewarn_model_fire_rate", "Share of the model's evaluations that fired a trigger.", ["model"])
-MODEL_THRESHOLD = Gauge("forewarn_model_threshold", "The anomaly model's outlier threshold now (a running quantile of its scores).", ["model"])
 MODEL_CLASSIFIER_WEIGHT = Gauge("forewarn_model_classifier_weight", "Share of the score that comes from the learned classifier rather than the heuristic prior.", ["model"])
 MODEL_CHECKPOINT_BYTES = Gauge("forewarn_model_checkpoint_bytes", "Size of the last model checkpoint written with the recovery snapshots.")

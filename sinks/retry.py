@@ -18,6 +18,7 @@ def with_backoff(name: str, call: Callable[[], T], transient: tuple[type[BaseExc
                  max_delay: float = 30.0, sleep: Callable[[float], None] = time.sleep) -> T:
     delay = 0.1
     failures = 0
+    metrics.SINK_RETRIES.labels(name)  # a sink that never failed shows 0, not "no data"
     while True:
         try:
             result = call()

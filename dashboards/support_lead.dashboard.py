@@ -1,0 +1,77 @@
+"""Support lead: what is coming in, where it waits, what is at stake, and how fast it is picked up."""
+
+from dashboards.common import (dashboard, layout, rate, sel, stat, table, target, targets,
+                               templates, timeseries)
+
+TRIGGERS = "forewarn_triggers_total"
+HUMAN = 'route="human"'
+DEPTH = "forewarn_queue_depth_entries"
+AGE = "forewarn_queue_oldest_pending_age_seconds"
+# The SLA gauge is per priority; a queue label ends in its priority (human:p1), which joins them.
+AGE_BY_PRIORITY = ('label_replace(max by (queue, group) ({age}), "priority", "$1", "queue", ".*(p[1-4])$")'
+                   .format(age=sel(AGE)))
+# Little's law: mean time in the queue = entries waiting / arrival rate, over 15 minutes.
+# Arrivals are the engine's triggers per lane (route:priority), joined to the queue label.
+TIME_TO_ACK = ('max by (queue, group) (avg_over_time({depth}[15m])) / on (queue) group_left '
+               'label_join(sum by (route, priority) (increase({trig}[15m])) / 900, "queue", ":", "route", "priority")'
+               .format(depth=sel(DEPTH), trig=sel(TRIGGERS)))
+
+panels = layout([
+    [
+        (stat("Triggers per minute", "Triggers emitted per minute, all kinds and lanes, over the last rate window.",
+              "cpm", [target(f"sum({rate(TRIGGERS)}) * 60")]), 6),
+        (stat("Human lane share", "Share of the triggers in the selected time range that went to the human lane "
+              "(the rest went to the AI lane).", "percentunit",
+              # No human trigger yet is 0%; no trigger at all stays "no data".
+              [target(f"(sum(increase({sel(TRIGGERS, HUMAN)}[$__range])) or vector(0)) / "
+                      f"sum(increase({sel(TRIGGERS)}[$__range]))")], decimals=1), 6),
+        (stat("Value at risk (time range)", "Order value behind the triggers emitted in the selected time range, "
+              "in major units, per currency.", "short",
+              [target(f"sum by (currency) (increase({sel('forewarn_value_at_risk_total')}[$__range]))",
+                      "{{currency}}")], decimals=0), 6),
+        (stat("Oldest unacknowledged trigger", "Age of the oldest trigger not yet acknowledged by a helpdesk, over "
+              "all lanes. Orange past 15 minutes (the p1 SLA), red past an hour.", "s",
+              [target(f"max({sel(AGE)})")],
+              thresholds=[("orange", 900), ("red", 3600)]), 6),
+    ],
+    [
+        (timeseries("Triggers per minute by kind", "Triggers emitted per minute, stacked by kind.", "cpm",
+                    targets(("{{kind}}", f"sum by (kind) ({rate(TRIGGERS)}) * 60")), stacked=True), 12),
+        (timeseries("Human vs AI lane", "Share of triggers per lane: human (agents) or ai (automated outreach).",
+                    "percentunit",
+                    targets(("{{route}}", f"sum by (route) ({rate(TRIGGERS)}) / ignoring (route) group_left "
+                                          f"sum({rate(TRIGGERS)})")), stacked=True, min_value=0, max_value=1), 12),
+    ],
+    [
+        (timeseries("Queue depth per lane", "Triggers in each Redis queue (route:priority) that a helpdesk "
+                    "consumer group has not acknowledged yet, delivered or not.", "short",
+                    targets(("{{queue}} {{group}}", f"max by (queue, group) ({sel(DEPTH)})"))), 12),
+        (timeseries("Oldest pending age per lane, with SLA", "Age of the oldest unacknowledged trigger in each "
+                    "queue; dashed red lines are the SLA per priority ([metrics] queue_sla_seconds). Log scale: SLAs "
+                    "run from minutes (p1) to a day (p4).", "s",
+                    targets(("{{queue}} {{group}}", AGE_BY_PRIORITY),
+                            ("SLA {{priority}}", f"max by (priority) ({sel('forewarn_queue_sla_seconds')})")),
+                    dashed="^SLA .*", log=True), 12),
+    ],
+    [
+        (timeseries("Value at risk per hour by kind", "Order value (major units) behind triggers emitted, "
+                    "per hour, by kind and currency.", "short",
+                    targets(("{{kind}} {{currency}}",
+                             f"sum by (kind, currency) ({rate('forewarn_value_at_risk_total')}) * 3600")),
+                    stacked=True), 8),
+        (table("Top reasons", "The ten most frequent reason codes on triggers in the selected time range, "
+               "by kind (a bounded set of codes defined by the detectors).", "short",
+               [target(f"topk(10, sum by (kind, code) (increase({sel('forewarn_trigger_reasons_total')}[$__range])))",
+                       instant=True, fmt="table")]), 8),
+        (timeseries("Time to acknowledge", "Mean time from a trigger entering its lane to a helpdesk "
+                    "acknowledging it, by Little's law over 15 minutes: unacknowledged entries / arrivals per "
+                    "second. Grows without bound when nobody works the lane.", "s",
+                    targets(("{{queue}} {{group}}", TIME_TO_ACK))), 8),
+    ],
+], first_height=5)
+
+dashboard = dashboard(
+    "forewarn-support-lead", "forewarn / Support lead",
+    "Triggers coming in, how they are routed, how long they wait in each lane against its SLA, "
+    "the order value at stake and why triggers fire.",
+    panels, templates())
