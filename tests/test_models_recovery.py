@@ -23,13 +23,17 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _learned(port: int) -> dict[str, float]:
-    """forewarn_model_learned_examples by model, read from the engine's metrics endpoint."""
+def _metric(port: int, name: str, label: str = "model") -> dict[str, float]:
+    """One metric by its label's value, read from the engine's metrics endpoint."""
     try:
         text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2).read().decode()
     except OSError:
         return {}
-    return {m: float(v) for m, v in re.findall(r'forewarn_model_learned_examples\{model="([a-z_]+)"\} (\S+)', text)}
+    return {m: float(v) for m, v in re.findall(rf'^{name}\{{{label}="([a-z_]+)"\}} (\S+)$', text, re.M)}
+
+
+def _learned(port: int) -> dict[str, float]:
+    return _metric(port, "forewarn_model_learned_examples")
 
 
 def _wait_learned(port: int, n: int, phase: str) -> dict[str, float]:
@@ -73,6 +77,13 @@ def test_models_keep_what_they_learned_across_a_crash(services, namespace, start
     # so each order is learned exactly once overall: not 0 times (forgotten), not twice.
     after = _wait_learned(port, len(orders), "after the restart")
     assert after["churn_risk"] >= before["churn_risk"] and after["delivery_at_risk"] >= before["delivery_at_risk"]
+    # The models' quality is exported too: progressive AUC where labels arrived, and every
+    # evaluation since the restart in the score histogram (churn is judged at checkpoints,
+    # which this short second half may not reach).
+    assert set(_metric(port, "forewarn_model_labels")) == {"churn_risk", "delivery_at_risk"}
+    assert 0.5 < _metric(port, "forewarn_model_roc_auc")["delivery_at_risk"] <= 1.0
+    scored = _metric(port, "forewarn_detector_score_count", label="kind")
+    assert scored.get("order_anomaly", 0) > 0 and scored.get("delivery_at_risk", 0) > 0, scored
     assert engine.alive(), engine.output()
     engine.stop()
     assert "resumed from checkpoint" in engine.output()

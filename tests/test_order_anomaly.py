@@ -123,3 +123,14 @@ def test_the_model_flags_an_order_unlike_the_rest_and_says_why():
     assert t.order_id == "odd" and t.evidence["rules"] == []
     assert t.score == t.evidence["model_score"] >= t.evidence["model_threshold"] > 0
     assert {"many_articles", "large_discount"} <= {r["code"] for r in t.reasons}
+
+
+def test_a_live_threshold_change_keeps_what_the_model_learned():
+    cfg = config(warmup_orders=0)
+    engine = Engine(cfg)
+    replay(ordinary(300), cfg, engine=engine)
+    model = engine.models["order_anomaly"]
+    assert engine.reconfigure(config(warmup_orders=0, quantile=0.99)) == ["order_anomaly"]
+    replay(ordinary(1, start=400), engine.config, engine=engine)
+    assert engine.models["order_anomaly"] is model  # retuned in place, not rebuilt
+    assert model.learned == 301 and model.q == 0.99
