@@ -21,7 +21,7 @@ from bytewax.outputs import Sink
 
 from flows.customer_step import ShardLogic
 from flows.items import INVALID
-from flows.worker_models import FlowModels
+from flows.worker_models import FlowModels, WorkerModels
 from forewarn.config import Config
 from forewarn.engine import Engine
 from forewarn.routing import route
@@ -42,12 +42,13 @@ def build(config: Config, source: Source, triggers: Sink, deadletters: Sink | No
     engine = Engine(config) if engine is None else engine
     metrics.declare_kinds([d.kind for d in engine.detectors])
     flow_models = FlowModels(checkpoint_dir, _checkpoints_kept(config), scores is not None)
-    workers = threading.local()  # each worker (a thread) follows its own models
+    # Each worker (a thread) follows its own models; keyed by thread id, see online_models.base.PerWorker.
+    workers: dict[int, WorkerModels] = {}
 
     def customer_logic(resume: bytes | None) -> ShardLogic:
-        models = getattr(workers, "models", None)
+        models = workers.get(threading.get_ident())
         if models is None:
-            models = workers.models = flow_models.worker(engine.models)
+            models = workers[threading.get_ident()] = flow_models.worker(engine.models)
         return ShardLogic(engine, resume, timers, models)
 
     flow = Dataflow(name)

@@ -85,17 +85,21 @@ class PerWorker(Generic[M]):
 
     A process's detectors are shared by its Bytewax workers, which are threads. River models
     are not thread-safe, and a model per worker is what scales: each learns from its own
-    worker's customers, in the order that worker processes them.
+    worker's customers, in the order that worker processes them. Keyed by the OS thread id,
+    not ``threading.local``: Bytewax starts its workers from Rust, and the Python thread
+    state of such a thread — where ``threading.local`` keeps its data — need not live from
+    one call into Python to the next.
     """
 
     def __init__(self, make: Callable[[], M]) -> None:
         self._make = make
-        self._local = threading.local()
+        self._by_thread: dict[int, M] = {}
 
     def get(self) -> M:
-        model = getattr(self._local, "model", None)
+        thread = threading.get_ident()
+        model = self._by_thread.get(thread)
         if model is None:
-            model = self._local.model = self._make()
+            model = self._by_thread[thread] = self._make()
         return model
 
 

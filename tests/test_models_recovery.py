@@ -1,6 +1,7 @@
-"""The online models survive a crash: `forewarn run` with a recovery directory, killed and
-started again, keeps learning from where its last committed epoch left off — neither
-forgetting what it learned nor learning twice what Kafka replays after the restart."""
+"""The online models survive a crash: `forewarn run` with a recovery directory and two workers
+(each with its own models), killed and started again, keeps learning from where its last
+committed epoch left off — neither forgetting what it learned nor learning twice what Kafka
+replays after the restart."""
 
 import re
 import socket
@@ -64,7 +65,7 @@ def test_models_keep_what_they_learned_across_a_crash(services, namespace, start
                          recovery={"directory": str(recovery), "snapshot_interval_seconds": 0.5})
 
     produce(first, services["kafka"], topic_prefix=f"{namespace}-")
-    engine = start_engine(config, name="before")
+    engine = start_engine(config, "--workers", "2", name="before")
     # The anomaly model learns every order once: a count that says exactly what it has seen.
     before = _wait_learned(port, n_first, "before the crash")
     assert before["churn_risk"] > 0 and before["delivery_at_risk"] > 0, before
@@ -72,7 +73,7 @@ def test_models_keep_what_they_learned_across_a_crash(services, namespace, start
     assert list((recovery / "models").glob("*.pkl")), "no model checkpoint next to the recovery snapshots"
 
     produce(second, services["kafka"], topic_prefix=f"{namespace}-")
-    engine = start_engine(config, name="after")
+    engine = start_engine(config, "--workers", "2", name="after")
     # Kafka replays what came after the last committed epoch; the models resume at that epoch,
     # so each order is learned exactly once overall: not 0 times (forgotten), not twice.
     after = _wait_learned(port, len(orders), "after the restart")
