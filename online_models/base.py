@@ -1,9 +1,10 @@
 """What every online model shares: observed scores, a picklable state, and the per-worker set.
 
 A model records every evaluation it makes as an :class:`Observation` (fired or not). The
-engine's caller drains them: into the ``forewarn_detector_score`` histogram, and in a
-backtest optionally into a scores file, so quality can be measured over *all* evaluations,
-not just the ones that fired.
+dataflow drains them after each batch — into a scores file when a backtest asks for one
+(``--scores``) — so quality can be measured over *all* evaluations, not just the ones that
+fired. :class:`PerWorker` gives each worker thread its own model; :class:`ModelSet` is one
+worker's models, checkpointed together.
 
 >>> class Toy(OnlineModel):
 ...     kind = "toy"
@@ -111,9 +112,6 @@ class ModelSet:
 
     def __getitem__(self, kind: str) -> OnlineModel:
         return self.models[kind]
-
-    def __len__(self) -> int:
-        return len(self.models)
 
     def drain(self) -> list[Observation]:
         """The observations recorded since the last drain, model by model."""
