@@ -17,6 +17,20 @@ from forewarn.events import AnyEvent
 from forewarn.state import CustomerState
 
 
+# Facts a detector can attach to a candidate for the routing table to key on
+# (``[[routing.rules]] when.flags``); the config refuses any other name.
+FLAGS: dict[str, str] = {
+    "fraud": "fraud is suspected (a fraud decline, or a dispute that says the purchase was not theirs)",
+    "dispute": "a chargeback: the card network's response deadline runs",
+    "hard_decline": "the issuer will not approve this card as it is: a retry cannot help",
+    "repeated_failure": "payment failed again and again on the same order",
+    "lost": "the carrier lost the parcel",
+    "damaged": "the parcel was damaged in transit",
+    "urgent": "the customer must act within days or the order fails (address, customs papers)",
+    "compliance": "contacting the customer carries a legal or privacy risk (e.g. unverified e-mail)",
+}
+
+
 class Reason(msgspec.Struct, frozen=True):
     code: str
     detail: str
@@ -35,14 +49,23 @@ class Candidate(msgspec.Struct, kw_only=True):
     evidence: dict[str, Any]
     score: float | None = None
     value_at_risk: float = 0.0
-    currency: str = ""  # of value_at_risk; the engine fills it from the order when it knows it
-    # Facts the routing table keys on, e.g. "fraud", "hard_decline", "repeated_failure".
+    currency: str = ""  # of value_at_risk (ISO 4217); "" = unknown, counted in the routing currency.
+    # The engine fills it from the order when it knows it.
+    # Facts the routing table keys on: names from FLAGS.
     flags: tuple[str, ...] = ()
     # Filled in by the engine from the customer's state at fire time.
     customer: dict[str, Any] = {}
     consent: dict[str, Any] = {}
     source_ts: int | None = None  # event time of the event or deadline that caused it, for latency
     ingest: float = 0.0  # wall time the engine read the input that led to it, for latency
+
+
+def order_value(cust: CustomerState, order_id: str | None) -> tuple[float, str]:
+    """The order's total and its currency, as a candidate's ``value_at_risk``; (0, "") if unknown."""
+    order = cust.orders.get(order_id) if order_id is not None else None
+    if order is None:
+        return 0.0, ""
+    return order.total, order.currency
 
 
 class Scheduler(Protocol):
@@ -71,6 +94,11 @@ class Detector(Protocol):
     learned is lost; it validates before changing anything (raise ValueError to refuse).
     A deadline armed before a change keeps its time: when firing, take the threshold it was
     armed with from the deadline itself (or from state), not from the current params.
+
+    A detector may declare ``EVENTS``, the event types its ``on_event`` reads; the engine
+    then calls it for those only. Without it, it sees every event. One that needs more of
+    the config than its ``Params`` defines ``from_config(params, config)``, which the engine
+    then builds it with (at start and when its params change).
     """
 
     kind: ClassVar[str]

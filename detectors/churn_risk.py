@@ -70,6 +70,9 @@ class Params(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
 
 class ChurnRisk:
     kind: ClassVar[str] = "churn_risk"
+    EVENTS: ClassVar[frozenset[type]] = frozenset({
+        ev.CustomerActivity, ev.OrderPlaced, ev.PaymentFailed, ev.ShipmentException, ev.OrderReturned,
+        ev.ShipmentDelivered})
 
     def __init__(self, params: Params) -> None:
         self.params = params

@@ -54,6 +54,9 @@ class Params(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
 
 class DeliveryAtRisk:
     kind: ClassVar[str] = "delivery_at_risk"
+    EVENTS: ClassVar[frozenset[type]] = frozenset({
+        ev.OrderPlaced, ev.ShipmentCreated, ev.ShipmentUpdated, ev.ShipmentException, ev.ShipmentDelivered,
+        ev.OrderCancelled})
 
     def __init__(self, params: Params) -> None:
         self.params = params

@@ -34,6 +34,8 @@ class Params(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
 
 class DeliveryLate:
     kind: ClassVar[str] = "delivery_late"
+    EVENTS: ClassVar[frozenset[type]] = frozenset({
+        ev.ShipmentCreated, ev.ShipmentUpdated, ev.ShipmentDelivered, ev.OrderCancelled})
 
     def __init__(self, params: Params) -> None:
         self.params = params

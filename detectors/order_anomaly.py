@@ -56,6 +56,7 @@ class Params(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
 
 class OrderAnomaly:
     kind: ClassVar[str] = "order_anomaly"
+    EVENTS: ClassVar[frozenset[type]] = frozenset({ev.OrderPlaced})
 
     def __init__(self, params: Params) -> None:
         self.params = params

@@ -67,6 +67,10 @@ class ShardLogic(StatefulBatchLogic):
         if stats.scores:
             metrics.observe_scores(stats.scores)
             stats.scores.clear()
+        if stats.suppressed:  # drained: the engine's stats are shared by this worker's keys
+            for kind, n in stats.suppressed.items():
+                metrics.TRIGGERS_SUPPRESSED.labels(kind).inc(n)
+            stats.suppressed.clear()
         observed = self.models.drain()
         if observed and self.models.emits_scores:
             out.extend(observed)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import signal
 import sys
@@ -38,6 +39,9 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     events, invalid = metrics.total(metrics.EVENTS), metrics.total(metrics.INVALID)
     print(f"backtest: {int(events)} events ({int(invalid)} invalid) in {took:.1f} s "
           f"({events / took:,.0f} events/s) -> {args.output}", file=sys.stderr)
+    held = metrics.total(metrics.TRIGGERS_SUPPRESSED)
+    if held:
+        print(f"backtest: {int(held)} trigger(s) held back by [routing.cooldown_hours]", file=sys.stderr)
     return 0
 
 
@@ -155,6 +159,21 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_score(args: argparse.Namespace) -> int:
+    from forewarn import scoring
+
+    try:
+        rows = scoring.report_files(args.truth, args.triggers)
+    except ValueError as exc:
+        print(f"forewarn: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        print(scoring.table(rows))
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from prometheus_client import start_http_server
 
@@ -263,6 +282,12 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--scores", help="also write every online-model evaluation (fired or not) to this JSONL, "
                                     "for online_models.quality.evaluate")
     b.set_defaults(func=cmd_backtest)
+
+    sc = sub.add_parser("score", help="per kind: truth, fired, tp, fp, fn, precision, recall (and ROC AUC of scores)")
+    sc.add_argument("--truth", required=True, help="ground-truth JSONL (from `forewarn simulate --truth`)")
+    sc.add_argument("--triggers", required=True, help="triggers JSONL (from `forewarn backtest --output`)")
+    sc.add_argument("--json", action="store_true", help="print the table as JSON")
+    sc.set_defaults(func=cmd_score)
 
     g = sub.add_parser("dashboards", help="Grafana dashboards")
     gsub = g.add_subparsers(dest="dashboards_command", required=True)

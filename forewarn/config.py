@@ -15,6 +15,8 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from detectors import REGISTRY
+from detectors.base import FLAGS
+from forewarn.money import DEFAULT_RATES
 
 Priority = Literal["p1", "p2", "p3", "p4"]
 Route = Literal["human", "ai"]
@@ -117,19 +119,62 @@ class KindRoute(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     route: Route
 
 
+Segment = Literal["vip", "loyal", "repeat", "new", "prospect"]
+Amount = Annotated[float, msgspec.Meta(ge=0)]
+
+
+class When(msgspec.Struct, forbid_unknown_fields=True, frozen=True, omit_defaults=True):
+    """A rule's condition: every test given must hold; a list holds if any of its items does.
+
+    kinds: trigger kinds; flags: detector flags (detectors.base.FLAGS); segments: customer
+    segments; ltv_at_least: lifetime value; order_value_at_least: the order's value
+    (amounts in ``[routing] currency``). No test at all matches every trigger.
+    """
+
+    kinds: list[str] = []
+    flags: list[str] = []
+    segments: list[Segment] = []
+    ltv_at_least: Amount | None = None
+    order_value_at_least: Amount | None = None
+
+
+class Rule(msgspec.Struct, forbid_unknown_fields=True, frozen=True, omit_defaults=True):
+    """One row of the routing table: when it matches, its effects apply.
+
+    raise: priority steps up (p3 -> p2 is one); priority_at_least: a floor (``p2`` makes
+    p3 and p4 p2); route: the lane, overriding what earlier rows said.
+    """
+
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
+    when: When = When()
+    raise_: Annotated[int, msgspec.Meta(ge=0, le=3)] = msgspec.field(default=0, name="raise")
+    priority_at_least: Priority | None = None
+    route: Route | None = None
+
+
 class Routing(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     """``[routing]``: the support lead's table. See forewarn/routing.py for how it applies.
 
-    vip_ltv: lifetime value at or above which a customer counts as VIP.
-    human_ltv: customers at or above this lifetime value always get a human.
-    high_value_order: an order at or above this total raises priority one step.
-    kinds: per kind, the base priority and lane.
+    vip_ltv: lifetime value at or above which a customer is in the ``vip`` segment (as is
+        every ``tier`` vip customer).
+    currency: the currency of every amount here and of lifetime values.
+    exchange_rates: units of each currency per one unit of ``currency``; an amount in a
+        currency not listed counts one to one. With ``currency`` EUR a table naming some
+        currencies keeps the default rates of the others; with another currency give all.
+    kinds: per kind, the base priority and lane (a table naming some kinds keeps the
+        defaults of the others).
+    rules: the rows applied, top to bottom, to every trigger (a table replaces the
+        default rows as a whole).
+    cooldown_hours: per kind, how long after a trigger for a customer another one of the
+        same kind for that customer is held back (0 = never; unnamed kinds keep defaults).
     """
 
-    vip_ltv: Annotated[float, msgspec.Meta(ge=0)] = 2000.0
-    human_ltv: Annotated[float, msgspec.Meta(ge=0)] = 1000.0
-    high_value_order: Annotated[float, msgspec.Meta(ge=0)] = 500.0
+    vip_ltv: Amount = 2000.0
+    currency: Annotated[str, msgspec.Meta(pattern="^[A-Z]{3}$")] = "EUR"
+    exchange_rates: dict[str, float] = msgspec.field(default_factory=lambda: dict(DEFAULT_RATES))
     kinds: dict[str, KindRoute] = msgspec.field(default_factory=lambda: dict(DEFAULT_KIND_ROUTES))
+    rules: list[Rule] = msgspec.field(default_factory=lambda: list(DEFAULT_RULES))
+    cooldown_hours: dict[str, float] = msgspec.field(default_factory=lambda: dict(DEFAULT_COOLDOWN_HOURS))
 
 
 DEFAULT_KIND_ROUTES = {
@@ -143,6 +188,35 @@ DEFAULT_KIND_ROUTES = {
         "churn_risk": KindRoute("p3", "human"),
         "vip_engagement_drop": KindRoute("p2", "human"),
         "data_quality": KindRoute("p4", "ai"),
+}
+
+DEFAULT_RULES = [
+    Rule("order worth 500 or more", When(order_value_at_least=500.0), raise_=1),
+    Rule("VIP customer", When(segments=["vip"]), raise_=1, route="human"),
+    Rule("valuable customer (lifetime value 1000 or more)", When(ltv_at_least=1000.0), route="human"),
+    Rule("fraud, chargeback, repeated payment failure or compliance risk",
+         When(flags=["fraud", "dispute", "repeated_failure", "compliance"]), route="human"),
+    Rule("lost or damaged parcel worth 500 or more",
+         When(kinds=["shipment_exception"], flags=["lost", "damaged"], order_value_at_least=500.0),
+         route="human"),
+    Rule("customer must act within days", When(flags=["urgent"]), priority_at_least="p2"),
+]
+
+# Chosen so that no situation of the simulated stores' ground truth is held back (the
+# closest same-kind pairs per customer there: payment_failed and data_quality about 2.4 h,
+# shipment_exception 12 h, shipment_stalled 14 h; late parcels often share a deadline), while
+# a burst — card testing, a bot's orders, a carrier outage — reaches an agent once.
+DEFAULT_COOLDOWN_HOURS = {
+    "delivery_late": 0.0,  # every late parcel is its own case
+    "delivery_at_risk": 0.0,
+    "shipment_stalled": 6.0,
+    "shipment_exception": 6.0,
+    "payment_failed": 1.0,
+    "payment_disputed": 0.0,  # every chargeback has its own response deadline
+    "order_anomaly": 0.0,
+    "churn_risk": 0.0,  # the model keeps its own once-per-customer cooldown
+    "vip_engagement_drop": 168.0,
+    "data_quality": 1.0,
 }
 
 
@@ -176,23 +250,61 @@ ENV_OVERRIDES = {
 
 def from_dict(data: dict[str, Any]) -> Config:
     """Validate a config mapping; raise ConfigError naming the key, the value and what is allowed."""
-    kinds = data.get("routing", {}).get("kinds")
-    if isinstance(kinds, dict):  # a table that names some kinds keeps the defaults of the rest
-        data = with_overrides(data, {"routing.kinds": {
-            **{k: msgspec.to_builtins(v) for k, v in DEFAULT_KIND_ROUTES.items()}, **kinds}})
+    routing = data.get("routing", {})
+    # A table that names some kinds keeps the defaults of the rest.
+    for key, defaults in (("kinds", DEFAULT_KIND_ROUTES), ("cooldown_hours", DEFAULT_COOLDOWN_HOURS)):
+        named = routing.get(key) if isinstance(routing, dict) else None
+        if isinstance(named, dict):
+            data = with_overrides(data, {f"routing.{key}": {**msgspec.to_builtins(defaults), **named}})
+    if isinstance(routing, dict) and routing.get("currency", "EUR") == "EUR" and isinstance(
+            routing.get("exchange_rates"), dict):  # the defaults are per EUR
+        data = with_overrides(data, {"routing.exchange_rates": {**DEFAULT_RATES, **routing["exchange_rates"]}})
     try:
         cfg = msgspec.convert(data, Config, strict=False)
     except msgspec.ValidationError as exc:
         raise ConfigError(_explain(str(exc), data)) from None
-    unknown = set(cfg.routing.kinds) - _kinds()
-    if unknown:
-        raise ConfigError(
-            f"routing.kinds: unknown kind(s) {sorted(unknown)}; allowed: {sorted(_kinds())}")
+    if cfg.routing.currency != "EUR" and "exchange_rates" not in routing:
+        raise ConfigError(f"routing.currency = {cfg.routing.currency!r}: the default exchange_rates are "
+                          f"per EUR; give routing.exchange_rates per {cfg.routing.currency} as well")
+    _check_routing(cfg.routing)
     return cfg
 
 
 def _kinds() -> set[str]:
     return set(DEFAULT_KIND_ROUTES)
+
+
+def _check_routing(r: Routing) -> None:
+    """What the types alone cannot say: names must be ones the engine knows."""
+    kinds = _kinds()
+    for key in ("kinds", "cooldown_hours"):
+        unknown = set(getattr(r, key)) - kinds
+        if unknown:
+            raise ConfigError(f"routing.{key}: unknown kind(s) {sorted(unknown)}; allowed: {sorted(kinds)}")
+    for kind, hours in r.cooldown_hours.items():
+        if not 0 <= hours <= 8760:
+            raise ConfigError(f"routing.cooldown_hours.{kind} = {hours!r}: must be 0 (no cooldown) to 8760 (a year)")
+    for code, rate in r.exchange_rates.items():
+        if not rate > 0:
+            raise ConfigError(f"routing.exchange_rates.{code} = {rate!r}: must be > 0 "
+                              f"(units of {code} per one {r.currency})")
+    for i, rule in enumerate(r.rules):
+        where = f"routing.rules[{i}] ({rule.name!r})"
+        for key, allowed in (("kinds", kinds), ("flags", set(FLAGS))):
+            unknown = [v for v in getattr(rule.when, key) if v not in allowed]
+            if unknown:
+                raise ConfigError(f"{where}.when.{key} = {getattr(rule.when, key)!r}: unknown "
+                                  f"{key[:-1]}(s) {unknown}; allowed: {sorted(allowed)}")
+        if not (rule.raise_ or rule.priority_at_least or rule.route):
+            raise ConfigError(f"{where}: has no effect; give it raise, priority_at_least or route")
+    if r.exchange_rates.get(r.currency, 1.0) != 1.0:
+        raise ConfigError(f"routing.exchange_rates.{r.currency} = {r.exchange_rates[r.currency]!r}: "
+                          f"the routing currency {r.currency} is worth exactly 1.0 of itself")
+
+
+# Fields whose msgspec error ("Invalid enum value") should also list what is allowed.
+ENUM_HINTS = {"priority": Priority.__args__, "priority_at_least": Priority.__args__, "route": Route.__args__,
+              "segments": Segment.__args__}
 
 
 def _explain(message: str, data: dict[str, Any]) -> str:
@@ -207,6 +319,9 @@ def _explain(message: str, data: dict[str, Any]) -> str:
             value = value[int(part)] if isinstance(value, list) else value[part]
         except (KeyError, IndexError, ValueError, TypeError):
             return f"{path}: {what}"
+    allowed = ENUM_HINTS.get(path.rstrip("]0123456789").rstrip("[").rsplit(".", 1)[-1])
+    if allowed and what.startswith("Invalid enum value"):
+        what = f"{what}; allowed: {list(allowed)}"
     return f"{path} = {value!r}: {what}"
 
 

@@ -27,6 +27,7 @@ from detectors import REGISTRY
 from detectors.base import Candidate
 from forewarn import events as ev
 from forewarn.config import Config
+from forewarn.cooldown import Cooldown
 from forewarn.state import CustomerState
 from online_models.base import ModelSet, PerWorker
 
@@ -87,24 +88,37 @@ class _CustomerScheduler:
 class Stats:
     """Counters the flow turns into metrics; plain ints so the engine stays I/O-free."""
 
-    __slots__ = ("duplicates", "late", "scores")
+    __slots__ = ("duplicates", "late", "scores", "suppressed")
 
     def __init__(self) -> None:
         self.duplicates = 0
         self.late = 0
         # (kind, score, threshold) of each scored evaluation, drained by the flow into a histogram
         self.scores: list[tuple[str, float, float | None]] = []
+        self.suppressed: dict[str, int] = {}  # kind -> triggers held back by the cooldown, drained likewise
 
 
 class _Generation:
-    """One config and the detectors built from it, swapped as a whole by :meth:`Engine.reconfigure`."""
+    """One config and what is built from it, swapped as a whole by :meth:`Engine.reconfigure`."""
 
-    __slots__ = ("config", "detectors", "by_kind")
+    __slots__ = ("config", "detectors", "by_kind", "readers", "cooldown", "rates")
 
     def __init__(self, config: Config, detectors: list) -> None:
         self.config = config
         self.detectors = detectors
         self.by_kind = {d.kind: d for d in detectors}
+        # Per event type, the detectors that read it, in registry order.
+        self.readers = {t: [d for d in detectors if t in getattr(d, "EVENTS", (t,))]
+                        for t in ev.AnyEvent.__args__}
+        self.cooldown = Cooldown(config.routing.cooldown_hours)
+        self.rates = config.routing.exchange_rates
+
+
+def _build(kind: str, config: Config):
+    cls, _ = REGISTRY[kind]
+    params = getattr(config.detectors, kind)
+    # A detector that needs more than its own thresholds builds itself from the config.
+    return cls.from_config(params, config) if hasattr(cls, "from_config") else cls(params)
 
 
 class Engine:
@@ -118,7 +132,7 @@ class Engine:
     """
 
     def __init__(self, config: Config) -> None:
-        self._gen = _Generation(config, [cls(getattr(config.detectors, kind)) for kind, (cls, _) in REGISTRY.items()])
+        self._gen = _Generation(config, [_build(kind, config) for kind in REGISTRY])
         self._reconfiguring = threading.Lock()
         self.stats = Stats()
 
@@ -142,7 +156,7 @@ class Engine:
     def reconfigure(self, config: Config) -> list[str]:
         """Take new detector thresholds and routing; return the kinds whose params changed.
 
-        A detector whose params changed is rebuilt as ``cls(params)`` — right for detectors
+        A detector whose params changed is rebuilt (``cls(params)``, or ``cls.from_config``) — right for detectors
         that keep all their state in :class:`CustomerState` — unless it has a
         ``retune(params)`` method (detectors holding learned state, e.g. a River model), which
         takes the new params in place so nothing learned is lost. The new generation
@@ -155,8 +169,11 @@ class Engine:
             old = self._gen
             changed = [kind for kind in REGISTRY
                        if getattr(config.detectors, kind) != getattr(old.config.detectors, kind)]
-            rebuilt = {kind: REGISTRY[kind][0](getattr(config.detectors, kind)) for kind in changed
-                       if not hasattr(old.by_kind[kind], "retune")}
+            # Detectors built from more of the config than their params (from_config) are
+            # rebuilt on every change: what they read (e.g. routing.vip_ltv) may have moved.
+            rebuilt = {kind: _build(kind, config) for kind, (cls, _) in REGISTRY.items()
+                       if (kind in changed or hasattr(cls, "from_config"))
+                       and not hasattr(old.by_kind[kind], "retune")}
             for kind in changed:
                 if kind not in rebuilt:
                     old.by_kind[kind].retune(getattr(config.detectors, kind))
@@ -220,14 +237,15 @@ class Engine:
         ts = event.ts_us
         out: list[Candidate] = []
         sched = _CustomerScheduler(shard, cust, self.stats)
-        for det in self.detectors:
+        for det in self._gen.readers[type(event)]:
             found = det.on_event(cust, event, sched)
             if found:
                 out.extend(self._enrich(cust, found, ts, ingest))
-        cust.apply(event, ts)
+        cust.apply(event, ts, self._gen.rates)
         return out
 
     def _enrich(self, cust: CustomerState, found: list[Candidate], source_ts: int | None, ingest: float) -> list[Candidate]:
+        found = [c for c in found if self._admit(cust, c)]
         ctx = cust.context(self.config.routing.vip_ltv)
         consent = {ch: {"allowed": v[0], "recorded_at": v[1]} for ch, v in cust.consent.items()}
         for c in found:
@@ -240,3 +258,9 @@ class Engine:
             c.source_ts = source_ts
             c.ingest = ingest
         return found
+
+    def _admit(self, cust: CustomerState, cand: Candidate) -> bool:
+        if self._gen.cooldown.admit(cust, cand):
+            return True
+        self.stats.suppressed[cand.kind] = self.stats.suppressed.get(cand.kind, 0) + 1
+        return False

@@ -1,29 +1,38 @@
 """Routing: from a detector's candidate to a trigger with priority, lane and outreach.
 
-The policy a support lead signs off, in order (thresholds in ``[routing]``):
+The policy a support lead signs off is a table in the config (``[routing]``, defaults in
+``forewarn/config.py``), applied in this order:
 
-1. Start from the kind's row in ``routing.kinds`` (base priority and lane).
-2. Raise priority one step for an order at or above ``high_value_order``, and one step for
-   a VIP customer (tier ``vip`` or lifetime value at or above ``vip_ltv``); never above p1.
-3. Send to the human lane: customers at or above ``human_ltv``, VIPs, and any candidate
-   flagged sensitive (fraud, dispute, repeated failures, hard declines, compliance).
-4. Outreach is allowed only on channels with a recorded opt-in (latest record per channel
-   wins). Without any, the trigger goes to a human, marked not allowed, with the reason.
+1. **Severity.** The kind's row in ``routing.kinds`` gives the base priority and lane.
+2. **Rules.** Every row of ``routing.rules`` whose ``when`` matches applies, top to bottom:
+   ``raise`` moves priority up that many steps, ``priority_at_least`` sets a floor,
+   ``route`` sets the lane. The defaults raise priority for orders worth 500 or more and
+   for VIPs (customer value), lift "the customer must act within days" to p2 (urgency),
+   and send VIPs, customers worth 1000 or more, fraud, chargebacks, repeated payment
+   failures, compliance risks and lost or damaged valuable parcels to a person.
+   Priority never goes above p1.
+3. **Consent** (not configurable). Outreach is allowed only on channels with a recorded
+   opt-in — per channel the latest ``customer.updated`` in event time wins. Without any,
+   the trigger still goes out, to the human lane, marked not allowed, with the reason.
+
+``evidence.routing`` lists every step that decided the outcome, so the audit trail says
+why a trigger landed where it did.
 """
 
 from __future__ import annotations
 
 from detectors.base import Candidate
-from forewarn.config import Routing
+from forewarn.config import Routing, Rule
+from forewarn.money import to_base
 from forewarn.timefmt import format_us
 from forewarn.trigger import Trigger, trigger_id
 
 PRIORITIES = ("p1", "p2", "p3", "p4")
-SENSITIVE_FLAGS = frozenset({"fraud", "dispute", "repeated_failure", "hard_decline", "compliance"})
 CHANNELS = ("email", "sms", "phone")
 
 
 def outreach(consent: dict[str, dict]) -> dict:
+    """Which channels may be used, and the consent records that say so (or why none)."""
     allowed = [ch for ch in CHANNELS if consent.get(ch, {}).get("allowed")]
     if allowed:
         basis = "; ".join(
@@ -37,30 +46,39 @@ def outreach(consent: dict[str, dict]) -> dict:
     return {"allowed": False, "channels": [], "basis": "no consent on record"}
 
 
+def matches(rule: Rule, cand: Candidate, order_value: float) -> bool:
+    """Whether every test in the rule's ``when`` holds for this candidate."""
+    w = rule.when
+    customer = cand.customer
+    return ((not w.kinds or cand.kind in w.kinds)
+            and (not w.flags or any(f in cand.flags for f in w.flags))
+            and (not w.segments or customer.get("segment") in w.segments)
+            and (w.ltv_at_least is None or customer.get("ltv", 0.0) >= w.ltv_at_least)
+            and (w.order_value_at_least is None or order_value >= w.order_value_at_least))
+
+
 def route(cand: Candidate, policy: Routing) -> Trigger:
     row = policy.kinds[cand.kind]
     level = PRIORITIES.index(row.priority)
     lane = row.route
-    why: list[str] = [f"{cand.kind}: base {row.priority}/{row.route}"]
-    customer = cand.customer
-    is_vip = customer.get("segment") == "vip"
-    if cand.value_at_risk >= policy.high_value_order:
-        level -= 1
-        why.append(f"order value {cand.value_at_risk:g} >= {policy.high_value_order:g}: priority up")
-    if is_vip:
-        level -= 1
-        why.append("VIP customer: priority up")
-    if lane == "ai":
-        if is_vip or customer.get("ltv", 0) >= policy.human_ltv:
-            lane = "human"
-            why.append(f"lifetime value {customer.get('ltv', 0):g} (human from {policy.human_ltv:g}): human lane")
-        elif sensitive := SENSITIVE_FLAGS.intersection(cand.flags):
-            lane = "human"
-            why.append(f"sensitive ({', '.join(sorted(sensitive))}): human lane")
+    value = to_base(cand.value_at_risk, cand.currency, policy.exchange_rates)
+    why: list[str] = [f"kind {cand.kind}: {row.priority}, {row.route} lane"]
+    if cand.currency and cand.currency != policy.currency and cand.value_at_risk:
+        why.append(f"order value {cand.value_at_risk:.2f} {cand.currency} = {value:.2f} {policy.currency}")
+    for rule in policy.rules:
+        if not matches(rule, cand, value):
+            continue
+        before = (level, lane)
+        level = max(level - rule.raise_, 0)
+        if rule.priority_at_least is not None:
+            level = min(level, PRIORITIES.index(rule.priority_at_least))
+        if rule.route is not None:
+            lane = rule.route
+        why.append(f"rule {rule.name!r}: {_change(before, (level, lane))}")
     reach = outreach(cand.consent)
     if lane == "ai" and not reach["allowed"]:
         lane = "human"
-        why.append("no outreach consent: human lane")
+        why.append(f"consent: {reach['basis']}, so ai -> human lane")
     evidence = dict(cand.evidence)
     evidence["value_at_risk"] = round(cand.value_at_risk, 2)
     if cand.currency:
@@ -72,11 +90,20 @@ def route(cand: Candidate, policy: Routing) -> Trigger:
         customer_id=cand.customer_id,
         order_id=cand.order_id,
         fired_at=format_us(cand.fired_at),
-        priority=PRIORITIES[max(level, 0)],
+        priority=PRIORITIES[level],
         route=lane,
         score=cand.score,
         reasons=[{"code": r.code, "detail": r.detail} for r in cand.reasons],
-        customer=customer,
+        customer=cand.customer,
         outreach=reach,
         evidence=evidence,
     )
+
+
+def _change(before: tuple[int, str], after: tuple[int, str]) -> str:
+    parts = []
+    if before[0] != after[0]:
+        parts.append(f"{PRIORITIES[before[0]]} -> {PRIORITIES[after[0]]}")
+    if before[1] != after[1]:
+        parts.append(f"{before[1]} -> {after[1]} lane")
+    return ", ".join(parts) or "no change"

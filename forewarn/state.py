@@ -8,11 +8,13 @@ state at every epoch. Histories are bounded: old orders and finished shipments a
 from __future__ import annotations
 
 import zlib
+from collections.abc import Mapping
 from typing import Any
 
 import msgspec
 
 from forewarn import events as ev
+from forewarn.money import to_base
 
 MAX_ORDERS = 16  # most recent orders kept for context; LTV and counts cover the rest
 SEEN_EVENTS = 64  # recent event ids remembered to drop duplicate deliveries
@@ -86,8 +88,12 @@ class CustomerState(msgspec.Struct):
             "email": self.email,
         }
 
-    def apply(self, event: ev.AnyEvent, ts: int) -> None:
-        """Fold one event into the state (detectors have already seen it)."""
+    def apply(self, event: ev.AnyEvent, ts: int, rates: Mapping[str, float] | None = None) -> None:
+        """Fold one event into the state (detectors have already seen it).
+
+        ``rates`` (``[routing] exchange_rates``) keeps ``ltv`` in one currency; without it
+        amounts add up as they come.
+        """
         if ts > self.last_event_us:
             self.last_event_us = ts
         match event:
@@ -101,7 +107,7 @@ class CustomerState(msgspec.Struct):
                 # A cancellation read before its order (another topic, another partition) still counts.
                 status = known.status if known is not None else "open"
                 if status == "open":
-                    self.ltv += event.total
+                    self.ltv += to_base(event.total, event.currency, rates)
                 self.orders[event.order_id] = Order(event.total, event.currency, ts, status,
                                                     known is not None and known.paid)
                 if len(self.orders) > MAX_ORDERS:
@@ -117,7 +123,9 @@ class CustomerState(msgspec.Struct):
                     self.orders[event.order_id] = Order(0.0, "", ts, status)
                 elif order.status == "open":
                     order.status = status
-                    self.ltv = max(0.0, self.ltv - order.total)
+                    # A cancelled order never counted; a return is taken off by its refund.
+                    if status == "cancelled":
+                        self.ltv = max(0.0, self.ltv - to_base(order.total, order.currency, rates))
             case ev.PaymentSucceeded():
                 order = self.orders.get(event.order_id)
                 if order is None:
@@ -125,7 +133,9 @@ class CustomerState(msgspec.Struct):
                 else:
                     order.paid = True
             case ev.PaymentRefunded():
-                self.ltv = max(0.0, self.ltv - event.amount)
+                order = self.orders.get(event.order_id)
+                if order is None or order.status != "cancelled":  # a cancellation already took it off
+                    self.ltv = max(0.0, self.ltv - to_base(event.amount, event.currency, rates))
             case ev.ShipmentCreated():
                 self.shipments[event.shipment_id] = Shipment(
                     event.order_id, ts, ev.to_us(event.estimated_delivery_at), event.carrier,

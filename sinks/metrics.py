@@ -75,6 +75,7 @@ def declare_kinds(kinds: list[str]) -> None:
     """Export 0 for per-kind counters that may stay untouched, so "none yet" is data, not a gap."""
     for kind in kinds:
         OUTREACH_SUPPRESSED.labels(kind)
+        TRIGGERS_SUPPRESSED.labels(kind)
 
 
 def set_queue_slas(slas: dict[str, float]) -> None:
@@ -118,6 +119,13 @@ QUEUE_RECLAIMS = Counter("forewarn_queue_reclaims_total", "Entries reclaimed fro
 QUEUE_RETRIES = Counter("forewarn_queue_retries_total", "Failed attempts scheduled for another delivery after a backoff.", ["queue", "group"])
 QUEUE_DEADLETTERED = Counter("forewarn_queue_deadlettered_total", "Entries moved to forewarn:queue:failed (failed too often, or failed for good).", ["queue", "group"])
 QUEUE_REPLAYED = Counter("forewarn_queue_replayed_total", "Dead-lettered entries put back into their queue.", ["queue"])
+
+
+# --- detectors and routing (the cooldown in forewarn/cooldown.py) ---
+TRIGGERS_SUPPRESSED = Counter(
+    "forewarn_triggers_suppressed_total",
+    "Triggers held back by the per-customer, per-kind cooldown ([routing.cooldown_hours]), by kind.",
+    ["kind"])
 
 
 # --- online models (online_models/, flows/worker_models.py): label ``model`` = the trigger kind.

@@ -54,8 +54,15 @@ def replay(events: list[dict], config: Config | None = None, lateness_s: float =
            engine: Engine | None = None) -> list[Trigger]:
     """The engine over an ordered stream, as a backtest drives it, without Bytewax.
 
-    Pass ``engine`` to look at it afterwards (its models, say); it must be built from ``config``.
+    Pass ``engine`` to run one you look at afterwards (its models, say); it must be built
+    from ``config``.
     """
+    return replay_with_engine(events, config, lateness_s, engine)[0]
+
+
+def replay_with_engine(events: list[dict], config: Config | None = None, lateness_s: float = 0.0,
+                       engine: Engine | None = None) -> tuple[list[Trigger], Engine]:
+    """:func:`replay`, and the engine it ran (for its ``stats``)."""
     config = config or load(None, {"engine.allowed_lateness_seconds": lateness_s})
     engine, shard = engine or Engine(config), Shard()
     high = -(2**62)
@@ -66,8 +73,51 @@ def replay(events: list[dict], config: Config | None = None, lateness_s: float =
         high = max(high, ev.ts_us)
         out.extend(engine.on_event(shard, ev, high - lateness))
     out.extend(engine.finish(shard, high))
-    return [route(c, config.routing) for c in out]
+    return [route(c, config.routing) for c in out], engine
 
 
 def at(ts: str) -> int:
     return parse_rfc3339(ts)
+
+
+# --- payments, parcels and engagement (detectors) ---
+
+
+def paid(ts: str, order_id: str = "o1", amount: float = 80.0, customer_id: str = "c1", **fields: Any) -> dict:
+    return event("payment.succeeded", ts, customer_id, order_id=order_id, amount=amount,
+                 currency=fields.pop("currency", "EUR"), **fields)
+
+
+def failed(ts: str, code: str = "card_declined", order_id: str = "o1", amount: float = 80.0,
+           customer_id: str = "c1", **fields: Any) -> dict:
+    return event("payment.failed", ts, customer_id, order_id=order_id, amount=amount,
+                 currency=fields.pop("currency", "EUR"), failure_code=code, **fields)
+
+
+def disputed(ts: str, order_id: str = "o1", amount: float = 80.0, customer_id: str = "c1", **fields: Any) -> dict:
+    return event("payment.disputed", ts, customer_id, order_id=order_id, amount=amount,
+                 currency=fields.pop("currency", "EUR"), **fields)
+
+
+def cancelled(ts: str, order_id: str = "o1", customer_id: str = "c1") -> dict:
+    return event("order.cancelled", ts, customer_id, order_id=order_id)
+
+
+def scan(ts: str, status: str = "in_transit", shipment_id: str = "s1", order_id: str = "o1",
+         customer_id: str = "c1", **fields: Any) -> dict:
+    return event("shipment.updated", ts, customer_id, order_id=order_id, shipment_id=shipment_id,
+                 status=status, **fields)
+
+
+def carrier_exception(ts: str, code: str, shipment_id: str = "s1", order_id: str = "o1",
+                      customer_id: str = "c1", **fields: Any) -> dict:
+    return event("shipment.exception", ts, customer_id, order_id=order_id, shipment_id=shipment_id,
+                 code=code, **fields)
+
+
+def profile(ts: str, customer_id: str = "c1", **fields: Any) -> dict:
+    return event("customer.updated", ts, customer_id, **fields)
+
+
+def activity(ts: str, customer_id: str = "c1", kind: str = "session") -> dict:
+    return event("customer.activity", ts, customer_id, kind=kind)

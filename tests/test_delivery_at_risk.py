@@ -26,7 +26,9 @@ def config(**params):
 
 
 def run(events, cfg, engine=None):
-    return replay(sorted(events, key=lambda e: e["ts"]), cfg, engine=engine)
+    """The delivery triggers (other kinds, a stalled parcel say, may fire too)."""
+    return [t for t in replay(sorted(events, key=lambda e: e["ts"]), cfg, engine=engine)
+            if t.kind in ("delivery_at_risk", "delivery_late")]
 
 
 def parcel(start: float = 0.0) -> list[dict]:

@@ -1,6 +1,12 @@
 """delivery_late as a support lead would describe it: events in, triggers out, field by field."""
 
-from tests.factory import consent, delivered, event, order, replay, shipped, tick
+from tests import factory
+from tests.factory import consent, delivered, event, order, shipped, tick
+
+
+def replay(events, **kw):
+    """The engine's triggers of this kind only (the same parcels also stall, for one)."""
+    return [t for t in factory.replay(events, **kw) if t.kind == "delivery_late"]
 
 
 def test_parcel_not_delivered_by_eta_plus_grace_fires_at_the_deadline():
@@ -126,3 +132,21 @@ def test_trigger_id_is_stable_across_replays_and_distinct_per_episode():
     a, b = replay(events), replay(events)
     assert [t.trigger_id for t in a] == [t.trigger_id for t in b]
     assert len({t.trigger_id for t in a}) == 2
+
+
+def test_lifetime_value_counts_a_return_or_a_cancellation_once():
+    from tests.factory import event as ev_
+
+    triggers = replay([
+        order("2026-11-01T10:00:00Z", order_id="o1", total=100.0),
+        order("2026-11-01T11:00:00Z", order_id="o2", total=50.0),
+        order("2026-11-01T12:00:00Z", order_id="o3", total=30.0),
+        ev_("order.returned", "2026-11-02T10:00:00Z", order_id="o1"),
+        ev_("payment.refunded", "2026-11-02T11:00:00Z", order_id="o1", amount=100.0, currency="EUR"),
+        ev_("order.cancelled", "2026-11-02T12:00:00Z", order_id="o2"),
+        ev_("payment.refunded", "2026-11-02T13:00:00Z", order_id="o2", amount=50.0, currency="EUR"),
+        shipped("2026-11-02T14:00:00Z", eta="2026-11-04T10:00:00Z", order_id="o3"),
+        tick("2026-11-05T00:00:00Z"),
+    ])
+    late = [t for t in triggers if t.kind == "delivery_late"]
+    assert late[0].customer["ltv"] == 30.0

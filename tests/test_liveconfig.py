@@ -71,7 +71,7 @@ def test_a_file_change_applies_to_deadlines_armed_after_it_and_state_carries_on(
     feed(order("2026-11-02T10:00:00Z", order_id="o2", total=200.0, customer_id="a"),
          shipped("2026-11-02T11:00:00Z", eta="2026-11-02T20:00:00Z", shipment_id="s2", order_id="o2", customer_id="a"),
          tick("2026-11-05T00:00:00Z"))
-    got = {t.evidence["shipment_id"]: t for t in feed.triggers()}
+    got = {t.evidence["shipment_id"]: t for t in feed.triggers() if t.kind == "delivery_late"}
     # s2 was armed after the change: 2 h grace. s1 was armed before it and keeps its 12 h.
     assert (got["s2"].fired_at, got["s2"].evidence["grace_hours"]) == ("2026-11-02T22:00:00Z", 2.0)
     assert (got["s1"].fired_at, got["s1"].evidence["grace_hours"]) == ("2026-11-03T22:00:00Z", 12.0)
@@ -147,9 +147,9 @@ def test_reconfigure_keeps_a_detector_with_learned_state_and_rebuilds_stateless_
     assert engine.reconfigure(load(None, {"detectors.delivery_late.grace_hours": 5}, env={})) == ["delivery_late"]
     assert engine.by_kind["delivery_late"] is learner and learner.learned == 41
     assert learner.params.grace_hours == 5.0
-    routing_only = {"detectors.delivery_late.grace_hours": 5, "routing.human_ltv": 10}
+    routing_only = {"detectors.delivery_late.grace_hours": 5, "routing.vip_ltv": 10}
     assert engine.reconfigure(load(None, routing_only, env={})) == []
-    assert engine.config.routing.human_ltv == 10.0 and engine.by_kind["delivery_late"] is learner
+    assert engine.config.routing.vip_ltv == 10.0 and engine.by_kind["delivery_late"] is learner
 
 
 def test_the_redis_hash_may_set_only_live_keys_and_values_read_as_toml():

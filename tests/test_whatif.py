@@ -95,20 +95,19 @@ def test_the_table_names_the_values_and_the_output_files_are_named_after_them(st
     out = d / "grid" / "t.jsonl"
     capsys.readouterr()
     assert main(["backtest", "--input", str(d / "events.jsonl"), "--output", str(out),
-                 "--set", f"{GRACE}=12,24", "--set", "routing.human_ltv=0,1000000"]) == 0
+                 "--set", f"{GRACE}=12,24", "--set", "routing.vip_ltv=0,1000000"]) == 0
     captured = capsys.readouterr()
     header, *rows = captured.out.splitlines()
-    assert header.split()[:6] == ["delivery_late.grace_hours", "routing.human_ltv", "kind", "fired", "ai", "human"]
-    # One row per run and kind; other kinds (the online models, say) have rows of their own.
-    got = [r.split() for r in rows if r.split()[2] == "delivery_late"]
+    assert header.split()[:6] == ["delivery_late.grace_hours", "routing.vip_ltv", "kind", "fired", "ai", "human"]
+    got = [r.split() for r in rows if r.split()[2] == "delivery_late"]  # other kinds have rows too
     assert [r[:3] for r in got] == [["12", "0", "delivery_late"], ["12", "1000000", "delivery_late"],
                                    ["24", "0", "delivery_late"], ["24", "1000000", "delivery_late"]]
     assert got[0][3] == got[1][3] and got[0][4] == "0"  # routing moves triggers between lanes, not counts
     assert sorted(p.name for p in out.parent.iterdir()) == [
-        "t.delivery_late.grace_hours=12,routing.human_ltv=0.jsonl",
-        "t.delivery_late.grace_hours=12,routing.human_ltv=1000000.jsonl",
-        "t.delivery_late.grace_hours=24,routing.human_ltv=0.jsonl",
-        "t.delivery_late.grace_hours=24,routing.human_ltv=1000000.jsonl"]
+        "t.delivery_late.grace_hours=12,routing.vip_ltv=0.jsonl",
+        "t.delivery_late.grace_hours=12,routing.vip_ltv=1000000.jsonl",
+        "t.delivery_late.grace_hours=24,routing.vip_ltv=0.jsonl",
+        "t.delivery_late.grace_hours=24,routing.vip_ltv=1000000.jsonl"]
     assert captured.err.count("events/s") == 4
 
 

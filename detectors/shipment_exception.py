@@ -1,0 +1,100 @@
+"""``shipment_exception``: the carrier reports a problem with a parcel; fires at once.
+
+Every ``shipment.exception`` is its own situation (a parcel can fail a delivery attempt
+today and be held by customs next week). The carrier's code becomes plain words for the
+agent, with what usually helps, and flags the routing table keys on: ``lost`` and
+``damaged`` (the goods must be replaced or refunded), ``urgent`` (the customer has days
+to act before the parcel goes back).
+
+>>> EXPLAIN["customs_hold"].flags
+('urgent',)
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, NamedTuple
+
+import msgspec
+
+from detectors.base import Candidate, Reason, Scheduler, order_value
+from forewarn import events as ev
+from forewarn.state import CustomerState
+from forewarn.timefmt import format_us
+
+
+class Explained(NamedTuple):
+    words: str  # what happened, for the agent
+    next_step: str  # what usually resolves it
+    flags: tuple[str, ...]
+
+
+EXPLAIN: dict[str, Explained] = {
+    "failed_attempt": Explained(
+        "the courier could not deliver it (nobody home)",
+        "Tell the customer when the next attempt is, or offer a pick-up point.", ()),
+    "address_issue": Explained(
+        "the carrier cannot deliver to the address given",
+        "Confirm the address with the customer quickly: carriers return parcels after a few days.",
+        ("urgent",)),
+    "damaged": Explained(
+        "the parcel was damaged in transit",
+        "Offer a replacement or a refund; the carrier claim is ours to file.", ("damaged",)),
+    "lost": Explained(
+        "the carrier has lost the parcel",
+        "Offer a replacement or a refund now; do not wait for the carrier's search.", ("lost",)),
+    "customs_hold": Explained(
+        "customs is holding the parcel and asks for documents",
+        "Help the customer send what customs asks for: held parcels are returned after a deadline.",
+        ("urgent",)),
+    "other": Explained(
+        "the carrier reports a delay or problem it did not classify",
+        "Check the carrier's detail and tell the customer what it means for delivery.", ()),
+}
+
+
+class Params(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """``[detectors.shipment_exception]``: no thresholds; every carrier exception fires."""
+
+
+class ShipmentException:
+    kind: ClassVar[str] = "shipment_exception"
+
+    EVENTS: ClassVar[frozenset[type]] = frozenset({ev.ShipmentException})
+
+    def __init__(self, params: Params) -> None:
+        self.params = params
+
+    def on_event(self, cust: CustomerState, event: ev.AnyEvent, sched: Scheduler) -> list[Candidate]:
+        if not isinstance(event, ev.ShipmentException):
+            return []
+        x = EXPLAIN[event.code]
+        ship = cust.shipments.get(event.shipment_id)
+        carrier = ship.carrier if ship is not None else None
+        value, currency = order_value(cust, event.order_id)
+        detail = f" Carrier says: {event.detail}." if event.detail else ""
+        return [Candidate(
+            kind=self.kind,
+            customer_id=cust.customer_id,
+            order_id=event.order_id,
+            subject=event.shipment_id,
+            episode=f"{event.code}@{format_us(event.ts_us)}",
+            fired_at=event.ts_us,
+            reasons=[Reason(
+                event.code,
+                f"Parcel {event.shipment_id} with {carrier or 'the carrier'}: {x.words}.{detail} {x.next_step}",
+            )],
+            evidence={
+                "shipment_id": event.shipment_id,
+                "carrier": carrier,
+                "exception_code": event.code,
+                "carrier_detail": event.detail,
+                "status_before": ship.status if ship is not None else None,
+                "estimated_delivery_at": format_us(ship.eta_us) if ship is not None else None,
+            },
+            value_at_risk=value,
+            currency=currency,
+            flags=x.flags,
+        )]
+
+    def on_deadline(self, cust: CustomerState, key: str, deadline_us: int, sched: Scheduler) -> list[Candidate]:
+        return []  # arms none

@@ -1,0 +1,28 @@
+"""Amounts in one currency: lifetime values and value thresholds compare like with like.
+
+Orders arrive in the customer's currency; a customer's lifetime value, and every threshold
+in ``[routing]``, are in the routing currency (``[routing] currency``, EUR by default).
+``exchange_rates`` gives the units of each currency per one unit of the routing currency.
+
+>>> to_base(114.0, "SEK", {"SEK": 11.4})
+10.0
+>>> to_base(10.0, "XYZ", {"SEK": 11.4})  # not in the table: counted one to one
+10.0
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+# Approximate rates per 1 EUR (2025): replace them with the rates your shop books at.
+DEFAULT_RATES: dict[str, float] = {
+    "EUR": 1.0, "GBP": 0.86, "PLN": 4.3, "CHF": 0.95, "SEK": 11.4, "DKK": 7.46, "NOK": 11.5,
+    "CZK": 25.0, "HUF": 400.0, "RON": 5.0, "USD": 1.08, "CAD": 1.48, "AUD": 1.65, "JPY": 165.0,
+}
+
+
+def to_base(amount: float, currency: str | None, rates: Mapping[str, float] | None) -> float:
+    """``amount`` of ``currency`` in the routing currency; unknown or missing currencies 1:1."""
+    if not currency or not rates:
+        return amount
+    return amount / rates.get(currency, 1.0)
