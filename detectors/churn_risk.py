@@ -172,7 +172,9 @@ class ChurnRisk:
                      look.expected_gap_days, look.activity_rate, look.prior)
         prob, p_model = model.predict(x, look.prior)
         h.pending = keep_last([*h.pending, Pending.make(x, prob, due)], MAX_PENDING)
-        sched.arm(DUE, min(pend.due_us for pend in h.pending))
+        first_due = min(pend.due_us for pend in h.pending)
+        if cust.timers.get(DUE) != first_due:
+            sched.arm(DUE, first_due)
         return x, prob, p_model, look, due
 
     def _check(self, cust: CustomerState, h: Habit, now: int, sched: Scheduler) -> list[Candidate]:

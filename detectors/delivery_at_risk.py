@@ -176,7 +176,9 @@ class DeliveryAtRisk:
         deadline = cust.timers.get(LATE_KEY + shipment_id)
         if deadline is None or now >= deadline:
             return []  # delivery_late is not watching it (cancelled, or its deadline has passed)
-        sched.arm(self._key(shipment_id), self._next_checkpoint(deadline, now))
+        key, nxt = self._key(shipment_id), self._next_checkpoint(deadline, now)
+        if cust.timers.get(key) != nxt:  # most scans leave the next checkpoint where it was
+            sched.arm(key, nxt)
         values = features(ship, watch, now, deadline)
         model, params = self.models.get(), self.params
         p = model.predict(values, categories(ship, watch))

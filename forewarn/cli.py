@@ -163,7 +163,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     from forewarn import scoring
 
     try:
-        rows = scoring.report_files(args.truth, args.triggers)
+        rows = scoring.report_files(args.truth, args.triggers, args.scores)
     except ValueError as exc:
         print(f"forewarn: {exc}", file=sys.stderr)
         return 2
@@ -286,6 +286,8 @@ def parser() -> argparse.ArgumentParser:
     sc = sub.add_parser("score", help="per kind: truth, fired, tp, fp, fn, precision, recall (and ROC AUC of scores)")
     sc.add_argument("--truth", required=True, help="ground-truth JSONL (from `forewarn simulate --truth`)")
     sc.add_argument("--triggers", required=True, help="triggers JSONL (from `forewarn backtest --output`)")
+    sc.add_argument("--scores", help="model evaluations JSONL (from `forewarn backtest --scores`): the model "
+                                     "kinds' ROC AUC over every evaluation, not only the fired ones")
     sc.add_argument("--json", action="store_true", help="print the table as JSON")
     sc.set_defaults(func=cmd_score)
 

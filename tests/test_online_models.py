@@ -1,6 +1,7 @@
 """The pieces behind the model detectors, in plain Python: features, delayed labels, quality,
 and the state that survives a restart."""
 
+import json
 import math
 import pickle
 import random
@@ -230,3 +231,20 @@ def test_a_resumed_worker_loads_its_models_before_its_first_batch_and_checkpoint
     after.before_batch()
     assert after.models["order_anomaly"].learned == 300
     assert after.at_snapshot()[0] != ref[0]  # it writes under its own id from now on
+
+
+def test_forewarn_score_ranks_the_models_over_every_evaluation_when_given_the_scores(tmp_path):
+    from forewarn.scoring import report_files
+
+    def jsonl(name, rows):
+        path = tmp_path / name
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        return str(path)
+
+    truth = jsonl("truth.jsonl", [{"kind": "churn_risk", "customer_id": "a", "subject": "a", "order_id": None}])
+    # Only a fired (and it was right); b and c were judged too, lower, and did not fire.
+    fired = jsonl("triggers.jsonl", [{"kind": "churn_risk", "customer_id": "a", "order_id": None, "score": 0.9}])
+    scores = jsonl("scores.jsonl", [{"kind": "churn_risk", "customer_id": c, "subject": c, "score": s}
+                                    for c, s in (("a", 0.9), ("b", 0.4), ("c", 0.95))])
+    assert report_files(truth, fired)["churn_risk"]["roc_auc"] is None  # nothing to rank among the fired
+    assert report_files(truth, fired, scores)["churn_risk"]["roc_auc"] == 0.5  # c outranks a
