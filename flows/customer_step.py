@@ -8,6 +8,7 @@ import time
 from bytewax.operators import StatefulBatchLogic
 
 from flows.items import END, EVENT, WAKE
+from flows.worker_models import WorkerModels
 from forewarn.engine import Engine, Shard
 from forewarn.watermark import TimerIndex
 from sinks import metrics
@@ -19,18 +20,25 @@ class ShardLogic(StatefulBatchLogic):
     With ``timers`` set (live mode, one customer per key) the shard's earliest deadline is
     registered so a source can wake it when the watermark passes, even if the customer is
     silent. A finite stream keyed as one shard needs no wakes: it sees every input.
+    ``models`` is this worker's online models: evaluations are drained after each batch,
+    and each snapshot carries the reference of the models' checkpoint at the same epoch end
+    (see :mod:`flows.model_checkpoints`).
     """
 
-    def __init__(self, engine: Engine, resume: bytes | None, timers: TimerIndex | None) -> None:
+    def __init__(self, engine: Engine, resume: bytes | None, timers: TimerIndex | None,
+                 models: WorkerModels) -> None:
         self.engine = engine
         self.timers = timers
+        self.models = models
         # Bytewax does not tell a builder its key: it comes with the first item, or the snapshot.
         self.key: str | None = None
         if resume is None:
             self.shard = Shard()
         else:
-            self.key, *state = pickle.loads(resume)
-            self.shard = Shard(*state)
+            # Snapshots from before model checkpoints have no reference: the models start fresh.
+            self.key, customers, pending, watermark, seq, *ref = pickle.loads(resume)
+            self.shard = Shard(customers, pending, watermark, seq)
+            models.resumed(ref[0] if ref else None)
             self._register()
 
     def _register(self) -> None:
@@ -41,6 +49,7 @@ class ShardLogic(StatefulBatchLogic):
         engine, shard = self.engine, self.shard
         if self.key is None:
             self.key = items[0][1]
+        self.models.before_batch()
         out = []
         stats = engine.stats
         dup0, late0 = stats.duplicates, stats.late
@@ -62,12 +71,16 @@ class ShardLogic(StatefulBatchLogic):
             for kind, n in stats.suppressed.items():
                 metrics.TRIGGERS_SUPPRESSED.labels(kind).inc(n)
             stats.suppressed.clear()
+        observed = self.models.drain()
+        if observed and self.models.emits_scores:
+            out.extend(observed)
         self._register()
         return out, StatefulBatchLogic.RETAIN
 
     def snapshot(self) -> bytes:
+        ref = self.models.at_snapshot()
         # Bytes are immutable, as Bytewax requires of a snapshot, and cheaper than a deepcopy.
-        snap = pickle.dumps((self.key, *self.shard.state()), protocol=5)
+        snap = pickle.dumps((self.key, *self.shard.state(), ref), protocol=5)
         metrics.SNAPSHOTS.inc()
         metrics.SNAPSHOT_BYTES.inc(len(snap))
         metrics.LAST_SNAPSHOT.set(time.time())

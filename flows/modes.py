@@ -18,7 +18,9 @@ from flows.outputs import CallbackSink, JsonlSink, RedisDeadLetterSink, RedisTri
 from flows.sources import KafkaSource, LinesSource, file_lines
 from forewarn.config import Config
 from forewarn.engine import Engine
+from forewarn.timefmt import format_us
 from forewarn.watermark import StreamClock, TimerIndex
+from online_models.base import Observation
 from sinks.deadletter import DeadLetterWriter
 from sinks.redis_queue import QueueWriter
 
@@ -44,22 +46,36 @@ def _deadletter_line(letter: tuple[bytes, str, str, str]) -> bytes:
     return msgspec.json.encode({"raw": raw.decode("utf-8", "replace"), "error": error, "source": source, "reason": reason})
 
 
+def _score_line(obs: Observation) -> bytes:
+    """One online-model evaluation as a JSON line (``forewarn backtest --scores``)."""
+    import msgspec
+
+    row = {"kind": obs.kind, "customer_id": obs.customer_id, "subject": obs.subject, "order_id": obs.order_id,
+           "at": format_us(obs.at_us), "score": round(obs.score, 6), "fired": obs.fired}
+    for k, v in (obs.extra or {}).items():
+        row[k] = round(v, 6) if isinstance(v, float) else v
+    return msgspec.json.encode(row)
+
+
 def replay(config: Config, lines: Callable[[], Iterator[tuple[str, bytes]]], triggers: Sink,
-           deadletters: Sink | None) -> None:
+           deadletters: Sink | None, scores: Sink | None = None) -> None:
     """Run the dataflow over a finite ordered stream, in this thread, to the end."""
     source = LinesSource(lines, _lateness_us(config), _one_shard)
-    flow = dataflow.build(config, source, triggers, deadletters)
+    flow = dataflow.build(config, source, triggers, deadletters, scores=scores)
     run_main(flow, epoch_interval=timedelta(seconds=3600))
 
 
-def backtest(config: Config, input_path: str, output_path: str, deadletter_path: str | None = None) -> None:
+def backtest(config: Config, input_path: str, output_path: str, deadletter_path: str | None = None,
+             scores_path: str | None = None) -> None:
+    """Replay a file; triggers (and dead letters, and every model evaluation) to JSONL files."""
     if not Path(input_path).exists():
         raise FileNotFoundError(f"input file {input_path} not found")
     for path in (output_path, deadletter_path):
         if path and path != "-":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
     replay(config, file_lines(input_path), JsonlSink(output_path, trigger_line),
-           JsonlSink(deadletter_path, _deadletter_line) if deadletter_path else None)
+           JsonlSink(deadletter_path, _deadletter_line) if deadletter_path else None,
+           JsonlSink(scores_path, _score_line) if scores_path else None)
 
 
 def demo(config: Config, lines: Callable[[], Iterator[tuple[str, bytes]]], show: Callable[[list], None]) -> None:
@@ -88,7 +104,8 @@ def build_live(config: Config, engine: Engine | None = None):
     r = config.redis
     triggers = RedisTriggerSink(lambda: QueueWriter(r.url, r.prefix, r.dedupe_ttl_days, r.retry_max_seconds))
     letters = RedisDeadLetterSink(lambda: DeadLetterWriter(r.url, r.prefix, r.dedupe_ttl_days, r.retry_max_seconds))
-    return dataflow.build(config, source, triggers, letters, timers=timers, engine=engine)
+    models = str(Path(config.recovery.directory) / "models") if config.recovery.directory else None
+    return dataflow.build(config, source, triggers, letters, timers=timers, engine=engine, checkpoint_dir=models)
 
 
 def run(config: Config, workers: int = 1, process_id: int | None = None, addresses: list[str] | None = None,

@@ -32,7 +32,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         return _whatif(args)
     config = _load(args)
     started = time.monotonic()
-    modes.backtest(config, args.input, args.output, args.deadletter)
+    modes.backtest(config, args.input, args.output, args.deadletter, args.scores)
     took = time.monotonic() - started
     from sinks import metrics
 
@@ -163,7 +163,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     from forewarn import scoring
 
     try:
-        rows = scoring.report_files(args.truth, args.triggers)
+        rows = scoring.report_files(args.truth, args.triggers, args.scores)
     except ValueError as exc:
         print(f"forewarn: {exc}", file=sys.stderr)
         return 2
@@ -279,11 +279,15 @@ def parser() -> argparse.ArgumentParser:
                         "with several runs, one output file per run (docs/tuning.md)")
     b.add_argument("--truth", help="ground-truth JSONL (forewarn simulate --truth): adds precision, recall and lead time")
     b.add_argument("--json", action="store_true", help="print the report as JSON instead of a table")
+    b.add_argument("--scores", help="also write every online-model evaluation (fired or not) to this JSONL, "
+                                    "for online_models.quality.evaluate")
     b.set_defaults(func=cmd_backtest)
 
     sc = sub.add_parser("score", help="per kind: truth, fired, tp, fp, fn, precision, recall (and ROC AUC of scores)")
     sc.add_argument("--truth", required=True, help="ground-truth JSONL (from `forewarn simulate --truth`)")
     sc.add_argument("--triggers", required=True, help="triggers JSONL (from `forewarn backtest --output`)")
+    sc.add_argument("--scores", help="model evaluations JSONL (from `forewarn backtest --scores`): the model "
+                                     "kinds' ROC AUC over every evaluation, not only the fired ones")
     sc.add_argument("--json", action="store_true", help="print the table as JSON")
     sc.set_defaults(func=cmd_score)
 
