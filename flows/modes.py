@@ -126,7 +126,20 @@ def run(config: Config, workers: int = 1, process_id: int | None = None, address
         cli_main(flow, workers_per_process=workers, process_id=process_id, addresses=addresses,
                  epoch_interval=timedelta(seconds=rec.snapshot_interval_seconds), recovery_config=recovery)
     except BytewaxRuntimeError as exc:
-        if "signal received" not in str(exc):
+        if not _stopped_by_signal(exc):
             raise
         log.info("stopped by signal; the next start resumes from the last snapshot" if recovery else
                  "stopped by signal")
+
+
+def _stopped_by_signal(exc: BaseException) -> bool:
+    """A stop by SIGINT/SIGTERM: Bytewax's own "signal received", or our KeyboardInterrupt
+    raised inside a source or sink call (then Bytewax wraps it as that call's error)."""
+    seen: set[int] = set()
+    node: BaseException | None = exc
+    while node is not None and id(node) not in seen:
+        if isinstance(node, KeyboardInterrupt) or "signal received" in str(node) or "KeyboardInterrupt" in str(node):
+            return True
+        seen.add(id(node))
+        node = node.__cause__ or node.__context__
+    return False

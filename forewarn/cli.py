@@ -30,16 +30,18 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
     if args.set or args.truth or args.json:
         return _whatif(args)
+    from sinks import metrics
+
     config = _load(args)
+    # Counters are process-wide: report this run's share (tests call main() more than once).
+    events0, invalid0, held0 = (metrics.total(m) for m in (metrics.EVENTS, metrics.INVALID, metrics.TRIGGERS_SUPPRESSED))
     started = time.monotonic()
     modes.backtest(config, args.input, args.output, args.deadletter, args.scores)
     took = time.monotonic() - started
-    from sinks import metrics
-
-    events, invalid = metrics.total(metrics.EVENTS), metrics.total(metrics.INVALID)
+    events, invalid = metrics.total(metrics.EVENTS) - events0, metrics.total(metrics.INVALID) - invalid0
     print(f"backtest: {int(events)} events ({int(invalid)} invalid) in {took:.1f} s "
           f"({events / took:,.0f} events/s) -> {args.output}", file=sys.stderr)
-    held = metrics.total(metrics.TRIGGERS_SUPPRESSED)
+    held = metrics.total(metrics.TRIGGERS_SUPPRESSED) - held0
     if held:
         print(f"backtest: {int(held)} trigger(s) held back by [routing.cooldown_hours]", file=sys.stderr)
     return 0
