@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from detectors import (
+    churn_risk,
     data_quality,
+    delivery_at_risk,
     delivery_late,
+    order_anomaly,
     payment_disputed,
     payment_failed,
     shipment_exception,
@@ -21,4 +24,8 @@ REGISTRY = {
     "payment_disputed": (payment_disputed.PaymentDisputed, payment_disputed.Params),
     "data_quality": (data_quality.DataQuality, data_quality.Params),
     "vip_engagement_drop": (vip_engagement_drop.VipEngagementDrop, vip_engagement_drop.Params),
+    "order_anomaly": (order_anomaly.OrderAnomaly, order_anomaly.Params),
+    "churn_risk": (churn_risk.ChurnRisk, churn_risk.Params),
+    # After delivery_late: it reads the deadline delivery_late has just armed or re-armed.
+    "delivery_at_risk": (delivery_at_risk.DeliveryAtRisk, delivery_at_risk.Params),
 }

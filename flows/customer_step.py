@@ -8,6 +8,7 @@ import time
 from bytewax.operators import StatefulBatchLogic
 
 from flows.items import END, EVENT, PROGRESS
+from flows.worker_models import WorkerModels
 from forewarn.engine import Engine, Shard
 from forewarn.watermark import PerWorker
 from sinks import metrics
@@ -26,23 +27,30 @@ class ShardLogic(StatefulBatchLogic):
     one. The shard's next due time goes into the worker's timer index, so the worker's waker
     wakes a customer who sends nothing more.
 
+    ``models`` is this worker's online models: evaluations are drained after each batch,
+    and each snapshot carries the reference of the models' checkpoint at the same epoch end
+    (see :mod:`flows.model_checkpoints`).
+
     ``persist`` False (no recovery configured): :meth:`snapshot` returns None. Bytewax asks for
     a snapshot of every key changed in an epoch whether or not recovery will store it, and
     pickling thousands of customers at each epoch's end stalls the flow for nothing.
     """
 
     def __init__(self, engine: Engine, resume: bytes | None, workers: PerWorker | None,
-                 persist: bool = True) -> None:
+                 models: WorkerModels, persist: bool = True) -> None:
         self.engine = engine
         self.workers = workers
+        self.models = models
         self.persist = persist
         # Bytewax does not tell a builder its key: it comes with the first item, or the snapshot.
         self.key: str | None = None
         if resume is None:
             self.shard = Shard()
         else:
-            self.key, *state = pickle.loads(resume)
-            self.shard = Shard(*state)
+            # Snapshots from before model checkpoints have no reference: the models start fresh.
+            self.key, customers, pending, watermark, seq, *ref = pickle.loads(resume)
+            self.shard = Shard(customers, pending, watermark, seq)
+            models.resumed(ref[0] if ref else None)
             self._register()
 
     def _register(self) -> None:
@@ -52,6 +60,7 @@ class ShardLogic(StatefulBatchLogic):
     def on_batch(self, items: list[tuple]) -> tuple[list, bool]:
         if self.key is None:
             self.key = items[0][1]
+        self.models.before_batch()
         stats = self.engine.stats
         dup0, late0 = stats.duplicates, stats.late
         out = self._live(items) if self.workers is not None else self._finite(items)
@@ -66,6 +75,9 @@ class ShardLogic(StatefulBatchLogic):
             for kind, n in stats.suppressed.items():
                 metrics.TRIGGERS_SUPPRESSED.labels(kind).inc(n)
             stats.suppressed.clear()
+        observed = self.models.drain()
+        if observed and self.models.emits_scores:
+            out.extend(observed)
         if not self.shard.customers and not self.shard.pending:
             # Only clock reports came under this key: nothing to keep or snapshot.
             return out, StatefulBatchLogic.DISCARD
@@ -98,10 +110,12 @@ class ShardLogic(StatefulBatchLogic):
         return out
 
     def snapshot(self) -> bytes | None:
+        # The models publish their gauges (and checkpoint, with recovery) at each epoch's end.
+        ref = self.models.at_snapshot()
         if not self.persist:
             return None
         # Bytes are immutable, as Bytewax requires of a snapshot, and cheaper than a deepcopy.
-        snap = pickle.dumps((self.key, *self.shard.state()), protocol=5)
+        snap = pickle.dumps((self.key, *self.shard.state(), ref), protocol=5)
         metrics.SNAPSHOTS.inc()
         metrics.SNAPSHOT_BYTES.inc(len(snap))
         metrics.LAST_SNAPSHOT.set(time.time())

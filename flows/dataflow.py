@@ -4,12 +4,15 @@
         │
     key by customer (live) or one shard (finite, ordered replay)
         │
-    customer step: state, deadlines, detectors ──► candidates
-        │
+    customer step: state, deadlines, detectors and their online models ──► candidates
+        │                                       (and, for a backtest's --scores, every model evaluation)
     routing: priority, lane, outreach by consent ──► trigger v1 ──► trigger sink
 """
 
 from __future__ import annotations
+
+import math
+import threading
 
 import bytewax.operators as op
 from bytewax.dataflow import Dataflow
@@ -18,22 +21,39 @@ from bytewax.outputs import Sink
 
 from flows.customer_step import ShardLogic
 from flows.items import INVALID
+from flows.worker_models import FlowModels, WorkerModels
 from forewarn.config import Config
 from forewarn.engine import Engine
 from forewarn.routing import route
 from forewarn.watermark import PerWorker
+from online_models.base import Observation
 from sinks import metrics
 
 
 def build(config: Config, source: Source, triggers: Sink, deadletters: Sink | None,
           workers: PerWorker | None = None, waker: Source | None = None, name: str = "forewarn",
-          engine: Engine | None = None, persist: bool = True) -> Dataflow:
-    """Wire the dataflow. Live mode, where each customer is its own key, gives ``workers``
-    (each worker's clock and timers) and ``waker`` (wakes customers whose deadline has passed);
-    ``engine`` is given when the caller changes its thresholds while the flow runs; ``persist``
-    False when no recovery will keep the customer step's snapshots."""
+          engine: Engine | None = None, scores: Sink | None = None, checkpoint_dir: str | None = None,
+          persist: bool = True) -> Dataflow:
+    """Wire the dataflow.
+
+    workers, waker: live mode, where each customer is its own key: each worker's clock and
+        timers, and the source that wakes customers whose deadline has passed.
+    engine: given when the caller changes its thresholds while the flow runs.
+    scores: where every online-model evaluation goes (a backtest's ``--scores`` file), if anywhere.
+    checkpoint_dir: where the models are checkpointed with the recovery snapshots, if anywhere.
+    persist: False when no recovery will keep the customer step's snapshots.
+    """
     engine = Engine(config) if engine is None else engine
     metrics.declare_kinds([d.kind for d in engine.detectors])
+    flow_models = FlowModels(checkpoint_dir, _checkpoints_kept(config), scores is not None)
+    # Each worker (a thread) follows its own models; keyed by thread id, see online_models.base.PerWorker.
+    worker_models: dict[int, WorkerModels] = {}
+
+    def customer_logic(resume: bytes | None) -> ShardLogic:
+        models = worker_models.get(threading.get_ident())
+        if models is None:
+            models = worker_models[threading.get_ident()] = flow_models.worker(engine.models)
+        return ShardLogic(engine, resume, workers, models, persist)
 
     flow = Dataflow(name)
     inputs = op.input("inputs", flow, source)
@@ -44,9 +64,22 @@ def build(config: Config, source: Source, triggers: Sink, deadletters: Sink | No
         letters = op.map("deadletter_fields", split.falses, lambda item: item[2])
         op.output("deadletters", letters, deadletters)
     keyed = op.key_on("key_by_customer", split.trues, lambda item: item[1])
-    candidates = op.stateful_batch("customer_step", keyed, lambda resume: ShardLogic(engine, resume, workers, persist))
+    candidates = op.stateful_batch("customer_step", keyed, customer_logic)
+    if scores is not None:
+        scored = op.branch("split_scores", candidates, lambda kv: isinstance(kv[1], Observation))
+        op.output("scores", op.map("score_rows", scored.trues, lambda kv: kv[1]), scores)
+        candidates = scored.falses
     # The routing table is read per candidate, so a live change applies to the next trigger.
     routed = op.map("route", candidates, lambda kv: (route(kv[1], engine.config.routing), kv[1].source_ts, kv[1].ingest))
     op.output("triggers", routed, triggers)
     return flow
 
+
+def _checkpoints_kept(config: Config) -> int:
+    """Model checkpoint versions to keep per worker: every epoch a resume may go back to.
+
+    Bytewax keeps snapshots back to ``backup_interval_seconds``; a few epochs more cover the
+    commits that trail the epoch being written.
+    """
+    rec = config.recovery
+    return math.ceil(rec.backup_interval_seconds / rec.snapshot_interval_seconds) + 5

@@ -19,7 +19,9 @@ from flows.broadcast import clock_keys
 from flows.sources import KafkaSource, LinesSource, WakerSource, file_lines, list_partitions
 from forewarn.config import Config
 from forewarn.engine import Engine
+from forewarn.timefmt import format_us
 from forewarn.watermark import PerWorker
+from online_models.base import Observation
 from sinks.deadletter import DeadLetterWriter
 from sinks.redis_queue import QueueWriter
 
@@ -45,22 +47,36 @@ def _deadletter_line(letter: tuple[bytes, str, str, str]) -> bytes:
     return msgspec.json.encode({"raw": raw.decode("utf-8", "replace"), "error": error, "source": source, "reason": reason})
 
 
+def _score_line(obs: Observation) -> bytes:
+    """One online-model evaluation as a JSON line (``forewarn backtest --scores``)."""
+    import msgspec
+
+    row = {"kind": obs.kind, "customer_id": obs.customer_id, "subject": obs.subject, "order_id": obs.order_id,
+           "at": format_us(obs.at_us), "score": round(obs.score, 6), "fired": obs.fired}
+    for k, v in (obs.extra or {}).items():
+        row[k] = round(v, 6) if isinstance(v, float) else v
+    return msgspec.json.encode(row)
+
+
 def replay(config: Config, lines: Callable[[], Iterator[tuple[str, bytes]]], triggers: Sink,
-           deadletters: Sink | None) -> None:
+           deadletters: Sink | None, scores: Sink | None = None) -> None:
     """Run the dataflow over a finite ordered stream, in this thread, to the end."""
     source = LinesSource(lines, _lateness_us(config), _one_shard)
-    flow = dataflow.build(config, source, triggers, deadletters, persist=False)  # nothing to resume
+    flow = dataflow.build(config, source, triggers, deadletters, scores=scores, persist=False)  # nothing to resume
     run_main(flow, epoch_interval=timedelta(seconds=3600))
 
 
-def backtest(config: Config, input_path: str, output_path: str, deadletter_path: str | None = None) -> None:
+def backtest(config: Config, input_path: str, output_path: str, deadletter_path: str | None = None,
+             scores_path: str | None = None) -> None:
+    """Replay a file; triggers (and dead letters, and every model evaluation) to JSONL files."""
     if not Path(input_path).exists():
         raise FileNotFoundError(f"input file {input_path} not found")
     for path in (output_path, deadletter_path):
         if path and path != "-":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
     replay(config, file_lines(input_path), JsonlSink(output_path, trigger_line),
-           JsonlSink(deadletter_path, _deadletter_line) if deadletter_path else None)
+           JsonlSink(deadletter_path, _deadletter_line) if deadletter_path else None,
+           JsonlSink(scores_path, _score_line) if scores_path else None)
 
 
 def demo(config: Config, lines: Callable[[], Iterator[tuple[str, bytes]]], show: Callable[[list], None]) -> None:
@@ -93,8 +109,9 @@ def build_live(config: Config, worker_count: int = 1, engine: Engine | None = No
     r = config.redis
     triggers = RedisTriggerSink(lambda: QueueWriter(r.url, r.prefix, r.dedupe_ttl_days, r.retry_max_seconds))
     letters = RedisDeadLetterSink(lambda: DeadLetterWriter(r.url, r.prefix, r.dedupe_ttl_days, r.retry_max_seconds))
+    models = str(Path(config.recovery.directory) / "models") if config.recovery.directory else None
     return dataflow.build(config, source, triggers, letters, workers=workers, waker=WakerSource(workers),
-                          engine=engine, persist=bool(config.recovery.directory))
+                          engine=engine, checkpoint_dir=models, persist=bool(config.recovery.directory))
 
 
 def run(config: Config, workers: int = 1, process_id: int | None = None, addresses: list[str] | None = None,
@@ -115,7 +132,20 @@ def run(config: Config, workers: int = 1, process_id: int | None = None, address
         cli_main(flow, workers_per_process=workers, process_id=process_id, addresses=addresses,
                  epoch_interval=timedelta(seconds=rec.snapshot_interval_seconds), recovery_config=recovery)
     except BytewaxRuntimeError as exc:
-        if "signal received" not in str(exc):
+        if not _stopped_by_signal(exc):
             raise
         log.info("stopped by signal; the next start resumes from the last snapshot" if recovery else
                  "stopped by signal")
+
+
+def _stopped_by_signal(exc: BaseException) -> bool:
+    """A stop by SIGINT/SIGTERM: Bytewax's own "signal received", or our KeyboardInterrupt
+    raised inside a source or sink call (then Bytewax wraps it as that call's error)."""
+    seen: set[int] = set()
+    node: BaseException | None = exc
+    while node is not None and id(node) not in seen:
+        if isinstance(node, KeyboardInterrupt) or "signal received" in str(node) or "KeyboardInterrupt" in str(node):
+            return True
+        seen.add(id(node))
+        node = node.__cause__ or node.__context__
+    return False

@@ -30,16 +30,18 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
     if args.set or args.truth or args.json:
         return _whatif(args)
-    config = _load(args)
-    started = time.monotonic()
-    modes.backtest(config, args.input, args.output, args.deadletter)
-    took = time.monotonic() - started
     from sinks import metrics
 
-    events, invalid = metrics.total(metrics.EVENTS), metrics.total(metrics.INVALID)
+    config = _load(args)
+    # Counters are process-wide: report this run's share (tests call main() more than once).
+    events0, invalid0, held0 = (metrics.total(m) for m in (metrics.EVENTS, metrics.INVALID, metrics.TRIGGERS_SUPPRESSED))
+    started = time.monotonic()
+    modes.backtest(config, args.input, args.output, args.deadletter, args.scores)
+    took = time.monotonic() - started
+    events, invalid = metrics.total(metrics.EVENTS) - events0, metrics.total(metrics.INVALID) - invalid0
     print(f"backtest: {int(events)} events ({int(invalid)} invalid) in {took:.1f} s "
           f"({events / took:,.0f} events/s) -> {args.output}", file=sys.stderr)
-    held = metrics.total(metrics.TRIGGERS_SUPPRESSED)
+    held = metrics.total(metrics.TRIGGERS_SUPPRESSED) - held0
     if held:
         print(f"backtest: {int(held)} trigger(s) held back by [routing.cooldown_hours]", file=sys.stderr)
     return 0
@@ -163,7 +165,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     from forewarn import scoring
 
     try:
-        rows = scoring.report_files(args.truth, args.triggers)
+        rows = scoring.report_files(args.truth, args.triggers, args.scores)
     except ValueError as exc:
         print(f"forewarn: {exc}", file=sys.stderr)
         return 2
@@ -279,11 +281,15 @@ def parser() -> argparse.ArgumentParser:
                         "with several runs, one output file per run (docs/tuning.md)")
     b.add_argument("--truth", help="ground-truth JSONL (forewarn simulate --truth): adds precision, recall and lead time")
     b.add_argument("--json", action="store_true", help="print the report as JSON instead of a table")
+    b.add_argument("--scores", help="also write every online-model evaluation (fired or not) to this JSONL, "
+                                    "for online_models.quality.evaluate")
     b.set_defaults(func=cmd_backtest)
 
     sc = sub.add_parser("score", help="per kind: truth, fired, tp, fp, fn, precision, recall (and ROC AUC of scores)")
     sc.add_argument("--truth", required=True, help="ground-truth JSONL (from `forewarn simulate --truth`)")
     sc.add_argument("--triggers", required=True, help="triggers JSONL (from `forewarn backtest --output`)")
+    sc.add_argument("--scores", help="model evaluations JSONL (from `forewarn backtest --scores`): the model "
+                                     "kinds' ROC AUC over every evaluation, not only the fired ones")
     sc.add_argument("--json", action="store_true", help="print the table as JSON")
     sc.set_defaults(func=cmd_score)
 

@@ -29,6 +29,7 @@ from forewarn import events as ev
 from forewarn.config import Config
 from forewarn.cooldown import Cooldown
 from forewarn.state import CustomerState
+from online_models.base import ModelSet, PerWorker
 
 NEVER = -(2**62)
 
@@ -124,7 +125,10 @@ class Engine:
     """The detectors and config of one process, shared by its worker threads.
 
     :meth:`reconfigure` swaps in new thresholds while the flow runs (see docs/tuning.md);
-    state (customers, armed deadlines) is untouched.
+    state (customers, armed deadlines) is untouched. Detectors with an online model keep one
+    model per worker thread (:class:`online_models.base.PerWorker`): each learns from its
+    worker's customers in the order that worker processes them; :attr:`models` is the
+    calling worker's set.
     """
 
     def __init__(self, config: Config) -> None:
@@ -143,6 +147,11 @@ class Engine:
     @property
     def by_kind(self) -> dict:
         return self._gen.by_kind
+
+    @property
+    def models(self) -> ModelSet:
+        """The online models of the calling worker thread (created on first use)."""
+        return ModelSet(d.models.get() for d in self.detectors if isinstance(getattr(d, "models", None), PerWorker))
 
     def reconfigure(self, config: Config) -> list[str]:
         """Take new detector thresholds and routing; return the kinds whose params changed.
@@ -243,7 +252,8 @@ class Engine:
             order = cust.orders.get(c.order_id) if c.order_id is not None else None
             if order is not None and order.currency:
                 c.currency = order.currency
-            c.customer = ctx
+            # A detector may add to the summary (a churn model's expected next order, say).
+            c.customer = {**ctx, **c.customer} if c.customer else ctx
             c.consent = consent
             c.source_ts = source_ts
             c.ingest = ingest

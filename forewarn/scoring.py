@@ -7,6 +7,9 @@ those that do not (the rank-sum / Mann–Whitney statistic, ties counted half). 
 file holds only what fired, so this is the ranking quality among fired triggers, not the
 model's ROC AUC over every prediction (the models export that as a metric). It needs
 both matched and unmatched triggers; otherwise, and for other kinds, the cell is "-".
+Given the scores of every model evaluation (``forewarn backtest --scores``), the model
+kinds' ROC AUC is instead the one of :func:`online_models.quality.evaluate`: each
+subject's highest score against the planted truth, over everything the model judged.
 
 >>> truth = [{"kind": "payment_failed", "customer_id": "c", "subject": "o1"}]
 >>> triggers = [{"kind": "payment_failed", "customer_id": "c", "order_id": "o1", "score": None},
@@ -43,12 +46,20 @@ def report(triggers: Iterable[Mapping[str, Any]], truth: Iterable[Mapping[str, A
     return out
 
 
-def report_files(truth_path: str, triggers_path: str) -> dict[str, dict[str, Any]]:
-    """:func:`report` over two JSONL files, kinds in the contract's order (then any others)."""
+def report_files(truth_path: str, triggers_path: str, scores_path: str | None = None) -> dict[str, dict[str, Any]]:
+    """:func:`report` over two JSONL files, kinds in the contract's order (then any others);
+    with ``scores_path``, the model kinds' ROC AUC over every evaluation."""
     truth, triggers = _load(truth_path), _load(triggers_path)
     seen = {r["kind"] for r in truth} | {t["kind"] for t in triggers}
     kinds = [k for k in groundtruth.KINDS if k in seen] + sorted(seen - set(groundtruth.KINDS))
-    return report(triggers, truth, kinds)
+    out = report(triggers, truth, kinds)
+    if scores_path is not None:
+        from online_models.quality import evaluate
+
+        for kind, res in evaluate(_load(scores_path), truth).items():
+            if kind in out:
+                out[kind]["roc_auc"] = res["auc"]
+    return out
 
 
 def _load(path: str) -> list[dict[str, Any]]:

@@ -252,6 +252,8 @@ P_ANOMALY = 0.005
 P_DATA_QUALITY = 0.01
 # shipment outcomes (cumulative bands on one uniform draw)
 P_LATE, P_NEVER, P_EXCEPTION, P_STALLED, P_CANCELLED = 0.06, 0.01, 0.02, 0.02, 0.005
+# A slow first scan: most parcels that will be late, a few of the rest (delivery_at_risk's signal).
+P_SLOW_PICKUP_LATE, P_SLOW_PICKUP = 0.6, 0.04
 
 
 def _cum(pairs) -> tuple[tuple[Any, ...], list[float]]:
@@ -843,6 +845,8 @@ class _Store:
         first = {**ids, "status": "in_transit", "location": r.choice(hubs)}
         if new_eta is not None:
             first["estimated_delivery_at"] = self.fmt(new_eta)
+        elif outcome in ("on_time", "late"):
+            t1 = self.pickup(sid, outcome, created, t1, scans[0][0])
         if cancel_at is None or t1 < cancel_at:
             emit(t1, "shipment.updated", cid, first)
         for t, status in scans:
@@ -872,6 +876,22 @@ class _Store:
                 emit(deadline + _seconds(2 * HOUR + r.random() * 46 * HOUR), "customer.activity", cid,
                      {"kind": "support_contact"})
         return delivered, deadline, lost
+
+    def pickup(self, sid: str, outcome: str, created: int, t1: int, next_scan: int) -> int:
+        """When the carrier's first scan comes: later than usual for most parcels that will be
+        late (a slow pickup is how delays often start), rarely for the others.
+
+        Drawn from a generator of its own and never moved out of the window, so the rest of
+        the store — every other event, its id, the ground truth — is the same with or without
+        it; the scan stays before the next one and within ``gap_max`` of creation, so no quiet
+        spell and no deadline changes."""
+        r = random.Random(f"forewarn-sim:{self.spec.seed}:pickup:{sid}")
+        if r.random() >= (P_SLOW_PICKUP_LATE if outcome == "late" else P_SLOW_PICKUP):
+            return t1
+        latest = min(next_scan, created + self.gap_max, self.end) - 30 * MINUTE
+        if latest - t1 < 2 * HOUR:
+            return t1
+        return t1 + _seconds((0.5 + 0.5 * r.random()) * (latest - t1))
 
     def clear_delivery(self, r: random.Random, d: int, deadline: int) -> int:
         """Move a delivery time out of (deadline - 1 h, deadline + 6 h): clearly on time or late."""

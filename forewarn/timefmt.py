@@ -16,6 +16,12 @@ HOUR = 60 * MINUTE
 DAY = 24 * HOUR
 
 
+def whole_seconds(us: float) -> int:
+    """A duration in microseconds rounded down to whole seconds: computed deadlines then
+    print like the event times people read."""
+    return int(us) // SECOND * SECOND
+
+
 def to_us(dt: datetime) -> int:
     """Microseconds since the epoch of an aware datetime."""
     return (dt - EPOCH) // US

@@ -126,3 +126,15 @@ TRIGGERS_SUPPRESSED = Counter(
     "forewarn_triggers_suppressed_total",
     "Triggers held back by the per-customer, per-kind cooldown ([routing.cooldown_hours]), by kind.",
     ["kind"])
+
+
+# --- online models (online_models/, flows/worker_models.py): label ``model`` = the trigger kind.
+# Summed or averaged over the process's workers (each has its own models); gauges, because
+# the learned state survives restarts through recovery and so do these numbers.
+MODEL_LEARNED = Gauge("forewarn_model_learned_examples", "Examples the online model has learned over its lifetime, restarts included.", ["model"])
+MODEL_ROC_AUC = Gauge("forewarn_model_roc_auc", "Progressive (prequential) ROC AUC: each prediction scored against its delayed label before the model learned it.", ["model"])
+MODEL_LABELS = Gauge("forewarn_model_labels", "Labelled predictions behind forewarn_model_roc_auc.", ["model"])
+MODEL_POSITIVE_RATE = Gauge("forewarn_model_positive_rate", "Share of labelled predictions that turned out positive (churned, late).", ["model"])
+MODEL_FIRE_RATE = Gauge("forewarn_model_fire_rate", "Share of the model's evaluations that fired a trigger.", ["model"])
+MODEL_CLASSIFIER_WEIGHT = Gauge("forewarn_model_classifier_weight", "Share of the score that comes from the learned classifier rather than the heuristic prior.", ["model"])
+MODEL_CHECKPOINT_BYTES = Gauge("forewarn_model_checkpoint_bytes", "Size of the last model checkpoint written with the recovery snapshots.")

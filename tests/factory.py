@@ -50,16 +50,21 @@ def lines(events: list[dict]) -> list[bytes]:
     return [json.dumps(e).encode() for e in events]
 
 
-def replay(events: list[dict], config: Config | None = None, lateness_s: float = 0.0) -> list[Trigger]:
-    """The engine over an ordered stream, as a backtest drives it, without Bytewax."""
-    return replay_with_engine(events, config, lateness_s)[0]
+def replay(events: list[dict], config: Config | None = None, lateness_s: float = 0.0,
+           engine: Engine | None = None) -> list[Trigger]:
+    """The engine over an ordered stream, as a backtest drives it, without Bytewax.
+
+    Pass ``engine`` to run one you look at afterwards (its models, say); it must be built
+    from ``config``.
+    """
+    return replay_with_engine(events, config, lateness_s, engine)[0]
 
 
-def replay_with_engine(events: list[dict], config: Config | None = None,
-                       lateness_s: float = 0.0) -> tuple[list[Trigger], Engine]:
+def replay_with_engine(events: list[dict], config: Config | None = None, lateness_s: float = 0.0,
+                       engine: Engine | None = None) -> tuple[list[Trigger], Engine]:
     """:func:`replay`, and the engine it ran (for its ``stats``)."""
     config = config or load(None, {"engine.allowed_lateness_seconds": lateness_s})
-    engine, shard = Engine(config), Shard()
+    engine, shard = engine or Engine(config), Shard()
     high = -(2**62)
     lateness = int(config.engine.allowed_lateness_seconds * 1_000_000)
     out = []

@@ -12,6 +12,7 @@ from forewarn.config import from_dict
 from forewarn.groundtruth import trigger_subject
 from forewarn.producer import produce
 from forewarn.simulator import SimSpec, generate, write_jsonl
+from online_models.quality import MODEL_KINDS
 from tests.conftest import live_config, queued_triggers, wait_for
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
@@ -69,6 +70,11 @@ def test_live_run_and_backtest_fire_exactly_the_ground_truth(services, namespace
         assert main(["backtest", "--input", str(events), "--output", str(out), "--config", str(cfg_file)]) == 0
     bt1 = [json.loads(x) for x in out1.read_text().splitlines()]
     bt2 = [json.loads(x) for x in out2.read_text().splitlines()]
-    assert [_comparable(t) for t in bt1] == [_comparable(t) for t in bt2]  # deterministic, in order
-    assert sorted(json.dumps(_comparable(t), sort_keys=True) for t in bt1) == \
-        sorted(json.dumps(_comparable(t), sort_keys=True) for t in live)  # same triggers as the live run
+    assert [_comparable(t) for t in bt1] == [_comparable(t) for t in bt2]  # deterministic, in order, every kind
+    # Same triggers as the live run, for every kind decided by rules. The online models learn
+    # in the order their worker processes events: the backtest's single ordered stream, or the
+    # live run's per-partition arrival. Their scores, and so which situations cross a
+    # threshold, differ a little between the two; each run on its own is deterministic.
+    ruled = [t for t in bt1 if t["kind"] not in MODEL_KINDS]
+    assert ruled and sorted(json.dumps(_comparable(t), sort_keys=True) for t in ruled) == \
+        sorted(json.dumps(_comparable(t), sort_keys=True) for t in live if t["kind"] not in MODEL_KINDS)
