@@ -1,6 +1,6 @@
 """``python -m bench``: forewarn's numbers on this machine, end to end on the real Kafka and Redis.
 
-    python -m bench                     # everything (several minutes)
+    python -m bench                     # everything (~10 minutes)
     python -m bench throughput floor    # some of it
     python -m bench --customers 4000    # a smaller store
 

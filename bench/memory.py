@@ -40,6 +40,7 @@ def _histories(seed: int, customers: int = 2000) -> list[bytes]:
 
     engine = Engine(load(None, {"engine.allowed_lateness_seconds": 0}))
     workers = PerWorker(0, 30.0, ["p"])
+    models = _worker_models(engine)
     clock = workers.current().clock
     logics: dict[str, ShardLogic] = {}
     for raw in generate(SimSpec(customers=customers, days=30, seed=seed, end=STORE_END)).events:
@@ -48,9 +49,16 @@ def _histories(seed: int, customers: int = 2000) -> list[bytes]:
             continue
         clock.report("p", event.ts_us, None)
         cid = event.customer_id
-        logic = logics.get(cid) or logics.setdefault(cid, ShardLogic(engine, None, workers))
+        logic = logics.get(cid) or logics.setdefault(cid, ShardLogic(engine, None, workers, models))
         logic.on_batch([(EVENT, cid, event, 0, 0.0)])
     return [logic.snapshot() for logic in logics.values()]
+
+
+def _worker_models(engine):
+    """The worker's online models, as the dataflow gives each customer step (no checkpoints)."""
+    from flows.worker_models import FlowModels
+
+    return FlowModels(None, 1, False).worker(engine.models)
 
 
 def _bytewax_per_key(keys: int) -> float:
@@ -106,6 +114,7 @@ def run(customers: int, seed: int) -> dict:
     snapshots = _histories(seed)
     engine = Engine(load(None))
     workers = PerWorker(0, 30.0, ["p"])
+    models = _worker_models(engine)
     templates = [pickle.loads(s) for s in snapshots]
     gc.collect()
     before = rss_bytes()
@@ -115,7 +124,7 @@ def run(customers: int, seed: int) -> dict:
         new = f"cus_{i:07d}"
         state = custs[key]
         state.customer_id = new
-        logics.append(ShardLogic(engine, pickle.dumps((new, {new: state}, *rest), protocol=5), workers))
+        logics.append(ShardLogic(engine, pickle.dumps((new, {new: state}, *rest), protocol=5), workers, models))
         state.customer_id = key
     gc.collect()
     engine_bytes = (rss_bytes() - before) / customers
