@@ -121,7 +121,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
         if args.truth:
             simulator.write_jsonl(sim, None, args.truth)
-        n = produce(sim.events, config.kafka.bootstrap, args.rate,
+        n = produce(sim.events, config.kafka.bootstrap, args.rate, topic_prefix=args.topic_prefix,
                     progress=lambda k: print(f"  produced {k}/{len(sim.events)}", file=sys.stderr))
         print(f"simulate: produced {n} events to {config.kafka.bootstrap}", file=sys.stderr)
     else:
@@ -261,6 +261,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--output", default="events.jsonl", help="JSONL path (with --to jsonl)")
     s.add_argument("--truth", default="truth.jsonl", help="ground-truth JSONL path ('' for none)")
     s.add_argument("--rate", type=float, default=0.0, help="events/s when producing to Kafka (0 = as fast as possible)")
+    s.add_argument("--topic-prefix", default="", help="prefix for the topic names when producing to Kafka "
+                   "(orders, payments, shipments, customers), e.g. 'staging-'")
     s.set_defaults(func=cmd_simulate)
 
     rec = sub.add_parser("record", help="a time range of the live Kafka topics to JSONL (a backtest input), with offsets")

@@ -36,7 +36,7 @@ class Engine(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     """
 
     allowed_lateness_seconds: Annotated[float, msgspec.Meta(ge=0, le=86400)] = 300.0
-    idle_timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=86400)] = 30.0
+    idle_timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=86400)] = 5.0
 
 
 class Kafka(msgspec.Struct, forbid_unknown_fields=True, frozen=True):

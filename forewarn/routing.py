@@ -81,8 +81,9 @@ def route(cand: Candidate, policy: Routing) -> Trigger:
         why.append(f"consent: {reach['basis']}, so ai -> human lane")
     evidence = dict(cand.evidence)
     evidence["value_at_risk"] = round(cand.value_at_risk, 2)
-    if cand.currency:
-        evidence["currency"] = cand.currency
+    if cand.value_at_risk:
+        # A value with no currency of its own (a predicted lifetime value) is in the routing currency.
+        evidence["currency"] = cand.currency or policy.currency
     evidence["routing"] = why
     return Trigger(
         trigger_id=trigger_id(cand.kind, cand.subject, cand.episode),
