@@ -1,4 +1,4 @@
-"""The stateful customer step: a :class:`forewarn.engine.Shard` per key, driven by stamped watermarks."""
+"""The stateful customer step: a :class:`forewarn.engine.Shard` per key, driven by the watermark."""
 
 from __future__ import annotations
 
@@ -7,29 +7,41 @@ import time
 
 from bytewax.operators import StatefulBatchLogic
 
-from flows.items import END, EVENT, WAKE
+from flows.items import END, EVENT, PROGRESS
 from flows.worker_models import WorkerModels
 from forewarn.engine import Engine, Shard
-from forewarn.watermark import TimerIndex
+from forewarn.watermark import PerWorker
 from sinks import metrics
 
 
 class ShardLogic(StatefulBatchLogic):
     """Feeds one key's inputs to the engine in arrival order; snapshots its shard as bytes.
 
-    With ``timers`` set (live mode, one customer per key) the shard's earliest deadline is
-    registered so a source can wake it when the watermark passes, even if the customer is
-    silent. A finite stream keyed as one shard needs no wakes: it sees every input.
+    Finite mode (``workers`` None, one shard for the whole ordered stream): each item carries
+    the watermark its source stamped on it.
+
+    Live mode (one customer per key): the watermark is this worker's clock, fed by the
+    partitions' progress reports (items tagged ``PROGRESS``, under keys of their own). A batch
+    queues its events first and then moves to the clock, since a report that has reached this
+    worker vouches for every event sent before it, and those are in this batch or an earlier
+    one. The shard's next due time goes into the worker's timer index, so the worker's waker
+    wakes a customer who sends nothing more.
+
     ``models`` is this worker's online models: evaluations are drained after each batch,
     and each snapshot carries the reference of the models' checkpoint at the same epoch end
     (see :mod:`flows.model_checkpoints`).
+
+    ``persist`` False (no recovery configured): :meth:`snapshot` returns None. Bytewax asks for
+    a snapshot of every key changed in an epoch whether or not recovery will store it, and
+    pickling thousands of customers at each epoch's end stalls the flow for nothing.
     """
 
-    def __init__(self, engine: Engine, resume: bytes | None, timers: TimerIndex | None,
-                 models: WorkerModels) -> None:
+    def __init__(self, engine: Engine, resume: bytes | None, workers: PerWorker | None,
+                 models: WorkerModels, persist: bool = True) -> None:
         self.engine = engine
-        self.timers = timers
+        self.workers = workers
         self.models = models
+        self.persist = persist
         # Bytewax does not tell a builder its key: it comes with the first item, or the snapshot.
         self.key: str | None = None
         if resume is None:
@@ -42,24 +54,16 @@ class ShardLogic(StatefulBatchLogic):
             self._register()
 
     def _register(self) -> None:
-        if self.timers is not None and self.key is not None:
-            self.timers.register(self.key, self.shard.next_due())
+        if self.workers is not None and self.key is not None:
+            self.workers.current().timers.register(self.key, self.shard.next_due())
 
     def on_batch(self, items: list[tuple]) -> tuple[list, bool]:
-        engine, shard = self.engine, self.shard
         if self.key is None:
             self.key = items[0][1]
         self.models.before_batch()
-        out = []
-        stats = engine.stats
+        stats = self.engine.stats
         dup0, late0 = stats.duplicates, stats.late
-        for tag, _key, payload, wm, ingest in items:
-            if tag == EVENT:
-                out.extend(engine.on_event(shard, payload, wm, ingest))
-            elif tag == WAKE:
-                out.extend(engine.advance(shard, wm, ingest))
-            elif tag == END:
-                out.extend(engine.finish(shard, wm, ingest))
+        out = self._live(items) if self.workers is not None else self._finite(items)
         if stats.duplicates != dup0:
             metrics.DUPLICATES.inc(stats.duplicates - dup0)
         if stats.late != late0:
@@ -74,11 +78,42 @@ class ShardLogic(StatefulBatchLogic):
         observed = self.models.drain()
         if observed and self.models.emits_scores:
             out.extend(observed)
+        if not self.shard.customers and not self.shard.pending:
+            # Only clock reports came under this key: nothing to keep or snapshot.
+            return out, StatefulBatchLogic.DISCARD
         self._register()
         return out, StatefulBatchLogic.RETAIN
 
-    def snapshot(self) -> bytes:
+    def _finite(self, items: list[tuple]) -> list:
+        engine, shard = self.engine, self.shard
+        out = []
+        for tag, _key, payload, wm, ingest in items:
+            if tag == EVENT:
+                out.extend(engine.on_event(shard, payload, wm, ingest))
+            elif tag == END:
+                out.extend(engine.finish(shard, wm, ingest))
+        return out
+
+    def _live(self, items: list[tuple]) -> list:
+        engine, shard = self.engine, self.shard
+        clock = self.workers.current().clock
+        out = []
+        ingest = 0.0
+        for tag, _key, payload, _wm, ingest in items:
+            if tag == EVENT:
+                out.extend(engine.on_event(shard, payload, shard.watermark, ingest))
+            elif tag == PROGRESS:
+                clock.report(*payload)
+            # A WAKE has nothing to queue: the shard moves to the clock below.
+        if shard.customers or shard.pending:
+            out.extend(engine.advance(shard, clock.watermark(), ingest))
+        return out
+
+    def snapshot(self) -> bytes | None:
+        # The models publish their gauges (and checkpoint, with recovery) at each epoch's end.
         ref = self.models.at_snapshot()
+        if not self.persist:
+            return None
         # Bytes are immutable, as Bytewax requires of a snapshot, and cheaper than a deepcopy.
         snap = pickle.dumps((self.key, *self.shard.state(), ref), protocol=5)
         metrics.SNAPSHOTS.inc()

@@ -25,34 +25,40 @@ from flows.worker_models import FlowModels, WorkerModels
 from forewarn.config import Config
 from forewarn.engine import Engine
 from forewarn.routing import route
-from forewarn.watermark import TimerIndex
+from forewarn.watermark import PerWorker
 from online_models.base import Observation
 from sinks import metrics
 
 
 def build(config: Config, source: Source, triggers: Sink, deadletters: Sink | None,
-          timers: TimerIndex | None = None, name: str = "forewarn", engine: Engine | None = None,
-          scores: Sink | None = None, checkpoint_dir: str | None = None) -> Dataflow:
-    """Wire the dataflow. ``timers`` is given in live mode, where each customer is its own key;
-    ``engine`` when the caller changes its thresholds while the flow runs.
+          workers: PerWorker | None = None, waker: Source | None = None, name: str = "forewarn",
+          engine: Engine | None = None, scores: Sink | None = None, checkpoint_dir: str | None = None,
+          persist: bool = True) -> Dataflow:
+    """Wire the dataflow.
 
+    workers, waker: live mode, where each customer is its own key: each worker's clock and
+        timers, and the source that wakes customers whose deadline has passed.
+    engine: given when the caller changes its thresholds while the flow runs.
     scores: where every online-model evaluation goes (a backtest's ``--scores`` file), if anywhere.
     checkpoint_dir: where the models are checkpointed with the recovery snapshots, if anywhere.
+    persist: False when no recovery will keep the customer step's snapshots.
     """
     engine = Engine(config) if engine is None else engine
     metrics.declare_kinds([d.kind for d in engine.detectors])
     flow_models = FlowModels(checkpoint_dir, _checkpoints_kept(config), scores is not None)
     # Each worker (a thread) follows its own models; keyed by thread id, see online_models.base.PerWorker.
-    workers: dict[int, WorkerModels] = {}
+    worker_models: dict[int, WorkerModels] = {}
 
     def customer_logic(resume: bytes | None) -> ShardLogic:
-        models = workers.get(threading.get_ident())
+        models = worker_models.get(threading.get_ident())
         if models is None:
-            models = workers[threading.get_ident()] = flow_models.worker(engine.models)
-        return ShardLogic(engine, resume, timers, models)
+            models = worker_models[threading.get_ident()] = flow_models.worker(engine.models)
+        return ShardLogic(engine, resume, workers, models, persist)
 
     flow = Dataflow(name)
     inputs = op.input("inputs", flow, source)
+    if waker is not None:
+        inputs = op.merge("with_wakes", inputs, op.input("wakes", flow, waker))
     split = op.branch("validate", inputs, lambda item: item[0] != INVALID)
     if deadletters is not None:
         letters = op.map("deadletter_fields", split.falses, lambda item: item[2])

@@ -15,11 +15,12 @@ from bytewax.testing import run_main
 
 from flows import dataflow
 from flows.outputs import CallbackSink, JsonlSink, RedisDeadLetterSink, RedisTriggerSink, trigger_line
-from flows.sources import KafkaSource, LinesSource, file_lines
+from flows.broadcast import clock_keys
+from flows.sources import KafkaSource, LinesSource, WakerSource, file_lines, list_partitions
 from forewarn.config import Config
 from forewarn.engine import Engine
 from forewarn.timefmt import format_us
-from forewarn.watermark import StreamClock, TimerIndex
+from forewarn.watermark import PerWorker
 from online_models.base import Observation
 from sinks.deadletter import DeadLetterWriter
 from sinks.redis_queue import QueueWriter
@@ -61,7 +62,7 @@ def replay(config: Config, lines: Callable[[], Iterator[tuple[str, bytes]]], tri
            deadletters: Sink | None, scores: Sink | None = None) -> None:
     """Run the dataflow over a finite ordered stream, in this thread, to the end."""
     source = LinesSource(lines, _lateness_us(config), _one_shard)
-    flow = dataflow.build(config, source, triggers, deadletters, scores=scores)
+    flow = dataflow.build(config, source, triggers, deadletters, scores=scores, persist=False)  # nothing to resume
     run_main(flow, epoch_interval=timedelta(seconds=3600))
 
 
@@ -93,25 +94,30 @@ def kafka_conf(config: Config) -> dict:
     }
 
 
-def build_live(config: Config, engine: Engine | None = None):
-    """The live dataflow: Kafka in, Redis queues and dead letters out, one key per customer."""
+def build_live(config: Config, worker_count: int = 1, engine: Engine | None = None):
+    """The live dataflow: Kafka in, Redis queues and dead letters out, one key per customer.
+
+    ``worker_count`` is the number of Bytewax workers in the whole cluster (all processes):
+    every partition reports its progress to each of them. ``engine``: see :func:`run`.
+    """
     from confluent_kafka import OFFSET_BEGINNING
 
-    clock = StreamClock(_lateness_us(config), config.engine.idle_timeout_seconds)
-    timers = TimerIndex()
-    source = KafkaSource(kafka_conf(config), list(config.kafka.topics), clock, timers,
-                         config.kafka.batch_size, OFFSET_BEGINNING)
+    conf = kafka_conf(config)
+    parts = list_partitions(conf, list(config.kafka.topics))
+    workers = PerWorker(_lateness_us(config), config.engine.idle_timeout_seconds, parts)
+    source = KafkaSource(conf, parts, clock_keys(worker_count), config.kafka.batch_size, OFFSET_BEGINNING)
     r = config.redis
     triggers = RedisTriggerSink(lambda: QueueWriter(r.url, r.prefix, r.dedupe_ttl_days, r.retry_max_seconds))
     letters = RedisDeadLetterSink(lambda: DeadLetterWriter(r.url, r.prefix, r.dedupe_ttl_days, r.retry_max_seconds))
     models = str(Path(config.recovery.directory) / "models") if config.recovery.directory else None
-    return dataflow.build(config, source, triggers, letters, timers=timers, engine=engine, checkpoint_dir=models)
+    return dataflow.build(config, source, triggers, letters, workers=workers, waker=WakerSource(workers),
+                          engine=engine, checkpoint_dir=models, persist=bool(config.recovery.directory))
 
 
 def run(config: Config, workers: int = 1, process_id: int | None = None, addresses: list[str] | None = None,
         engine: Engine | None = None) -> None:
     """``engine``: pass one to change its thresholds while the flow runs (``forewarn.liveconfig``)."""
-    flow = build_live(config, engine)
+    flow = build_live(config, workers * (len(addresses) if addresses else 1), engine)
     rec = config.recovery
     recovery = None
     if rec.directory:

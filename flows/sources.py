@@ -1,7 +1,10 @@
-"""Sources: a file or the simulator (one ordered stream) and Kafka (a partition per topic-partition).
+"""Sources: a file or the simulator (one ordered stream), Kafka (a partition per topic-partition),
+and the per-worker waker.
 
-Each source decodes and validates as it reads (one typed pass), stamps every event with
-the watermark of its stream, and emits invalid input as dead letters with its position.
+Each input source decodes and validates as it reads (one typed pass) and emits invalid input
+as dead letters with its position. A finite stream stamps every event with its watermark;
+Kafka partitions send progress reports to every worker instead (see ``forewarn/watermark.py``),
+and each worker's waker wakes the customers whose deadlines its clock has passed.
 """
 
 from __future__ import annotations
@@ -13,11 +16,11 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 
-from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
+from bytewax.inputs import DynamicSource, FixedPartitionedSource, StatefulSourcePartition, StatelessSourcePartition
 
-from flows.items import END, EVENT, INVALID, WAKE
+from flows.items import END, EVENT, INVALID, PROGRESS, WAKE
 from forewarn import events as ev
-from forewarn.watermark import NEVER, StreamClock, TimerIndex
+from forewarn.watermark import NEVER, PerWorker
 from sinks import metrics
 
 log = logging.getLogger("forewarn.sources")
@@ -105,25 +108,30 @@ def file_lines(path: str) -> Callable[[], Iterator[tuple[str, bytes]]]:
 
 
 class _KafkaPartition(StatefulSourcePartition):
-    """One Kafka topic-partition, read from a resume offset, stamping the process watermark."""
+    """One Kafka topic-partition, read from a resume offset, reporting how far it has read.
 
-    def __init__(self, conf: dict, topic: str, partition: int, offset: int, clock: StreamClock,
-                 timers: TimerIndex, batch_size: int) -> None:
+    After each batch whose events moved the partition's event-time high (or that found it at
+    the end of its log, or behind again) it sends a progress report to every worker, behind
+    the events: the workers' clocks (``forewarn/watermark.py``) take the smallest high of all
+    partitions, so no worker runs ahead of an event another worker has read but not yet sent.
+    """
+
+    def __init__(self, conf: dict, topic: str, partition: int, resume: tuple[int, int],
+                 clock_keys: list[str], batch_size: int) -> None:
         from confluent_kafka import Consumer, TopicPartition
 
         self.topic = topic
         self.partition = partition
         self.part = f"{topic}/{partition}"
+        self.offset, self.high = resume  # next offset to read, largest event time read so far
         self.consumer = Consumer(conf)
-        self.consumer.assign([TopicPartition(topic, partition, offset)])
+        self.consumer.assign([TopicPartition(topic, partition, self.offset)])
         self.tp = TopicPartition(topic, partition)
-        self.offset = offset
-        self.clock = clock
-        self.timers = timers
+        self.clock_keys = clock_keys
         self.batch_size = batch_size
-        self.idle = False
-        self.high = NEVER
-        clock.register(self.part)
+        self.empty_polls = 0  # in a row
+        self.quiet_since: float | None = None
+        self.reported: tuple[int, float | None] | None = None
         self.lag = metrics.CONSUMER_LAG.labels(topic, str(partition))
         self.errors = metrics.KAFKA_ERRORS.labels(topic)  # created at 0: no errors is data too
 
@@ -134,8 +142,6 @@ class _KafkaPartition(StatefulSourcePartition):
         now = time.time()
         out: list[tuple] = []
         counts: Counter = Counter()
-        others = self.clock.others_high(self.part)
-        lateness = self.clock.lateness_us
         high = self.high
         for msg in msgs:
             err = msg.error()
@@ -155,24 +161,23 @@ class _KafkaPartition(StatefulSourcePartition):
             if ts > high:
                 high = ts
             counts[(self.topic, item.__struct_config__.tag)] += 1
-            # The watermark as it stood when this event was read (not after the whole batch).
-            out.append((EVENT, item.customer_id, item, min(others, high) - lateness, now))
-        if high != self.high:
-            self.high = high
-        caught_up = self._caught_up()
+            out.append((EVENT, item.customer_id, item, NEVER, now))
+        self.high = high
+        caught_up = self._caught_up()  # also updates the lag gauge
         if msgs:
-            self.clock.observe(self.part, high)
+            self.quiet_since = None
         elif caught_up:
-            self.clock.caught_up(self.part)
+            if self.quiet_since is None:
+                self.quiet_since = now
         else:
-            self.clock.behind(self.part)
+            self.quiet_since = None
         _count(counts)
-        wm = self.clock.watermark()
-        out.extend((WAKE, key, None, wm, now) for key in self.timers.pop_due(wm))
-        self.idle = not msgs
-        if wm != NEVER:
-            metrics.WATERMARK.set(wm / 1e6)
-            metrics.WATERMARK_LAG.set(now - wm / 1e6)
+        state = (high, self.quiet_since)
+        if state != self.reported:
+            self.reported = state
+            report = (self.part, high, self.quiet_since)
+            out.extend((PROGRESS, key, report, NEVER, now) for key in self.clock_keys)
+        self.empty_polls = 0 if msgs else self.empty_polls + 1
         return out
 
     def _caught_up(self) -> bool:
@@ -188,53 +193,101 @@ class _KafkaPartition(StatefulSourcePartition):
         return position >= high
 
     def next_awake(self) -> datetime | None:
-        # Poll an idle partition every 50 ms instead of spinning.
-        return datetime.now(timezone.utc) + timedelta(milliseconds=50) if self.idle else None
+        # After an empty poll, back off 1, 2, 4 ... up to 50 ms instead of spinning: a partition
+        # that had data a moment ago is polled again soon (the watermark waits for the slowest
+        # partition), one that has been quiet for a while costs 20 polls a second.
+        if not self.empty_polls:
+            return None
+        return datetime.now(timezone.utc) + timedelta(milliseconds=min(50, 2 ** (self.empty_polls - 1)))
 
-    def snapshot(self) -> int:
-        return self.offset
+    def snapshot(self) -> tuple[int, int]:
+        # The high comes along so that after a restart the partition holds the watermark
+        # where it was, instead of at "nothing read yet" until it reads again or goes idle.
+        return self.offset, self.high
 
     def close(self) -> None:
         self.consumer.close()
 
 
 class KafkaSource(FixedPartitionedSource):
-    def __init__(self, conf: dict, topics: list[str], clock: StreamClock, timers: TimerIndex,
-                 batch_size: int, start_offset: int) -> None:
+    """The input topics, one Bytewax partition per topic-partition (listed once, at start)."""
+
+    def __init__(self, conf: dict, parts: list[str], clock_keys: list[str], batch_size: int,
+                 start_offset: int) -> None:
         self.conf = conf
-        self.topics = topics
-        self.clock = clock
-        self.timers = timers
+        self.parts = parts
+        self.clock_keys = clock_keys
         self.batch_size = batch_size
         self.start_offset = start_offset
 
     def list_parts(self) -> list[str]:
-        from confluent_kafka.admin import AdminClient
+        return self.parts
 
-        admin = AdminClient({k: v for k, v in self.conf.items()
-                             if k == "bootstrap.servers" or k.startswith(("security", "sasl", "ssl"))})
-        meta = admin.list_topics(timeout=10)
-        missing = [t for t in self.topics if t not in meta.topics or meta.topics[t].error is not None]
-        if missing:
-            _create_topics(admin, missing)
-            meta = admin.list_topics(timeout=10)
-        parts = []
-        for topic in self.topics:
-            tmeta = meta.topics.get(topic)
-            if tmeta is None or tmeta.error is not None:
-                log.warning("topic %r not found on %s and could not be created; not reading it "
-                            "(create it and restart)", topic, self.conf["bootstrap.servers"])
-                continue
-            parts.extend(f"{topic}/{p}" for p in sorted(tmeta.partitions))
-        if not parts:
-            raise RuntimeError(f"none of the topics {self.topics} exist on {self.conf['bootstrap.servers']}; "
-                               "produce some events first (forewarn simulate --to kafka) or fix kafka.topics")
-        return parts
-
-    def build_part(self, step_id: str, for_part: str, resume_state: int | None) -> _KafkaPartition:
+    def build_part(self, step_id: str, for_part: str, resume_state: tuple[int, int] | None) -> _KafkaPartition:
         topic, partition = for_part.rsplit("/", 1)
-        offset = resume_state if resume_state is not None else self.start_offset
-        return _KafkaPartition(self.conf, topic, int(partition), offset, self.clock, self.timers, self.batch_size)
+        resume = resume_state if resume_state is not None else (self.start_offset, NEVER)
+        return _KafkaPartition(self.conf, topic, int(partition), resume, self.clock_keys, self.batch_size)
+
+
+def list_partitions(conf: dict, topics: list[str]) -> list[str]:
+    """``topic/partition`` for every partition of the input topics, creating missing topics."""
+    from confluent_kafka.admin import AdminClient
+
+    admin = AdminClient({k: v for k, v in conf.items()
+                         if k == "bootstrap.servers" or k.startswith(("security", "sasl", "ssl"))})
+    meta = admin.list_topics(timeout=10)
+    missing = [t for t in topics if t not in meta.topics or meta.topics[t].error is not None]
+    if missing:
+        _create_topics(admin, missing)
+        meta = admin.list_topics(timeout=10)
+    parts = []
+    for topic in topics:
+        tmeta = meta.topics.get(topic)
+        if tmeta is None or tmeta.error is not None:
+            log.warning("topic %r not found on %s and could not be created; not reading it "
+                        "(create it and restart)", topic, conf["bootstrap.servers"])
+            continue
+        parts.extend(f"{topic}/{p}" for p in sorted(tmeta.partitions))
+    if not parts:
+        raise RuntimeError(f"none of the topics {topics} exist on {conf['bootstrap.servers']}; "
+                           "produce some events first (forewarn simulate --to kafka) or fix kafka.topics")
+    return parts
+
+
+class _WakerPartition(StatelessSourcePartition):
+    """Wakes this worker's customers whose due time its clock has passed."""
+
+    def __init__(self, workers: PerWorker, interval: timedelta) -> None:
+        self.workers = workers
+        self.interval = interval
+
+    def next_batch(self) -> list[tuple]:
+        wt = self.workers.current()
+        wm = wt.clock.watermark()
+        if wm == NEVER:
+            return []
+        now = time.time()
+        metrics.WATERMARK.set(wm / 1e6)
+        metrics.WATERMARK_LAG.set(now - wm / 1e6)
+        return [(WAKE, key, None, wm, now) for key in wt.timers.pop_due(wm)]
+
+    def next_awake(self) -> datetime:
+        return datetime.now(timezone.utc) + self.interval
+
+
+class WakerSource(DynamicSource):
+    """One waker per worker: every ``interval`` it wakes the customers that are due.
+
+    On every worker, whether or not it reads any Kafka partition, because the customers a
+    worker owns are woken only from that worker's own timer index.
+    """
+
+    def __init__(self, workers: PerWorker, interval: timedelta = timedelta(milliseconds=10)) -> None:
+        self.workers = workers
+        self.interval = interval
+
+    def build(self, step_id: str, worker_index: int, worker_count: int) -> _WakerPartition:
+        return _WakerPartition(self.workers, self.interval)
 
 
 def _create_topics(admin, topics: list[str]) -> None:

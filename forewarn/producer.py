@@ -14,7 +14,7 @@ def topic_and_key(raw: bytes, default_topic: str) -> tuple[str, bytes | None]:
     try:
         obj = json.loads(raw)
         return TOPIC_OF_TYPE.get(obj.get("type"), default_topic), str(obj["customer_id"]).encode()
-    except (ValueError, TypeError, KeyError, AttributeError):
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
         return default_topic, None
 
 

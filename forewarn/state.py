@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Mapping
+from sys import intern
 from typing import Any
 
 import msgspec
@@ -20,7 +21,9 @@ MAX_ORDERS = 16  # most recent orders kept for context; LTV and counts cover the
 SEEN_EVENTS = 64  # recent event ids remembered to drop duplicate deliveries
 
 
-class Order(msgspec.Struct, array_like=True):
+# gc=False: these hold only numbers and strings, so they can never be part of a reference
+# cycle; untracked, they cost 16 bytes less each and nothing in the cyclic collector's passes.
+class Order(msgspec.Struct, array_like=True, gc=False):
     total: float
     currency: str
     placed_us: int
@@ -28,7 +31,7 @@ class Order(msgspec.Struct, array_like=True):
     paid: bool = False
 
 
-class Shipment(msgspec.Struct, array_like=True):
+class Shipment(msgspec.Struct, array_like=True, gc=False):
     order_id: str
     created_us: int
     eta_us: int
@@ -37,9 +40,17 @@ class Shipment(msgspec.Struct, array_like=True):
     last_update_us: int = 0
 
 
+def _intern(value: str | None) -> str | None:
+    # Categorical strings read from events (currency, tier, carrier, status) are interned:
+    # one "EUR" for every order of every customer instead of one each.
+    return None if value is None else intern(value)
+
+
 class CustomerState(msgspec.Struct):
     customer_id: str
-    seen: list[int] = []
+    # crc32 of the recent event ids, 4 bytes each (little-endian), oldest first: a quarter
+    # of the memory of a list of ints, the largest part of a customer's state otherwise.
+    seen: bytes = b""
     tier: str | None = None
     name: str | None = None
     email: str | None = None
@@ -58,12 +69,14 @@ class CustomerState(msgspec.Struct):
 
     def is_duplicate(self, event_id: str) -> bool:
         """Remember ``event_id``; True if it was already seen (a redelivery)."""
-        h = zlib.crc32(event_id.encode())
-        if h in self.seen:
+        h = zlib.crc32(event_id.encode()).to_bytes(4, "little")
+        seen = self.seen
+        i = seen.find(h)
+        while i % 4 and i != -1:  # only a match on an entry's own 4 bytes counts
+            i = seen.find(h, i + 1)
+        if i != -1:
             return True
-        self.seen.append(h)
-        if len(self.seen) > SEEN_EVENTS:
-            del self.seen[0]
+        self.seen = (seen + h)[-SEEN_EVENTS * 4:]
         return False
 
     def segment(self, vip_ltv: float) -> str:
@@ -108,7 +121,7 @@ class CustomerState(msgspec.Struct):
                 status = known.status if known is not None else "open"
                 if status == "open":
                     self.ltv += to_base(event.total, event.currency, rates)
-                self.orders[event.order_id] = Order(event.total, event.currency, ts, status,
+                self.orders[event.order_id] = Order(event.total, intern(event.currency), ts, status,
                                                     known is not None and known.paid)
                 if len(self.orders) > MAX_ORDERS:
                     del self.orders[min(self.orders, key=lambda k: self.orders[k].placed_us)]
@@ -129,7 +142,7 @@ class CustomerState(msgspec.Struct):
             case ev.PaymentSucceeded():
                 order = self.orders.get(event.order_id)
                 if order is None:
-                    self.orders[event.order_id] = Order(0.0, event.currency, ts, paid=True)
+                    self.orders[event.order_id] = Order(0.0, intern(event.currency), ts, paid=True)
                 else:
                     order.paid = True
             case ev.PaymentRefunded():
@@ -138,12 +151,12 @@ class CustomerState(msgspec.Struct):
                     self.ltv = max(0.0, self.ltv - to_base(event.amount, event.currency, rates))
             case ev.ShipmentCreated():
                 self.shipments[event.shipment_id] = Shipment(
-                    event.order_id, ts, ev.to_us(event.estimated_delivery_at), event.carrier,
+                    event.order_id, ts, ev.to_us(event.estimated_delivery_at), _intern(event.carrier),
                     "created", ts)
             case ev.ShipmentUpdated():
                 ship = self.shipments.get(event.shipment_id)
                 if ship is not None and ship.status != "delivered":
-                    ship.status = event.status
+                    ship.status = intern(event.status)
                     ship.last_update_us = max(ship.last_update_us, ts)
                     if event.estimated_delivery_at is not None:
                         ship.eta_us = ev.to_us(event.estimated_delivery_at)
@@ -161,7 +174,7 @@ class CustomerState(msgspec.Struct):
                 if event.email_verified is not None:
                     self.email_verified = event.email_verified
                 if event.tier is not None:
-                    self.tier = event.tier
+                    self.tier = intern(event.tier)
                 if event.name is not None:
                     self.name = event.name
                 # Per channel, the latest record in event time wins, even if it arrives late.

@@ -1,14 +1,17 @@
 """Stream time for the live engine: a watermark per input partition, and a timer index.
 
 The watermark of one partition is the largest event time it has delivered, less the
-allowed lateness. The process watermark is the smallest of its *active* partitions (as
-Flink does): a partition that has been quiet for ``idle_timeout`` stops holding the others
+allowed lateness. The watermark is the smallest of the *active* partitions (as Flink
+does): a partition that has been quiet for ``idle_timeout`` stops holding the others
 back, and when every partition is quiet the watermark advances with the wall clock from
 where the data left it, so a deadline still fires on time in a quiet hour.
 
-The :class:`TimerIndex` lets a source, which sees stream time, wake customers whose
-deadlines have passed even though they send no event. Customer steps register their
-earliest deadline; sources pop the due ones and emit a wake for each.
+Each worker keeps its own :class:`WorkerTime` (a :class:`StreamClock` and a
+:class:`TimerIndex`), fed by the progress reports the partitions send it in band, behind
+their events (see ``flows/sources.py``): a report that has reached a worker means every
+event the partition read before it has reached that worker too, whichever worker or
+process read it. So no customer applies an event, or fires a deadline, ahead of an event
+that another partition has read but not yet delivered.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import heapq
 import threading
 import time
+from collections.abc import Callable, Iterable
 
 NEVER = -(2**62)
 
@@ -29,118 +33,146 @@ class PartitionClock:
 
 
 class StreamClock:
-    """Per-partition event time, combined into one process watermark. Thread-safe.
+    """Per-partition event time as reported, combined into one watermark.
 
     Only a partition itself can say it is idle (at the end of its log, with nothing new, for
-    ``idle_timeout``): a partition that merely has not been polled for a while, because the
-    worker was busy elsewhere, still holds the watermark back.
+    ``idle_timeout``): a partition that merely has not reported for a while, because its
+    worker was busy elsewhere, still holds the watermark back. ``quiet_since`` is wall time
+    (Unix seconds) as the reading worker saw it; machines of one cluster are assumed to
+    agree on the time to well within ``idle_timeout``.
+
+    >>> clock = StreamClock(lateness_us=0, idle_timeout_s=30, parts=["a", "b"], wall=lambda: 100.0)
+    >>> clock.report("a", 5_000_000, None)
+    >>> clock.watermark() == NEVER  # b has reported nothing yet
+    True
+    >>> clock.report("b", 7_000_000, None)
+    >>> clock.watermark()
+    5000000
+    >>> clock.report("a", 5_000_000, quiet_since=60.0)  # a has been at its end for 40 s
+    >>> clock.watermark()
+    7000000
     """
 
-    def __init__(self, lateness_us: int, idle_timeout_s: float, wall=time.monotonic) -> None:
+    def __init__(self, lateness_us: int, idle_timeout_s: float, parts: Iterable[str] = (),
+                 wall: Callable[[], float] = time.time) -> None:
         self.lateness_us = lateness_us
         self.idle_timeout_s = idle_timeout_s
         self.wall = wall
-        self.parts: dict[str, PartitionClock] = {}
-        self._lock = threading.Lock()
+        self.parts: dict[str, PartitionClock] = {p: PartitionClock() for p in parts}
         self._floor = NEVER  # the watermark never goes back
+        # The watermark only changes with a report, or when a quiet partition turns idle:
+        # cache it until then (it is read once per customer batch).
+        self._cached: int | None = None
+        self._valid_until = 0.0
 
-    def _part(self, part: str) -> PartitionClock:
+    def report(self, part: str, high: int, quiet_since: float | None) -> None:
+        """Partition ``part`` has delivered events up to ``high``; ``quiet_since`` is when it
+        was first found at the end of its log (None while it has more to read)."""
         p = self.parts.get(part)
         if p is None:
-            with self._lock:
-                p = self.parts.setdefault(part, PartitionClock())
-        return p
-
-    def register(self, part: str) -> None:
-        """An assigned partition: until it delivers data or goes idle it holds the watermark
-        back, since its first events may be older than everything read so far."""
-        self._part(part)
-
-    def observe(self, part: str, high: int) -> None:
-        """The partition delivered events up to ``high``."""
-        p = self._part(part)
+            p = self.parts[part] = PartitionClock()
         if high > p.high:
             p.high = high
-        p.quiet_since = None
-
-    def behind(self, part: str) -> None:
-        """The partition returned nothing but has unread input: not idle."""
-        self._part(part).quiet_since = None
-
-    def caught_up(self, part: str) -> None:
-        """The partition is at the end of its log; idle once that lasts ``idle_timeout``."""
-        p = self._part(part)
-        if p.quiet_since is None:
-            p.quiet_since = self.wall()
-
-    def _active(self, p: PartitionClock, now: float) -> bool:
-        return p.quiet_since is None or now - p.quiet_since < self.idle_timeout_s
-
-    def others_high(self, part: str) -> int:
-        """Smallest event-time high of the *other* active partitions (no limit if there are none).
-
-        A source stamps each event with ``min(this, own high) - lateness``: the watermark as it
-        stood when that event was read, not after its whole batch.
-        """
-        now = self.wall()
-        with self._lock:
-            highs = [p.high for name, p in self.parts.items() if name != part and self._active(p, now)]
-        return min(highs) if highs else -NEVER
+        p.quiet_since = quiet_since
+        self._cached = None
 
     def watermark(self) -> int:
         now = self.wall()
-        with self._lock:
-            active = [p.high for p in self.parts.values() if self._active(p, now)]
-            if active:
-                if min(active) == NEVER:
-                    return self._floor
-                wm = min(active) - self.lateness_us
-            else:
-                seen = [p for p in self.parts.values() if p.high != NEVER]
-                if not seen:
-                    return self._floor
-                # Everything is idle: advance with the wall clock from where the data left off.
-                high = max(p.high for p in seen)
-                idle_for = now - max(p.quiet_since for p in self.parts.values()) - self.idle_timeout_s
-                wm = high - self.lateness_us + int(max(0.0, idle_for) * 1_000_000)
-            if wm > self._floor:
-                self._floor = wm
-            return self._floor
-
-    def lag_seconds(self, wall_now_us: int) -> float | None:
-        """How far the watermark trails the wall clock (for the watermark lag metric)."""
-        return None if self._floor == NEVER else (wall_now_us - self._floor) / 1_000_000
+        if self._cached is not None and now < self._valid_until:
+            return self._cached
+        timeout = self.idle_timeout_s
+        active = []
+        turns_idle = float("inf")
+        for p in self.parts.values():
+            if p.quiet_since is None:
+                active.append(p.high)
+            elif now - p.quiet_since < timeout:
+                active.append(p.high)
+                turns_idle = min(turns_idle, p.quiet_since + timeout)
+        if active:
+            low = min(active)
+            wm = self._floor if low == NEVER else low - self.lateness_us
+            self._valid_until = turns_idle
+        else:
+            seen = [p for p in self.parts.values() if p.high != NEVER]
+            if not seen:
+                return self._floor
+            # Everything is idle: advance with the wall clock from where the data left off.
+            high = max(p.high for p in seen)
+            idle_for = now - max(p.quiet_since for p in self.parts.values()) - timeout
+            wm = high - self.lateness_us + int(max(0.0, idle_for) * 1_000_000)
+            self._valid_until = 0.0  # moves with the wall clock
+        if wm > self._floor:
+            self._floor = wm
+        self._cached = self._floor
+        return self._floor
 
 
 class TimerIndex:
-    """Earliest deadline per state key, across all customers of this process. Thread-safe."""
+    """Earliest due time per state key, for the customers of one worker.
+
+    A customer step registers its shard's next due time after every batch; the worker's
+    waker pops the keys whose time the watermark has passed and wakes them, so a customer
+    who sends nothing more still has its deadlines fired.
+    """
 
     def __init__(self) -> None:
         self._heap: list[tuple[int, str]] = []
         self._due: dict[str, int] = {}
-        self._lock = threading.Lock()
 
     def register(self, key: str, deadline_us: int | None) -> None:
-        with self._lock:
-            if deadline_us is None:
-                self._due.pop(key, None)
-                return
-            if self._due.get(key) == deadline_us:
-                return
-            self._due[key] = deadline_us
-            heapq.heappush(self._heap, (deadline_us, key))
+        if deadline_us is None:
+            self._due.pop(key, None)
+            return
+        if self._due.get(key) == deadline_us:
+            return
+        self._due[key] = deadline_us
+        heapq.heappush(self._heap, (deadline_us, key))
 
     def pop_due(self, watermark: int) -> list[str]:
-        """Keys with a deadline before ``watermark``; each is returned once per registration."""
+        """Keys with a due time before ``watermark``; each is returned once per registration."""
         out = []
-        with self._lock:
-            heap = self._heap
-            while heap and heap[0][0] < watermark:
-                deadline, key = heapq.heappop(heap)
-                if self._due.get(key) == deadline:
-                    del self._due[key]
-                    out.append(key)
+        heap, due = self._heap, self._due
+        while heap and heap[0][0] < watermark:
+            deadline, key = heapq.heappop(heap)
+            if due.get(key) == deadline:
+                del due[key]
+                out.append(key)
         return out
 
     def __len__(self) -> int:
         return len(self._due)
+
+
+class WorkerTime:
+    """The clock and the timer index of one worker."""
+
+    __slots__ = ("clock", "timers")
+
+    def __init__(self, clock: StreamClock) -> None:
+        self.clock = clock
+        self.timers = TimerIndex()
+
+
+class PerWorker:
+    """One :class:`WorkerTime` per worker thread of this process.
+
+    A Bytewax worker is a thread, and runs every step of its share of the dataflow: the
+    customer steps it owns, the clock reports routed to it, and its waker. So the thread
+    identifies the worker, and nothing here is shared between threads. (Keyed by thread id,
+    not ``threading.local``: Bytewax's Rust threads take the GIL with a fresh Python thread
+    state each time, which would empty a ``threading.local``.)
+    """
+
+    def __init__(self, lateness_us: int, idle_timeout_s: float, parts: list[str]) -> None:
+        self.lateness_us = lateness_us
+        self.idle_timeout_s = idle_timeout_s
+        self.parts = parts
+        self._by_thread: dict[int, WorkerTime] = {}
+
+    def current(self) -> WorkerTime:
+        tid = threading.get_ident()
+        wt = self._by_thread.get(tid)
+        if wt is None:
+            wt = self._by_thread[tid] = WorkerTime(StreamClock(self.lateness_us, self.idle_timeout_s, self.parts))
+        return wt

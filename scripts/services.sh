@@ -11,6 +11,8 @@
 #
 # Environment:
 #   FOREWARN_CACHE         cache dir (jars, data, logs)   default: ~/.cache/forewarn
+#   FOREWARN_JARS          Kafka jars dir                 default: $FOREWARN_CACHE/kafka-4.1.1/libs
+#                          (point a second stack at the first one's jars: nothing to download)
 #   FOREWARN_KAFKA_PORT    broker port                    default: 9092
 #   FOREWARN_KAFKA_CONTROLLER_PORT  KRaft controller port default: kafka port + 1 (9093)
 #   FOREWARN_REDIS_PORT    redis port                     default: 6379
@@ -29,7 +31,7 @@ HOST=127.0.0.1
 
 KAFKA_VERSION=4.1.1
 KAFKA_HOME="$CACHE/kafka-$KAFKA_VERSION"
-KAFKA_LIBS="$KAFKA_HOME/libs"
+KAFKA_LIBS="${FOREWARN_JARS:-$KAFKA_HOME/libs}"
 KAFKA_PORT="${FOREWARN_KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${FOREWARN_KAFKA_CONTROLLER_PORT:-$((KAFKA_PORT + 1))}"
 KAFKA_HEAP="${FOREWARN_KAFKA_HEAP:-512m}"
@@ -151,9 +153,9 @@ kafka_fetch_jars() {
   fi
   command -v mvn >/dev/null || apt_install maven
   log "kafka: downloading jars from Maven Central (first time, ~1 min)…"
-  local tmp="$KAFKA_HOME/libs.tmp.$$"
+  local tmp="$KAFKA_LIBS.tmp.$$"
   rm -rf "$tmp"
-  mkdir -p "$tmp"
+  mkdir -p "$tmp" "$KAFKA_HOME"
   if ! mvn -B -q -f "$pom" dependency:copy-dependencies -DoutputDirectory="$tmp" -DincludeScope=runtime \
     >"$KAFKA_HOME/mvn.log" 2>&1; then
     rm -rf "$tmp"

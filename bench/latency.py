@@ -1,0 +1,182 @@
+"""Event-to-queue latency at a fixed input rate, on the real broker and Redis.
+
+The simulated store's events are replayed at ``rate`` events/s with their times moved to the
+moment each is produced (every timestamp in an event shifts by the same amount, so a parcel's
+estimate stays days ahead), so event time is wall time and a trigger's ``emitted_at`` minus
+its ``fired_at`` is its latency from the event (or the deadline) to the queue. Probe parcels
+whose deadline falls a second after they are sent measure the deadline path
+(``delivery_late``); kinds that fire on an event measure the event path.
+
+With ``allowed_lateness_seconds = 0`` an event (or deadline) at ``t`` is applied once every
+partition has delivered something at or past ``t``: that *watermark wait* is a property of the
+input and its partitioning, not of the engine. It is computed exactly from what was produced
+(per partition, the first event time at or past ``t``), and subtracted: ``beyond_watermark``
+is what the engine (and Kafka and Redis) add.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import threading
+import time
+from collections import defaultdict
+
+import msgspec
+import redis
+
+from bench.common import KAFKA, REDIS, STORE_END, Engine, cleanup, engine_config, free_port, namespace, stop
+from forewarn.events import TOPIC_OF_TYPE
+from forewarn.timefmt import HOUR, format_us, now_us, parse_rfc3339
+
+TIME_FIELDS = ("estimated_delivery_at", "promised_delivery_at")
+PROBES_PER_S = 10
+# Kinds that fire at a deadline (the rest fire on an event; a payment failure fires on its
+# event when it is final, at the end of its recovery window otherwise, which a run never reaches).
+DEADLINE_KINDS = {"delivery_late", "shipment_stalled"}
+WARM_UP_S = 5.0  # triggers due in the first seconds (consumers connecting, first fetches) are left out
+
+
+def _pct(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))] if values else float("nan")
+
+
+class Replay:
+    """Produces the store at a fixed rate, re-timed to now; remembers (partition, time) of each."""
+
+    def __init__(self, lines: list[bytes], topics_ns: str, rate: float, seconds: float, grace_hours: float) -> None:
+        from confluent_kafka import Producer
+
+        self.lines = lines
+        self.topics_ns = topics_ns
+        self.rate = rate
+        self.seconds = seconds
+        self.grace_us = int(grace_hours * HOUR)
+        self.producer = Producer({"bootstrap.servers": KAFKA, "linger.ms": 1, "compression.type": "lz4"})
+        self.placed: dict[str, list[int]] = defaultdict(list)  # topic/partition -> event times
+        self.sent = 0
+        self.probes = 0
+
+    def _send(self, obj: dict, ts: int) -> None:
+        def delivered(err, msg) -> None:
+            if err is None:
+                self.placed[f"{msg.topic()}/{msg.partition()}"].append(ts)
+
+        topic = f"{self.topics_ns}-{TOPIC_OF_TYPE[obj['type']]}"
+        self.producer.produce(topic, msgspec.json.encode(obj), obj["customer_id"].encode(), on_delivery=delivered)
+
+    def run(self) -> None:
+        start = time.monotonic()
+        next_probe = start
+        for raw in self.lines:
+            elapsed = time.monotonic() - start
+            if elapsed > self.seconds:
+                break
+            ahead = self.sent / self.rate - elapsed
+            if ahead > 0:
+                time.sleep(ahead)
+            now = now_us()
+            obj = msgspec.json.decode(raw)
+            shift = now - parse_rfc3339(obj["ts"])
+            obj["ts"] = format_us(now)
+            for field in TIME_FIELDS:
+                if obj.get(field):
+                    obj[field] = format_us(parse_rfc3339(obj[field]) + shift)
+            self._send(obj, now)
+            self.sent += 1
+            if time.monotonic() >= next_probe:
+                self._probe(now)
+                next_probe += 1 / PROBES_PER_S
+            if self.sent % 500 == 0:
+                self.producer.poll(0)
+        self.producer.flush(30)
+
+    def _probe(self, now: int) -> None:
+        """A parcel whose delivery deadline (estimate + grace) is one second from now."""
+        n = self.probes = self.probes + 1
+        cid, oid, sid = f"probe-c{n}", f"probe-o{n}", f"probe-s{n}"
+        self._send({"type": "order.placed", "event_id": f"probe-e{n}a", "ts": format_us(now), "customer_id": cid,
+                    "order_id": oid, "total": 20.0, "currency": "EUR",
+                    "items": [{"sku": "probe", "qty": 1, "unit_price": 20.0}],
+                    "shipping_address": {"country": "DE"}}, now)
+        self._send({"type": "shipment.created", "event_id": f"probe-e{n}b", "ts": format_us(now), "customer_id": cid,
+                    "order_id": oid, "shipment_id": sid,
+                    "estimated_delivery_at": format_us(now + 1_000_000 - self.grace_us)}, now)
+        self.sent += 2
+
+    def watermark_wait_us(self, t: int, inclusive: bool) -> int | None:
+        """How long after ``t`` every partition had delivered something at (or past) ``t``."""
+        latest = t
+        for times in self.placed.values():
+            i = bisect.bisect_left(times, t) if inclusive else bisect.bisect_right(times, t)
+            if i == len(times):
+                return None  # a partition had nothing later before the run ended
+            latest = max(latest, times[i])
+        return latest - t
+
+
+def run(rate: float, seconds: float, seed: int) -> dict:
+    from forewarn.config import load
+    from forewarn.simulator import SimSpec, generate
+
+    customers = max(500, int(rate * seconds / 40))  # ~43 events per customer per 30 days
+    lines = generate(SimSpec(customers=customers, days=30, seed=seed, end=STORE_END)).events
+    grace = load(None).detectors.delivery_late.grace_hours
+    topics_ns, ns = namespace("latency-topics"), namespace("latency")
+    from forewarn.producer import produce
+
+    # Create the topics (default partitioning) before the engine lists them.
+    produce([json.dumps({"type": t, "event_id": f"warm-{t}"}).encode() for t in TOPIC_OF_TYPE], KAFKA,
+            topic_prefix=f"{topics_ns}-")
+    engine = Engine(engine_config(ns, topics_ns, free_port(), engine={"idle_timeout_seconds": 30}), log="latency")
+    client = redis.Redis.from_url(REDIS)
+    replay = Replay(lines, topics_ns, rate, seconds, grace)
+    try:
+        while engine.alive():
+            try:
+                engine.metric("forewarn_events_total")
+                break
+            except OSError:
+                time.sleep(0.2)
+        time.sleep(2)  # partitions assigned, consumers fetching
+        producer = threading.Thread(target=replay.run)
+        producer.start()
+        producer.join()
+        time.sleep(3)  # the last deadlines come due, the last triggers are written
+        read = engine.metric("forewarn_events_total")
+        from sinks.redis_queue import all_queue_keys
+
+        triggers = [json.loads(f[b"trigger"]) for k in all_queue_keys(f"{ns}:") for _id, f in client.xrange(k)]
+    finally:
+        stop([engine])
+        cleanup(topics_ns, (f"{ns}:",))
+    for times in replay.placed.values():
+        times.sort()
+    out: dict = {"rate_events_per_s": rate, "seconds": seconds, "events_sent": replay.sent,
+                 "events_read": read, "allowed_lateness_seconds": 0, "partitions": len(replay.placed),
+                 "warm_up_left_out_s": WARM_UP_S}
+    paths: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    slowest: list[tuple[float, float, float]] = []  # (ms beyond the watermark, s into the run, kind)
+    first = min((min(v) for v in replay.placed.values() if v), default=0)
+    for t in triggers:
+        fired = parse_rfc3339(t["fired_at"])
+        deadline = t["kind"] in DEADLINE_KINDS
+        wait = replay.watermark_wait_us(fired, inclusive=not deadline)
+        if wait is None:
+            continue
+        if fired - first < WARM_UP_S * 1e6:
+            continue
+        total = parse_rfc3339(t["emitted_at"]) - fired
+        path = paths["deadline" if deadline else "event"]
+        path["total_ms"].append(total / 1000)
+        path["watermark_wait_ms"].append(wait / 1000)
+        path["beyond_watermark_ms"].append((total - wait) / 1000)
+        slowest.append((round((total - wait) / 1000, 1), round((fired - first) / 1e6, 1), t["kind"]))
+    for name, series in paths.items():
+        out[name] = {"triggers": len(series["total_ms"]),
+                     **{f"{k[:-3]}_p{int(q * 100)}_ms": round(_pct(v, q), 1)
+                        for k, v in series.items() for q in (0.5, 0.99)}}
+    # When the slowest ones happened tells a periodic stall (a collection, an epoch) from noise.
+    out["slowest_beyond_ms_at_s"] = sorted(slowest, reverse=True)[:8]
+    return out

@@ -1,0 +1,108 @@
+"""Where the time goes, per stage, so the next optimisation is chosen by numbers.
+
+A ``forewarn backtest`` of the simulated store runs under cProfile. Every function's own time
+is charged to the stage its module belongs to (decode, source, engine, state, each detector,
+each model, routing, sink); a function of no stage (a builtin, ``heapq``, ``datetime``,
+``timefmt``, the Prometheus client...) is charged to the stages of its callers, in proportion
+to the time each caller spent in it. What is left is Bytewax and the interpreter.
+"""
+
+from __future__ import annotations
+
+import cProfile
+import pstats
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from bench.common import STORE_END
+
+ROOT = str(Path(__file__).resolve().parent.parent)
+
+
+def stage_of(func: tuple[str, int, str]) -> str | None:
+    """The stage a (file, line, name) belongs to; None for helpers charged to their callers."""
+    path, _line, name = func
+    rel = path[len(ROOT) + 1:] if path.startswith(ROOT) else path
+    if rel.startswith("detectors/") and not rel.endswith(("base.py", "__init__.py")):
+        return "detector:" + Path(rel).stem
+    if rel.startswith("online_models/"):
+        return "model:" + Path(rel).stem
+    if rel == "forewarn/events.py":
+        return "decode"
+    if rel == "forewarn/state.py":
+        return "state"
+    if rel in ("forewarn/engine.py", "flows/customer_step.py"):
+        return "engine (event-time order, deadlines)"
+    if rel == "forewarn/routing.py" or (rel == "forewarn/trigger.py" and name == "trigger_id"):
+        return "routing"
+    if rel.startswith("sinks/") or rel == "flows/outputs.py" or rel == "forewarn/trigger.py":
+        return "sink"
+    if rel.startswith("flows/"):
+        return "source"
+    if "/bytewax/" in path:
+        return "bytewax"
+    return None
+
+
+def by_stage(stats: pstats.Stats) -> dict[str, float]:
+    """Own time per stage, helpers' time split among their callers' stages."""
+    raw = stats.stats  # func -> (cc, nc, tt, ct, callers{func: (cc, nc, tt, ct)})
+    shares: dict = {}
+
+    def share(func, depth: int = 0) -> dict[str, float]:
+        """How the time spent in ``func`` divides among stages (fractions summing to 1)."""
+        if func in shares:
+            return shares[func]
+        stage = stage_of(func)
+        if stage is not None or depth > 30 or func not in raw or not raw[func][4]:
+            out = {stage or "interpreter/other": 1.0}
+        else:
+            shares[func] = {"interpreter/other": 1.0}  # a recursion guard while computing
+            callers = raw[func][4]
+            total = sum(c[3] for c in callers.values()) or 1.0
+            out: dict[str, float] = defaultdict(float)
+            for caller, c in callers.items():
+                for s, f in share(caller, depth + 1).items():
+                    out[s] += f * c[3] / total
+        shares[func] = out
+        return out
+
+    seconds: dict[str, float] = defaultdict(float)
+    for func, (_cc, _nc, tt, _ct, _callers) in raw.items():
+        for s, f in share(func).items():
+            seconds[s] += tt * f
+    return dict(seconds)
+
+
+def backtest(customers: int, seed: int) -> dict:
+    from flows import modes
+    from forewarn.config import load
+    from forewarn.simulator import SimSpec, generate, write_jsonl
+
+    sim = generate(SimSpec(customers=customers, days=30, seed=seed, end=STORE_END))
+    work = Path(tempfile.mkdtemp(prefix="forewarn-profile-"))
+    events, out = work / "events.jsonl", work / "triggers.jsonl"
+    write_jsonl(sim, events, None)
+    config = load(None, {"engine.allowed_lateness_seconds": 0})
+    t0 = time.perf_counter()
+    modes.backtest(config, str(events), str(out))
+    plain = time.perf_counter() - t0
+    profiler = cProfile.Profile()
+    profiler.enable()
+    modes.backtest(config, str(events), str(out))
+    profiler.disable()
+    stats = pstats.Stats(profiler)
+    seconds = by_stage(stats)
+    total = sum(seconds.values())
+    n = len(sim.events)
+    rows = sorted(seconds.items(), key=lambda kv: -kv[1])
+    top = sorted(((f"{Path(f[0]).name}:{f[2]}", v[2]) for f, v in stats.stats.items()), key=lambda kv: -kv[1])[:12]
+    return {
+        "events": n, "seconds_unprofiled": round(plain, 2), "events_per_s_unprofiled": round(n / plain),
+        # Each stage's share of the profiled time, and that share of the unprofiled time per event.
+        "stages": {s: {"share": round(v / total, 3), "us_per_event": round(v / total * plain / n * 1e6, 2)}
+                   for s, v in rows},
+        "top_functions_own_s": {name: round(t, 3) for name, t in top},
+    }
