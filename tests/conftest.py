@@ -57,6 +57,16 @@ def redis_client(services):
     client.close()
 
 
+@pytest.fixture
+def prefix(namespace, redis_client):
+    """This test's Redis key prefix; its keys are deleted afterwards."""
+    from tests.queue_helpers import delete_prefix
+
+    p = f"{namespace}:"
+    yield p
+    delete_prefix(redis_client, p)
+
+
 class Engine:
     """``forewarn run`` in a subprocess, as an operator would start it."""
 

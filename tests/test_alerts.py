@@ -4,8 +4,6 @@
 import shutil
 import subprocess
 
-import pytest
-
 from tests.conftest import REPO
 
 RULES = REPO / "deploy/prometheus/alerts.yml"

@@ -20,7 +20,6 @@ import threading
 import time
 import urllib.request
 import warnings
-from pathlib import Path
 
 import pytest
 import yaml

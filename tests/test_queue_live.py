@@ -14,16 +14,9 @@ import redis
 from forewarn.queue import TriggerQueue
 from sinks.redis_queue import failed_key, lane_key, lane_names
 from tests.conftest import REPO, wait_for
-from tests.queue_helpers import delete_prefix, enqueue, make_queue, trigger
+from tests.queue_helpers import enqueue, make_queue, trigger
 
 pytestmark = pytest.mark.services
-
-
-@pytest.fixture
-def prefix(namespace, redis_client):
-    p = f"{namespace}:"
-    yield p
-    delete_prefix(redis_client, p)
 
 
 def _consumer(url: str, prefix: str, *args: str) -> subprocess.Popen:

@@ -47,13 +47,6 @@ def _rank(entry_id: str) -> tuple[int, int]:
     return int(ms), int(seq)
 
 
-@pytest.fixture
-def prefix(namespace, redis_client):
-    p = f"{namespace}:"
-    yield p
-    delete_prefix(redis_client, p)
-
-
 # Per group: how many entries it took, and which of them it acknowledged (all, or a pattern).
 GROUP_WORK = st.lists(st.tuples(st.integers(0, 30), st.one_of(st.just([True] * 30), st.lists(st.booleans(), max_size=30))),
                       min_size=1, max_size=3)

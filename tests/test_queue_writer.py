@@ -13,16 +13,9 @@ import redis
 from sinks import metrics
 from sinks.redis_queue import QueueWriter, lane_key, seen_key
 from tests.conftest import wait_for
-from tests.queue_helpers import delete_prefix, trigger
+from tests.queue_helpers import trigger
 
 pytestmark = pytest.mark.services
-
-
-@pytest.fixture
-def prefix(namespace, redis_client):
-    p = f"{namespace}:"
-    yield p
-    delete_prefix(redis_client, p)
 
 
 def test_a_trigger_id_is_queued_once_and_remembered_for_the_dedupe_horizon(services, prefix, redis_client):
