@@ -19,6 +19,8 @@ from pathlib import Path
 
 import redis
 
+from forewarn.config import ENV_OVERRIDES
+
 REPO = Path(__file__).resolve().parent.parent
 KAFKA = os.environ.get("FOREWARN_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
 REDIS = os.environ.get("FOREWARN_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -84,8 +86,9 @@ class Engine:
         cfg = self.dir / "config.toml"
         cfg.write_text(toml(config))
         self.log_path = self.dir / f"{log}.log"
+        env = {k: v for k, v in os.environ.items() if k not in ENV_OVERRIDES}  # the config file decides
         self.proc = subprocess.Popen([sys.executable, "-m", "forewarn.cli", "run", "--config", str(cfg), *args],
-                                     cwd=REPO, stdout=open(self.log_path, "wb"), stderr=subprocess.STDOUT)
+                                     cwd=REPO, stdout=open(self.log_path, "wb"), stderr=subprocess.STDOUT, env=env)
 
     def metric(self, name: str) -> float:
         from urllib.request import urlopen

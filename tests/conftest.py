@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from forewarn.config import ENV_OVERRIDES
+
 REPO = Path(__file__).resolve().parent.parent
 KAFKA = os.environ.get("FOREWARN_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
 REDIS = os.environ.get("FOREWARN_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -73,9 +75,12 @@ class Engine:
     def __init__(self, config_path: Path, log_path: Path, args: tuple[str, ...] = ()) -> None:
         self.log_path = log_path
         self.log = open(log_path, "wb")
+        # The test's config file says where everything is; the FOREWARN_* connection overrides
+        # that scripts/test.sh exports for the shared services would take precedence over it.
+        env = {k: v for k, v in os.environ.items() if k not in ENV_OVERRIDES}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "forewarn.cli", "run", "--config", str(config_path), *args],
-            cwd=REPO, stdout=self.log, stderr=subprocess.STDOUT)
+            cwd=REPO, stdout=self.log, stderr=subprocess.STDOUT, env=env)
 
     def alive(self) -> bool:
         return self.proc.poll() is None
