@@ -19,7 +19,7 @@ from pathlib import Path
 
 import redis
 
-from forewarn.config import ENV_OVERRIDES
+from forewarn.config import ENV_OVERRIDES, to_toml
 
 REPO = Path(__file__).resolve().parent.parent
 KAFKA = os.environ.get("FOREWARN_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
@@ -49,20 +49,6 @@ def namespace(what: str) -> str:
     return f"bench-{what}-{uuid.uuid4().hex[:6]}"
 
 
-def toml(sections: dict[str, dict]) -> str:
-    def value(v) -> str:
-        if isinstance(v, bool):
-            return "true" if v else "false"
-        if isinstance(v, (int, float)):
-            return repr(v)
-        if isinstance(v, list):
-            return "[" + ", ".join(value(x) for x in v) + "]"
-        return '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-    return "".join(f"[{name}]\n" + "".join(f"{k} = {value(v)}\n" for k, v in body.items())
-                   for name, body in sections.items())
-
-
 def engine_config(ns: str, topics_ns: str, metrics_port: int, **sections: dict) -> dict[str, dict]:
     """A run config reading ``topics_ns``'s topics, writing under the Redis prefix ``ns:``.
     Every detector and model is on (their defaults); allowed lateness is 0."""
@@ -84,7 +70,7 @@ class Engine:
         self.port = config["metrics"]["port"]
         self.dir = Path(tempfile.mkdtemp(prefix="forewarn-bench-"))
         cfg = self.dir / "config.toml"
-        cfg.write_text(toml(config))
+        cfg.write_text(to_toml(config))
         self.log_path = self.dir / f"{log}.log"
         env = {k: v for k, v in os.environ.items() if k not in ENV_OVERRIDES}  # the config file decides
         self.proc = subprocess.Popen([sys.executable, "-m", "forewarn.cli", "run", "--config", str(cfg), *args],

@@ -359,3 +359,19 @@ def load(path: str | Path | None, overrides: dict[str, Any] | None = None, env: 
             env_values[f"{section}.{key}"] = env[var]
     data = with_overrides(data, {**env_values, **(overrides or {})})
     return from_dict(data)
+
+
+def to_toml(sections: dict[str, dict[str, Any]]) -> str:
+    """Write ``{section: {key: value}}`` as TOML (scalars and lists): the configs tests and the bench start engines with."""
+
+    def value(v: Any) -> str:
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, (int, float)):
+            return repr(v)
+        if isinstance(v, list):
+            return "[" + ", ".join(value(x) for x in v) + "]"
+        return '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+    return "".join(f"[{name}]\n" + "".join(f"{k} = {value(v)}\n" for k, v in body.items())
+                   for name, body in sections.items())

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from forewarn.config import ENV_OVERRIDES
+from forewarn.config import ENV_OVERRIDES, to_toml
 
 REPO = Path(__file__).resolve().parent.parent
 KAFKA = os.environ.get("FOREWARN_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
@@ -143,22 +143,7 @@ def live_config(ns: str, services: dict[str, str], **sections: dict) -> str:
     }
     for name, values in sections.items():
         base.setdefault(name, {}).update(values)
-    out = []
-    for name, values in base.items():
-        out.append(f"[{name}]")
-        for k, v in values.items():
-            out.append(f"{k} = {_toml(v)}")
-    return "\n".join(out) + "\n"
-
-
-def _toml(v) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, (int, float)):
-        return repr(v)
-    if isinstance(v, list):
-        return "[" + ", ".join(_toml(x) for x in v) + "]"
-    return '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return to_toml(base)
 
 
 def queued_triggers(client, prefix: str) -> list[dict]:
