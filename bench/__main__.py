@@ -23,7 +23,7 @@ PARTS = ("backtest", "floor", "throughput", "latency", "memory", "profile")
 
 
 def _store(customers: int, seed: int, workdir: Path):
-    from forewarn.simulator import SimSpec, generate, write_jsonl
+    from forewarn.apps.simulator import SimSpec, generate, write_jsonl
 
     sim = generate(SimSpec(customers=customers, days=30, seed=seed, end=STORE_END))
     path = workdir / "events.jsonl"
@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         if "backtest" in parts:
             show("backtest", bt)
         if {"floor", "throughput"} & set(parts):
-            from forewarn.producer import produce
+            from forewarn.apps.producer import produce
 
             topics_ns = namespace("store")
             produce(sim.events, KAFKA, topic_prefix=f"{topics_ns}-")

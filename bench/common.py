@@ -19,7 +19,7 @@ from pathlib import Path
 
 import redis
 
-from forewarn.config import ENV_OVERRIDES, to_toml
+from forewarn.engine.config import ENV_OVERRIDES, to_toml
 
 REPO = Path(__file__).resolve().parent.parent
 KAFKA = os.environ.get("FOREWARN_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
@@ -73,7 +73,7 @@ class Engine:
         cfg.write_text(to_toml(config))
         self.log_path = self.dir / f"{log}.log"
         env = {k: v for k, v in os.environ.items() if k not in ENV_OVERRIDES}  # the config file decides
-        self.proc = subprocess.Popen([sys.executable, "-m", "forewarn.cli", "run", "--config", str(cfg), *args],
+        self.proc = subprocess.Popen([sys.executable, "-m", "forewarn.apps.cli", "run", "--config", str(cfg), *args],
                                      cwd=REPO, stdout=open(self.log_path, "wb"), stderr=subprocess.STDOUT, env=env)
 
     def metric(self, name: str) -> float:

@@ -26,8 +26,8 @@ import msgspec
 import redis
 
 from bench.common import KAFKA, REDIS, STORE_END, Engine, cleanup, engine_config, free_port, namespace, stop
-from forewarn.events import TOPIC_OF_TYPE
-from forewarn.timefmt import HOUR, format_us, now_us, parse_rfc3339
+from forewarn.core.events import TOPIC_OF_TYPE
+from forewarn.core.timefmt import HOUR, format_us, now_us, parse_rfc3339
 
 TIME_FIELDS = ("estimated_delivery_at", "promised_delivery_at")
 PROBES_PER_S = 10
@@ -117,14 +117,14 @@ class Replay:
 
 
 def run(rate: float, seconds: float, seed: int) -> dict:
-    from forewarn.config import load
-    from forewarn.simulator import SimSpec, generate
+    from forewarn.engine.config import load
+    from forewarn.apps.simulator import SimSpec, generate
 
     customers = max(500, int(rate * seconds / 40))  # ~43 events per customer per 30 days
     lines = generate(SimSpec(customers=customers, days=30, seed=seed, end=STORE_END)).events
     grace = load(None).detectors.delivery_late.grace_hours
     topics_ns, ns = namespace("latency-topics"), namespace("latency")
-    from forewarn.producer import produce
+    from forewarn.apps.producer import produce
 
     # Create the topics (default partitioning) before the engine lists them.
     produce([json.dumps({"type": t, "event_id": f"warm-{t}"}).encode() for t in TOPIC_OF_TYPE], KAFKA,

@@ -32,11 +32,11 @@ def rss_bytes() -> int:
 def _histories(seed: int, customers: int = 2000) -> list[bytes]:
     """Snapshots of ``customers`` customers after 30 days, built through the live customer step."""
     from flows.customer_step import ShardLogic
-    from forewarn.config import load
-    from forewarn.engine import Engine
-    from forewarn.events import Invalid, decode
-    from forewarn.simulator import SimSpec, generate
-    from forewarn.watermark import PerWorker
+    from forewarn.engine.config import load
+    from forewarn.engine.engine import Engine
+    from forewarn.core.events import Invalid, decode
+    from forewarn.apps.simulator import SimSpec, generate
+    from forewarn.engine.watermark import PerWorker
 
     engine = Engine(load(None, {"engine.allowed_lateness_seconds": 0}))
     workers = PerWorker(0, 30.0, ["p"])
@@ -106,9 +106,9 @@ def _bytewax_per_key(keys: int) -> float:
 
 def run(customers: int, seed: int) -> dict:
     from flows.customer_step import ShardLogic
-    from forewarn.config import load
-    from forewarn.engine import Engine
-    from forewarn.watermark import PerWorker
+    from forewarn.engine.config import load
+    from forewarn.engine.engine import Engine
+    from forewarn.engine.watermark import PerWorker
 
     t0 = time.monotonic()
     snapshots = _histories(seed)

@@ -29,15 +29,15 @@ def stage_of(func: tuple[str, int, str]) -> str | None:
         return "detector:" + Path(rel).stem
     if rel.startswith("online_models/"):
         return "model:" + Path(rel).stem
-    if rel == "forewarn/events.py":
+    if rel == "forewarn/core/events.py":
         return "decode"
-    if rel == "forewarn/state.py":
+    if rel == "forewarn/core/state.py":
         return "state"
-    if rel in ("forewarn/engine.py", "flows/customer_step.py"):
+    if rel in ("forewarn/engine/engine.py", "flows/customer_step.py"):
         return "engine (event-time order, deadlines)"
-    if rel == "forewarn/routing.py" or (rel == "forewarn/trigger.py" and name == "trigger_id"):
+    if rel == "forewarn/engine/routing.py" or (rel == "forewarn/core/trigger.py" and name == "trigger_id"):
         return "routing"
-    if rel.startswith("sinks/") or rel == "flows/outputs.py" or rel == "forewarn/trigger.py":
+    if rel.startswith("sinks/") or rel == "flows/outputs.py" or rel == "forewarn/core/trigger.py":
         return "sink"
     if rel.startswith("flows/"):
         return "source"
@@ -78,8 +78,8 @@ def by_stage(stats: pstats.Stats) -> dict[str, float]:
 
 def backtest(customers: int, seed: int) -> dict:
     from flows import modes
-    from forewarn.config import load
-    from forewarn.simulator import SimSpec, generate, write_jsonl
+    from forewarn.engine.config import load
+    from forewarn.apps.simulator import SimSpec, generate, write_jsonl
 
     sim = generate(SimSpec(customers=customers, days=30, seed=seed, end=STORE_END))
     work = Path(tempfile.mkdtemp(prefix="forewarn-profile-"))

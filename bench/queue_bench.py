@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import redis  # noqa: E402
 
 from forewarn.queue import TriggerQueue  # noqa: E402
-from forewarn.trigger import Trigger  # noqa: E402
+from forewarn.core.trigger import Trigger  # noqa: E402
 from sinks.redis_queue import QueueWriter  # noqa: E402
 
 LANES = [(r, p) for p in ("p1", "p2", "p3", "p4") for r in ("human", "ai")]

@@ -15,13 +15,13 @@ import redis
 
 from bench.common import (KAFKA, REDIS, TOPICS, Engine, cleanup, engine_config, follow, free_port, namespace,
                           queued, steady_rate, stop)
-from forewarn import events as ev
+from forewarn.core import events as ev
 
 
 def backtest(path: Path) -> dict:
     """``forewarn backtest`` over the store's JSONL, in this process."""
     from flows import modes
-    from forewarn.config import load
+    from forewarn.engine.config import load
 
     out = path.with_suffix(".triggers.jsonl")
     n = sum(1 for _ in open(path, "rb"))

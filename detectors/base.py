@@ -13,8 +13,8 @@ from typing import Any, ClassVar, Protocol
 
 import msgspec
 
-from forewarn.events import AnyEvent
-from forewarn.state import CustomerState
+from forewarn.core.events import AnyEvent
+from forewarn.core.state import CustomerState
 
 
 # Facts a detector can attach to a candidate for the routing table to key on

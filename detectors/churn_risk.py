@@ -27,9 +27,9 @@ from typing import Annotated, ClassVar
 import msgspec
 
 from detectors.base import Candidate, Reason, Scheduler
-from forewarn import events as ev
-from forewarn.state import CustomerState
-from forewarn.timefmt import DAY, format_us, whole_seconds
+from forewarn.core import events as ev
+from forewarn.core.state import CustomerState
+from forewarn.core.timefmt import DAY, format_us, whole_seconds
 from online_models.base import PerWorker
 from online_models.churn import ChurnModel, Outlook
 from online_models.customer_features import FEATURES, Habit, features, same_visit

@@ -25,8 +25,8 @@ from typing import ClassVar
 import msgspec
 
 from detectors.base import Candidate, Reason, Scheduler
-from forewarn import events as ev
-from forewarn.state import CustomerState
+from forewarn.core import events as ev
+from forewarn.core.state import CustomerState
 
 
 class Params(msgspec.Struct, forbid_unknown_fields=True, frozen=True):

@@ -25,9 +25,9 @@ from typing import Annotated, ClassVar
 import msgspec
 
 from detectors.base import Candidate, Reason, Scheduler
-from forewarn import events as ev
-from forewarn.state import CustomerState, Shipment
-from forewarn.timefmt import HOUR, format_us, whole_seconds
+from forewarn.core import events as ev
+from forewarn.core.state import CustomerState, Shipment
+from forewarn.core.timefmt import HOUR, format_us, whole_seconds
 from online_models.base import PerWorker
 from online_models.labels import Pending, keep_last
 from online_models.lateness import LatenessModel

@@ -17,9 +17,9 @@ from typing import Annotated, ClassVar
 import msgspec
 
 from detectors.base import Candidate, Reason, Scheduler
-from forewarn import events as ev
-from forewarn.state import CustomerState
-from forewarn.timefmt import HOUR, format_us
+from forewarn.core import events as ev
+from forewarn.core.state import CustomerState
+from forewarn.core.timefmt import HOUR, format_us
 
 
 class Params(msgspec.Struct, forbid_unknown_fields=True, frozen=True):

@@ -18,8 +18,8 @@ from typing import Annotated, ClassVar
 import msgspec
 
 from detectors.base import Candidate, Reason, Scheduler
-from forewarn import events as ev
-from forewarn.state import CustomerState
+from forewarn.core import events as ev
+from forewarn.core.state import CustomerState
 from online_models.anomaly import OrderAnomalyModel, assess, evidence
 from online_models.base import PerWorker
 from online_models.order_features import OrderHistory, extract, remember, scaled

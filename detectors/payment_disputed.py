@@ -18,9 +18,9 @@ from typing import ClassVar
 import msgspec
 
 from detectors.base import Candidate, Reason, Scheduler
-from forewarn import events as ev
-from forewarn.state import CustomerState
-from forewarn.timefmt import format_us
+from forewarn.core import events as ev
+from forewarn.core.state import CustomerState
+from forewarn.core.timefmt import format_us
 
 # The dispute reasons card networks and payment providers report, in words.
 REASONS = {

@@ -29,9 +29,9 @@ from typing import Annotated, ClassVar, NamedTuple
 import msgspec
 
 from detectors.base import Candidate, Reason, Scheduler, order_value
-from forewarn import events as ev
-from forewarn.state import CustomerState
-from forewarn.timefmt import MINUTE, format_us
+from forewarn.core import events as ev
+from forewarn.core.state import CustomerState
+from forewarn.core.timefmt import MINUTE, format_us
 
 MAX_OPEN = 16  # episodes remembered per customer; the oldest finished one goes first
 

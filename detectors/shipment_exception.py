@@ -17,9 +17,9 @@ from typing import ClassVar, NamedTuple
 import msgspec
 
 from detectors.base import Candidate, Reason, Scheduler, order_value
-from forewarn import events as ev
-from forewarn.state import CustomerState
-from forewarn.timefmt import format_us
+from forewarn.core import events as ev
+from forewarn.core.state import CustomerState
+from forewarn.core.timefmt import format_us
 
 
 class Explained(NamedTuple):

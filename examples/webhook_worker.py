@@ -29,7 +29,7 @@ import urllib.request
 
 import redis
 
-from forewarn.config import ConfigError, load
+from forewarn.engine.config import ConfigError, load
 from forewarn.queue import Job, TriggerQueue
 
 RETRYABLE_STATUS = {408, 425, 429, 500, 502, 503, 504}

@@ -9,8 +9,8 @@ from bytewax.operators import StatefulBatchLogic
 
 from flows.items import END, EVENT, PROGRESS
 from flows.worker_models import WorkerModels
-from forewarn.engine import Engine, Shard
-from forewarn.watermark import PerWorker
+from forewarn.engine.engine import Engine, Shard
+from forewarn.engine.watermark import PerWorker
 from sinks import metrics
 
 

@@ -22,10 +22,10 @@ from bytewax.outputs import Sink
 from flows.customer_step import ShardLogic
 from flows.items import INVALID
 from flows.worker_models import FlowModels, WorkerModels
-from forewarn.config import Config
-from forewarn.engine import Engine
-from forewarn.routing import route
-from forewarn.watermark import PerWorker
+from forewarn.engine.config import Config
+from forewarn.engine.engine import Engine
+from forewarn.engine.routing import route
+from forewarn.engine.watermark import PerWorker
 from online_models.base import Observation
 from sinks import metrics
 

@@ -10,7 +10,7 @@
 * ``INVALID``  payload is ``(raw, error, source, reason)`` for the dead-letter stream
 
 ``watermark_us`` is the stamp a finite, ordered source puts on each item; live items leave it
-unused (a live customer step reads its worker's clock instead, see ``forewarn/watermark.py``).
+unused (a live customer step reads its worker's clock instead, see ``forewarn/engine/watermark.py``).
 """
 
 EVENT = "e"

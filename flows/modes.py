@@ -17,10 +17,10 @@ from flows import dataflow
 from flows.outputs import CallbackSink, JsonlSink, RedisDeadLetterSink, RedisTriggerSink, trigger_line
 from flows.broadcast import clock_keys
 from flows.sources import KafkaSource, LinesSource, WakerSource, file_lines, list_partitions
-from forewarn.config import Config
-from forewarn.engine import Engine
-from forewarn.timefmt import format_us
-from forewarn.watermark import PerWorker
+from forewarn.engine.config import Config
+from forewarn.engine.engine import Engine
+from forewarn.core.timefmt import format_us
+from forewarn.engine.watermark import PerWorker
 from online_models.base import Observation
 from sinks.deadletter import DeadLetterWriter
 from sinks.redis_queue import QueueWriter
@@ -116,7 +116,7 @@ def build_live(config: Config, worker_count: int = 1, engine: Engine | None = No
 
 def run(config: Config, workers: int = 1, process_id: int | None = None, addresses: list[str] | None = None,
         engine: Engine | None = None) -> None:
-    """``engine``: pass one to change its thresholds while the flow runs (``forewarn.liveconfig``)."""
+    """``engine``: pass one to change its thresholds while the flow runs (``forewarn.engine.liveconfig``)."""
     flow = build_live(config, workers * (len(addresses) if addresses else 1), engine)
     rec = config.recovery
     recovery = None

@@ -8,8 +8,8 @@ from collections.abc import Callable
 
 from bytewax.outputs import DynamicSink, StatelessSinkPartition
 
-from forewarn.timefmt import format_us, now_us
-from forewarn.trigger import Trigger, encode
+from forewarn.core.timefmt import format_us, now_us
+from forewarn.core.trigger import Trigger, encode
 from sinks import metrics
 
 

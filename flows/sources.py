@@ -3,7 +3,7 @@ and the per-worker waker.
 
 Each input source decodes and validates as it reads (one typed pass) and emits invalid input
 as dead letters with its position. A finite stream stamps every event with its watermark;
-Kafka partitions send progress reports to every worker instead (see ``forewarn/watermark.py``),
+Kafka partitions send progress reports to every worker instead (see ``forewarn/engine/watermark.py``),
 and each worker's waker wakes the customers whose deadlines its clock has passed.
 """
 
@@ -19,8 +19,8 @@ from datetime import datetime, timedelta, timezone
 from bytewax.inputs import DynamicSource, FixedPartitionedSource, StatefulSourcePartition, StatelessSourcePartition
 
 from flows.items import END, EVENT, INVALID, PROGRESS, WAKE
-from forewarn import events as ev
-from forewarn.watermark import NEVER, PerWorker
+from forewarn.core import events as ev
+from forewarn.engine.watermark import NEVER, PerWorker
 from sinks import metrics
 
 log = logging.getLogger("forewarn.sources")
@@ -112,7 +112,7 @@ class _KafkaPartition(StatefulSourcePartition):
 
     After each batch whose events moved the partition's event-time high (or that found it at
     the end of its log, or behind again) it sends a progress report to every worker, behind
-    the events: the workers' clocks (``forewarn/watermark.py``) take the smallest high of all
+    the events: the workers' clocks (``forewarn/engine/watermark.py``) take the smallest high of all
     partitions, so no worker runs ahead of an event another worker has read but not yet sent.
     """
 

@@ -33,7 +33,7 @@ from typing import NamedTuple
 
 from river import linear_model, optim, preprocessing
 
-from forewarn.timefmt import DAY, whole_seconds
+from forewarn.core.timefmt import DAY, whole_seconds
 from online_models.base import OnlineModel
 from online_models.customer_features import FEATURES, Habit
 from online_models.quality import Prequential

@@ -3,7 +3,7 @@
 :class:`Habit` (in ``CustomerState.ext["churn_risk"]``, ~100 bytes plus waiting
 predictions) is updated by cheap increments — an activity event is one addition, no model
 call — and read at evaluation time by :func:`features`, together with the customer's
-order history already in :class:`forewarn.state.CustomerState` (orders, lifetime value,
+order history already in :class:`forewarn.core.state.CustomerState` (orders, lifetime value,
 first and last order).
 
 The features (names in ``FEATURES``), as of event time ``now``:
@@ -25,7 +25,7 @@ import math
 
 import msgspec
 
-from forewarn.timefmt import DAY, HOUR
+from forewarn.core.timefmt import DAY, HOUR
 from online_models.labels import Pending
 
 SAME_VISIT = HOUR  # orders closer than this to the previous one belong to the same visit

@@ -9,7 +9,7 @@ plain numbers an agent can read — and :func:`scaled` maps them into ``[0, 1]``
 Half-Space Trees with fixed, documented ranges, so one extreme order cannot squeeze
 every later one into a corner as an online min-max scaler would.
 
->>> from forewarn.events import decode
+>>> from forewarn.core.events import decode
 >>> order = decode(b'{"type":"order.placed","event_id":"e1","ts":"2026-11-01T10:00:00Z",'
 ...     b'"customer_id":"c","order_id":"o1","total":90.0,"currency":"EUR","items":'
 ...     b'[{"sku":"a","qty":3,"unit_price":30.0}],"shipping_address":{"country":"DE","city":"Berlin"}}')
@@ -30,7 +30,7 @@ import zlib
 import msgspec
 from river import stats
 
-from forewarn import events as ev
+from forewarn.core import events as ev
 
 MAX_PLACES = 6  # countries and addresses remembered per customer: enough to know "new"
 DEFAULT_TYPICAL = 50.0  # a store's typical order before it has seen any (major units)

@@ -26,8 +26,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from forewarn.groundtruth import score as match_triggers
-from forewarn.timefmt import HOUR, parse_rfc3339
+from forewarn.apps.groundtruth import score as match_triggers
+from forewarn.core.timefmt import HOUR, parse_rfc3339
 
 MODEL_KINDS = ("order_anomaly", "churn_risk", "delivery_at_risk")
 
@@ -100,7 +100,7 @@ def evaluate(scores: Iterable[Mapping[str, Any]], truth: Iterable[Mapping[str, A
 
     scores: rows ``{kind, customer_id, subject, score, ...}``, one per evaluation (several
         per subject: a customer is evaluated at each checkpoint, a parcel at each scan).
-    truth: ground-truth rows (:mod:`forewarn.groundtruth`); a row's ``subject`` is what the
+    truth: ground-truth rows (:mod:`forewarn.apps.groundtruth`); a row's ``subject`` is what the
         model is right or wrong about (an order, a customer, a shipment).
     triggers: the emitted triggers, for precision, recall and lead time.
 

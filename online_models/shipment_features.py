@@ -4,7 +4,7 @@ Per customer, :class:`Parcels` (in ``CustomerState.ext["delivery_at_risk"]``) re
 destination country of orders not yet shipped and, per open shipment, a :class:`Watch`:
 its destination, the ETA first announced, the carrier scans so far, the episode already
 warned about and the evaluations waiting for their label. Carrier, creation time, current
-ETA, status and last scan are in :class:`forewarn.state.Shipment` already.
+ETA, status and last scan are in :class:`forewarn.core.state.Shipment` already.
 
 :func:`features` describes a shipment at event time ``now`` against the deadline it must
 beat (its ETA plus the delivery_late grace). Numeric features (names in ``NUMERIC``):
@@ -30,8 +30,8 @@ from datetime import datetime, timezone
 
 import msgspec
 
-from forewarn.state import Shipment
-from forewarn.timefmt import DAY, HOUR
+from forewarn.core.state import Shipment
+from forewarn.core.timefmt import DAY, HOUR
 from online_models.labels import Pending
 
 NUMERIC = ("planned_days", "elapsed", "days_left", "past_eta", "created", "in_transit", "out_for_delivery",

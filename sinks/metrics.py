@@ -91,7 +91,7 @@ def observe_scores(scores: list[tuple[str, float, float | None]]) -> None:
             DETECTOR_SCORE_THRESHOLD.labels(kind).set(threshold)
 
 
-# --- live configuration (tuning: forewarn/liveconfig.py, docs/tuning.md) ---
+# --- live configuration (tuning: forewarn/engine/liveconfig.py, docs/tuning.md) ---
 CONFIG_RELOADS = Counter("forewarn_config_reloads_total", "Config changes seen by `forewarn run`, by source (start, file, redis, signal) and result (applied, rejected, restart_needed, unchanged).", ["source", "result"])
 CONFIG_GENERATION = Gauge("forewarn_config_generation", "Config generation in force in this process: 1 at start, +1 per applied change.")
 CONFIG_CHECKSUM = Gauge("forewarn_config_checksum", "CRC-32 of the live sections (detectors, routing) in force: equal in every process running the same thresholds.")
@@ -121,7 +121,7 @@ QUEUE_DEADLETTERED = Counter("forewarn_queue_deadlettered_total", "Entries moved
 QUEUE_REPLAYED = Counter("forewarn_queue_replayed_total", "Dead-lettered entries put back into their queue.", ["queue"])
 
 
-# --- detectors and routing (the cooldown in forewarn/cooldown.py) ---
+# --- detectors and routing (the cooldown in forewarn/engine/cooldown.py) ---
 TRIGGERS_SUPPRESSED = Counter(
     "forewarn_triggers_suppressed_total",
     "Triggers held back by the per-customer, per-kind cooldown ([routing.cooldown_hours]), by kind.",

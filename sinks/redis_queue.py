@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import redis
 
-from forewarn.trigger import Trigger, encode
+from forewarn.core.trigger import Trigger, encode
 from sinks.retry import with_backoff
 
 # KEYS[1] = marker, KEYS[2] = stream; ARGV[1] = ttl seconds, ARGV[2] = trigger JSON.

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from forewarn.config import ENV_OVERRIDES, to_toml
+from forewarn.engine.config import ENV_OVERRIDES, to_toml
 
 REPO = Path(__file__).resolve().parent.parent
 KAFKA = os.environ.get("FOREWARN_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
@@ -79,7 +79,7 @@ class Engine:
         # that scripts/test.sh exports for the shared services would take precedence over it.
         env = {k: v for k, v in os.environ.items() if k not in ENV_OVERRIDES}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "forewarn.cli", "run", "--config", str(config_path), *args],
+            [sys.executable, "-m", "forewarn.apps.cli", "run", "--config", str(config_path), *args],
             cwd=REPO, stdout=self.log, stderr=subprocess.STDOUT, env=env)
 
     def alive(self) -> bool:

@@ -6,12 +6,12 @@ import itertools
 import json
 from typing import Any
 
-from forewarn.config import Config, load
-from forewarn.engine import Engine, Shard
-from forewarn.events import decode
-from forewarn.routing import route
-from forewarn.timefmt import parse_rfc3339
-from forewarn.trigger import Trigger
+from forewarn.engine.config import Config, load
+from forewarn.engine.engine import Engine, Shard
+from forewarn.core.events import decode
+from forewarn.engine.routing import route
+from forewarn.core.timefmt import parse_rfc3339
+from forewarn.core.trigger import Trigger
 
 _ids = itertools.count(1)
 

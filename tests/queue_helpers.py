@@ -5,7 +5,7 @@ from __future__ import annotations
 import redis
 
 from forewarn.queue import TriggerQueue
-from forewarn.trigger import Trigger
+from forewarn.core.trigger import Trigger
 from sinks.redis_queue import QueueWriter
 
 

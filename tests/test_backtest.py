@@ -4,7 +4,7 @@ import json
 
 import msgspec
 
-from forewarn.cli import main
+from forewarn.apps.cli import main
 from tests.factory import delivered, event, lines, order, replay, shipped, tick
 
 STORY = [

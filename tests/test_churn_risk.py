@@ -5,9 +5,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from forewarn.config import load
-from forewarn.engine import Engine
-from forewarn.timefmt import parse_rfc3339
+from forewarn.engine.config import load
+from forewarn.engine.engine import Engine
+from forewarn.core.timefmt import parse_rfc3339
 from tests.factory import event, order, replay, tick
 
 START = datetime(2026, 11, 1, 10, 0, tzinfo=timezone.utc)

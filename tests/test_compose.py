@@ -5,7 +5,7 @@ from pathlib import Path
 
 import yaml
 
-from forewarn.config import Config, load
+from forewarn.engine.config import Config, load
 
 REPO = Path(__file__).resolve().parent.parent
 COMPOSE = yaml.safe_load((REPO / "docker-compose.yml").read_text())

@@ -2,7 +2,7 @@
 
 import pytest
 
-from forewarn.config import ConfigError, from_dict, load
+from forewarn.engine.config import ConfigError, from_dict, load
 
 
 def test_defaults_load_without_a_file(tmp_path, monkeypatch):

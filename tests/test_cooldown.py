@@ -3,8 +3,8 @@ rest held back and counted; every situation still keeps its own trigger id."""
 
 from prometheus_client import REGISTRY
 
-from forewarn.cli import main
-from forewarn.config import load
+from forewarn.apps.cli import main
+from forewarn.engine.config import load
 from tests.factory import disputed, failed, lines, order, replay_with_engine, tick
 
 

@@ -14,10 +14,10 @@ from collections import Counter
 import pytest
 
 from detectors import REGISTRY
-from forewarn.config import from_dict
-from forewarn.groundtruth import trigger_subject
-from forewarn.producer import produce
-from forewarn.simulator import SimSpec, generate
+from forewarn.engine.config import from_dict
+from forewarn.apps.groundtruth import trigger_subject
+from forewarn.apps.producer import produce
+from forewarn.apps.simulator import SimSpec, generate
 from tests.conftest import live_config, queued_triggers, wait_for
 from tests.factory import lines, order, shipped, tick
 from tests.faults import free_port, late_parcels, metrics

@@ -54,7 +54,7 @@ def test_panels_do_not_overlap(built):
 
 def test_the_cli_builds_into_the_directory_grafana_is_provisioned_from(tmp_path):
     out = tmp_path / "build"
-    done = subprocess.run([sys.executable, "-m", "forewarn.cli", "dashboards", "build", "--out", str(out)],
+    done = subprocess.run([sys.executable, "-m", "forewarn.apps.cli", "dashboards", "build", "--out", str(out)],
                           cwd=REPO, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert sorted(p.name for p in out.glob("*.json")) == ["detector_tuning.json", "pipeline_health.json", "support_lead.json"]

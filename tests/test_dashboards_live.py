@@ -26,9 +26,9 @@ import yaml
 
 from dashboards.build import render, sources
 from dashboards.queries import Prometheus, PromQLError, substitute, targets, variable_queries
-from forewarn.config import from_dict
-from forewarn.producer import produce
-from forewarn.simulator import SimSpec, generate
+from forewarn.engine.config import from_dict
+from forewarn.apps.producer import produce
+from forewarn.apps.simulator import SimSpec, generate
 from sinks.redis_queue import all_queue_keys
 from tests.conftest import REPO, live_config, queued_triggers, wait_for
 

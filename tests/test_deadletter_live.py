@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from forewarn.producer import produce
+from forewarn.apps.producer import produce
 from tests.conftest import live_config, queued_triggers, wait_for
 from tests.factory import lines, order, shipped, tick
 

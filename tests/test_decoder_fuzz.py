@@ -13,7 +13,7 @@ import msgspec.inspect as mi
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from forewarn import events as ev
+from forewarn.core import events as ev
 
 REASONS = {"too_large", "bad_encoding", "bad_json", "unknown_type", "missing_field", "bad_timestamp", "bad_value"}
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -4,8 +4,8 @@ delivery_late."""
 
 from datetime import datetime, timedelta, timezone
 
-from forewarn.config import load
-from forewarn.engine import Engine
+from forewarn.engine.config import load
+from forewarn.engine.engine import Engine
 from tests.factory import delivered, event, order, replay, shipped, tick
 
 START = datetime(2026, 11, 1, 10, 0, tzinfo=timezone.utc)

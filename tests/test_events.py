@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from forewarn import events as ev
+from forewarn.core import events as ev
 from tests.factory import event, order, shipped
 
 

@@ -10,7 +10,7 @@ import urllib.request
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from forewarn.producer import produce
+from forewarn.apps.producer import produce
 from tests.conftest import live_config, queued_triggers, wait_for
 from tests.factory import consent, lines, order, shipped, tick
 

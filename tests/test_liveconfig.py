@@ -7,11 +7,11 @@ import os
 import pytest
 
 from detectors import REGISTRY, delivery_late
-from forewarn.config import ConfigError, load
-from forewarn.engine import Engine, Shard
-from forewarn.events import decode
-from forewarn.liveconfig import Reloader, checksum, diff, hash_overrides, parse_value
-from forewarn.routing import route
+from forewarn.engine.config import ConfigError, load
+from forewarn.engine.engine import Engine, Shard
+from forewarn.core.events import decode
+from forewarn.engine.liveconfig import Reloader, checksum, diff, hash_overrides, parse_value
+from forewarn.engine.routing import route
 from tests.factory import consent, lines, order, shipped, tick
 
 BASE = """

@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 
-from forewarn.simulator import SimSpec, generate, write_jsonl
+from forewarn.apps.simulator import SimSpec, generate, write_jsonl
 from online_models.quality import MODEL_KINDS
 from tests.conftest import REPO
 
@@ -16,7 +16,7 @@ SPEC = SimSpec(customers=400, days=21, seed=3, end="2026-10-31T00:00:00Z")
 
 def _backtest(events, out, scores, hash_seed: str) -> None:
     env = {**os.environ, "PYTHONHASHSEED": hash_seed}
-    subprocess.run([sys.executable, "-m", "forewarn.cli", "backtest", "--input", str(events), "--output", str(out),
+    subprocess.run([sys.executable, "-m", "forewarn.apps.cli", "backtest", "--input", str(events), "--output", str(out),
                     "--scores", str(scores)], cwd=REPO, env=env, check=True, capture_output=True)
 
 

@@ -9,8 +9,8 @@ import urllib.request
 
 import pytest
 
-from forewarn.producer import produce
-from forewarn.simulator import SimSpec, generate
+from forewarn.apps.producer import produce
+from forewarn.apps.simulator import SimSpec, generate
 from tests.conftest import live_config, wait_for
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]

@@ -10,9 +10,9 @@ import pytest
 
 from flows.model_checkpoints import Checkpoints
 from flows.worker_models import FlowModels
-from forewarn import events as ev
-from forewarn.state import Shipment
-from forewarn.timefmt import DAY, HOUR, parse_rfc3339
+from forewarn.core import events as ev
+from forewarn.core.state import Shipment
+from forewarn.core.timefmt import DAY, HOUR, parse_rfc3339
 from online_models.anomaly import OrderAnomalyModel
 from online_models.base import ModelSet
 from online_models.churn import ChurnModel
@@ -234,7 +234,7 @@ def test_a_resumed_worker_loads_its_models_before_its_first_batch_and_checkpoint
 
 
 def test_forewarn_score_ranks_the_models_over_every_evaluation_when_given_the_scores(tmp_path):
-    from forewarn.scoring import report_files
+    from forewarn.apps.scoring import report_files
 
     def jsonl(name, rows):
         path = tmp_path / name

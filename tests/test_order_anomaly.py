@@ -1,7 +1,7 @@
 """order_anomaly as a fraud analyst would describe it: orders in, triggers out, field by field."""
 
-from forewarn.config import load
-from forewarn.engine import Engine
+from forewarn.engine.config import load
+from forewarn.engine.engine import Engine
 from tests.factory import event, order, replay
 
 DAY = "2026-11-0{}T{:02d}:{:02d}:00Z"

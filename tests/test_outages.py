@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from forewarn.producer import produce
+from forewarn.apps.producer import produce
 from tests.conftest import live_config, wait_for
 from tests.factory import delivered, lines, order, shipped, tick
 from tests.faults import free_port, late_parcels, metrics, private_redis, private_stack

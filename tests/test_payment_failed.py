@@ -5,7 +5,7 @@ agent whether another try can work (a soft decline) or not (a hard one)."""
 import pytest
 
 from detectors.payment_failed import DECLINES
-from forewarn.config import load
+from forewarn.engine.config import load
 from tests import factory
 from tests.factory import cancelled, consent, failed, order, paid, tick
 

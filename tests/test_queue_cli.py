@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from forewarn.cli import main
+from forewarn.apps.cli import main
 from sinks.redis_queue import lane_key
 from tests.queue_helpers import delete_prefix, enqueue, trigger
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from forewarn.config import ConfigError, from_dict
+from forewarn.engine.config import ConfigError, from_dict
 from forewarn.queue import TriggerQueue
 from forewarn.queue.client import parse_handle
 from sinks.redis_queue import all_queue_keys, lane_names

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from forewarn.cli import main
-from forewarn.timefmt import parse_rfc3339
+from forewarn.apps.cli import main
+from forewarn.core.timefmt import parse_rfc3339
 from tests.conftest import live_config
 from tests.factory import lines, order, shipped, tick
 

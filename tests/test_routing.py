@@ -2,9 +2,9 @@
 it is, and whether we may reach out — with the reasons on record."""
 
 from detectors.base import Candidate, Reason
-from forewarn.config import from_dict, load
-from forewarn.routing import route
-from forewarn.timefmt import parse_rfc3339
+from forewarn.engine.config import from_dict, load
+from forewarn.engine.routing import route
+from forewarn.core.timefmt import parse_rfc3339
 from tests import factory
 from tests.factory import consent, failed, order, shipped, tick
 

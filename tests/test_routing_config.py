@@ -3,7 +3,7 @@ and what is allowed."""
 
 import pytest
 
-from forewarn.config import ConfigError, from_dict
+from forewarn.engine.config import ConfigError, from_dict
 
 FLAGS_HINT = "allowed: ['compliance', 'damaged', 'dispute', 'fraud', 'hard_decline', 'lost', 'repeated_failure', 'urgent']"
 

@@ -13,11 +13,11 @@ from collections import Counter
 import pytest
 
 from flows.broadcast import worker_of
-from forewarn.cli import main
-from forewarn.config import from_dict
-from forewarn.groundtruth import trigger_subject
-from forewarn.producer import produce
-from forewarn.simulator import SimSpec, generate, write_jsonl
+from forewarn.apps.cli import main
+from forewarn.engine.config import from_dict
+from forewarn.apps.groundtruth import trigger_subject
+from forewarn.apps.producer import produce
+from forewarn.apps.simulator import SimSpec, generate, write_jsonl
 from tests.conftest import live_config, queued_triggers, wait_for
 from tests.factory import lines, order, shipped, tick
 from tests.faults import free_port, late_parcels

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from forewarn.cli import main
-from forewarn.scoring import report, roc_auc
+from forewarn.apps.cli import main
+from forewarn.apps.scoring import report, roc_auc
 
 TRUTH = [
     {"kind": "delivery_late", "customer_id": "c1", "order_id": "o1", "subject": "s1", "fired_at": "x"},

@@ -1,10 +1,10 @@
 """shipment_stalled as a support lead would describe it: a parcel on its way that nobody has
 scanned for two days gets looked at — once per quiet spell, at the moment it became quiet."""
 
-from forewarn.config import load
-from forewarn.engine import Engine, Shard
-from forewarn.events import decode
-from forewarn.routing import route
+from forewarn.engine.config import load
+from forewarn.engine.engine import Engine, Shard
+from forewarn.core.events import decode
+from forewarn.engine.routing import route
 from tests import factory
 from tests.factory import cancelled, carrier_exception, consent, delivered, lines, order, scan, shipped, tick
 

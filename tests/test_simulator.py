@@ -12,11 +12,11 @@ import json
 import msgspec
 import pytest
 
-from forewarn import events as ev
-from forewarn import groundtruth
-from forewarn.config import Config, from_dict
-from forewarn.simulator import SimSpec, generate, iter_events, write_jsonl
-from forewarn.timefmt import parse_rfc3339
+from forewarn.core import events as ev
+from forewarn.apps import groundtruth
+from forewarn.engine.config import Config, from_dict
+from forewarn.apps.simulator import SimSpec, generate, iter_events, write_jsonl
+from forewarn.core.timefmt import parse_rfc3339
 
 WINDOW = {"start": "2026-11-01T00:00:00Z", "end": "2026-12-01T00:00:00Z"}
 
@@ -58,7 +58,7 @@ def test_other_seed_other_store(noisy):
 
 
 def test_no_wall_clock_with_explicit_window(monkeypatch):
-    import forewarn.simulator as simulator
+    import forewarn.apps.simulator as simulator
 
     spec = SimSpec(customers=30, days=3, start="2026-03-01T00:00:00Z")
     first = generate(spec).events

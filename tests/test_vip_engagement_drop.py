@@ -1,8 +1,8 @@
 """vip_engagement_drop: when a VIP who engages every day goes quiet, a person checks in —
 once per drop, and even if the customer never sends another event."""
 
-from forewarn.config import load
-from forewarn.timefmt import DAY, HOUR, format_us, parse_rfc3339
+from forewarn.engine.config import load
+from forewarn.core.timefmt import DAY, HOUR, format_us, parse_rfc3339
 from tests import factory
 from tests.factory import activity, consent, order, profile, tick
 

@@ -6,7 +6,7 @@ from bytewax.dataflow import Dataflow
 from bytewax.testing import TestingSource, cluster_main
 
 from flows.broadcast import CLOCK_PREFIX, clock_keys, worker_of
-from forewarn.watermark import NEVER, PerWorker, StreamClock, TimerIndex
+from forewarn.engine.watermark import NEVER, PerWorker, StreamClock, TimerIndex
 
 S = 1_000_000
 

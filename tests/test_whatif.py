@@ -6,10 +6,10 @@ import json
 import pytest
 
 from detectors import REGISTRY
-from forewarn import groundtruth, outcomes, whatif
-from forewarn.cli import main
-from forewarn.config import ConfigError, load
-from forewarn.simulator import SimSpec, generate, write_jsonl
+from forewarn.apps import groundtruth, outcomes, whatif
+from forewarn.apps.cli import main
+from forewarn.engine.config import ConfigError, load
+from forewarn.apps.simulator import SimSpec, generate, write_jsonl
 
 SPEC = SimSpec(customers=1000, days=30, seed=3, end="2026-10-31T00:00:00Z")
 GRACE = "detectors.delivery_late.grace_hours"

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import redis
 
-from forewarn import config as cfgmod
+from forewarn.engine import config as cfgmod
 from forewarn.queue.client import DeadLetter, Job, Peeked, TriggerQueue, parse_handle
 from forewarn.queue.retention import trim
 from forewarn.queue.stats import NO_GROUP, failed_length, queue_stats

@@ -20,8 +20,8 @@ from typing import Any
 import msgspec
 import redis
 
-from forewarn.config import Config
-from forewarn.timefmt import format_us, now_us
+from forewarn.engine.config import Config
+from forewarn.core.timefmt import format_us, now_us
 from sinks import metrics
 from sinks.redis_queue import failed_key, lane_key, lane_names
 

@@ -14,7 +14,7 @@ import threading
 import redis
 from prometheus_client import Gauge
 
-from forewarn.config import Config
+from forewarn.engine.config import Config
 from forewarn.queue.retention import trim
 from forewarn.queue.stats import failed_length, queue_stats
 from sinks import metrics

@@ -5,7 +5,7 @@ sorts it by event time (stably) and adds the noise a real feed has: redeliveries
 ``event_id``, events that arrive a little out of order, and malformed lines. It also plants
 the situations the engine exists for — late, stalled and lost parcels, failed payments,
 disputes, anomalous orders, churners, VIPs who drift away, bad contact data — and records
-the ground truth for them (see :mod:`forewarn.groundtruth` and ``docs/situations.md``).
+the ground truth for them (see :mod:`forewarn.apps.groundtruth` and ``docs/situations.md``).
 
 Everything comes from ``random.Random`` seeded from ``SimSpec.seed`` (one generator per
 customer, so customer ``n`` is the same whatever the store size), and the clock is read
@@ -19,7 +19,7 @@ end of the recovery window. Payment recovery delays are spread from 5 to 300 min
 purpose, so a sweep over ``recovery_minutes`` changes what is true.
 
 >>> sim = generate(SimSpec(customers=20, days=5, start="2026-03-01T00:00:00Z"), None)
->>> from forewarn.events import decode, Invalid
+>>> from forewarn.core.events import decode, Invalid
 >>> all(not isinstance(decode(line), Invalid) for line in sim.events)
 True
 >>> sim.events == generate(SimSpec(customers=20, days=5, start="2026-03-01T00:00:00Z"), None).events
@@ -39,9 +39,9 @@ from typing import Any
 
 import msgspec
 
-from forewarn import groundtruth
-from forewarn import events as ev
-from forewarn.timefmt import DAY, HOUR, MINUTE, SECOND, format_us, now_us, parse_rfc3339
+from forewarn.apps import groundtruth
+from forewarn.core import events as ev
+from forewarn.core.timefmt import DAY, HOUR, MINUTE, SECOND, format_us, now_us, parse_rfc3339
 
 
 @dataclass(frozen=True)
@@ -75,11 +75,11 @@ class Simulation:
 
     events: the JSON lines (no newline) in stream order: by event time, except the planted
         redeliveries and late arrivals, with malformed lines interleaved.
-    truth: the ground-truth rows (:func:`forewarn.groundtruth.compute`), computed on first use.
+    truth: the ground-truth rows (:func:`forewarn.apps.groundtruth.compute`), computed on first use.
     customers: how many customers the store has.
     start, end: the simulated window (RFC 3339); no event lies outside it.
     planted: kind -> the subjects planted on purpose (``delivery_late`` maps shipment id to
-        its deadline in microseconds; see :func:`forewarn.groundtruth.compute`).
+        its deadline in microseconds; see :func:`forewarn.apps.groundtruth.compute`).
     stats: counts of valid events, duplicates, late arrivals and invalid lines.
     """
 

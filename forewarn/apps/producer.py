@@ -6,7 +6,7 @@ import json
 import time
 from collections.abc import Callable, Iterable
 
-from forewarn.events import TOPIC_OF_TYPE
+from forewarn.core.events import TOPIC_OF_TYPE
 
 
 def topic_and_key(raw: bytes, default_topic: str) -> tuple[str, bytes | None]:

@@ -47,8 +47,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from forewarn import events as ev
-from forewarn.timefmt import HOUR, MINUTE, format_us
+from forewarn.core import events as ev
+from forewarn.core.timefmt import HOUR, MINUTE, format_us
 
 KINDS = (
     "delivery_late", "delivery_at_risk", "shipment_stalled", "shipment_exception",

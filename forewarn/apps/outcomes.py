@@ -37,9 +37,9 @@ from bisect import bisect_left
 from collections import defaultdict
 from typing import Any
 
-from forewarn import events as ev
-from forewarn import groundtruth
-from forewarn.timefmt import DAY, format_us
+from forewarn.core import events as ev
+from forewarn.apps import groundtruth
+from forewarn.core.timefmt import DAY, format_us
 
 DECIDED_AFTER = DAY
 SURFACE_WINDOW = 3 * DAY

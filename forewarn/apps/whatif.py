@@ -13,7 +13,7 @@
   ``detectors.`` is dropped, several keys are joined with ``,``).
 * The report gives, per run and kind, the triggers fired and how they were routed (``ai``,
   ``human``). Scored kinds add ``tp``/``fp``/``fn``, precision, recall and the median lead
-  time (see :mod:`forewarn.outcomes`), matched with :func:`forewarn.groundtruth.score`.
+  time (see :mod:`forewarn.apps.outcomes`), matched with :func:`forewarn.apps.groundtruth.score`.
   What a kind is scored against:
 
   - a kind whose thresholds are swept and that has an outcome definition
@@ -21,7 +21,7 @@
     threshold (a truth file's rows for it would only say what the rule at one value fires);
   - otherwise, with ``--truth``, the truth file's rows for it.
 
-  For swept kinds with a rule in :mod:`forewarn.groundtruth`, ``rule`` also checks each run
+  For swept kinds with a rule in :mod:`forewarn.apps.groundtruth`, ``rule`` also checks each run
   against the truth recomputed at that run's own values (``groundtruth.compute``): ``ok``
   when the triggers are exactly what the documented rule says, else the differences.
 """
@@ -38,10 +38,10 @@ from typing import Any
 
 import msgspec
 
-from forewarn import groundtruth, outcomes
-from forewarn.config import Config, ConfigError
-from forewarn.liveconfig import parse_value
-from forewarn.timefmt import HOUR, parse_rfc3339
+from forewarn.apps import groundtruth, outcomes
+from forewarn.engine.config import Config, ConfigError
+from forewarn.engine.liveconfig import parse_value
+from forewarn.core.timefmt import HOUR, parse_rfc3339
 
 ROUTES = ("ai", "human")
 

@@ -31,7 +31,7 @@ from typing import Any
 
 import msgspec
 
-from forewarn.timefmt import format_us, to_us
+from forewarn.core.timefmt import format_us, to_us
 
 STALL_SECONDS = 30.0  # no message for this long while partitions remain: the broker is gone
 

@@ -1,4 +1,4 @@
-"""The trigger, contract section 3: one JSON object per situation, schema ``forewarn.trigger/v1``."""
+"""The trigger, contract section 3: one JSON object per situation, schema ``forewarn.core.trigger/v1``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 import msgspec
 
-SCHEMA = "forewarn.trigger/v1"
+SCHEMA = "forewarn.core.trigger/v1"
 
 
 class Trigger(msgspec.Struct, kw_only=True):

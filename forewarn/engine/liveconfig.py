@@ -35,8 +35,8 @@ from typing import Any, NamedTuple, Protocol
 
 import msgspec
 
-from forewarn import config as cfgmod
-from forewarn.config import Config, ConfigError
+from forewarn.engine import config as cfgmod
+from forewarn.engine.config import Config, ConfigError
 
 log = logging.getLogger("forewarn.live")
 

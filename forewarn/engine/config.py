@@ -16,7 +16,7 @@ import msgspec
 
 from detectors import REGISTRY
 from detectors.base import FLAGS
-from forewarn.money import DEFAULT_RATES
+from forewarn.core.money import DEFAULT_RATES
 
 Priority = Literal["p1", "p2", "p3", "p4"]
 Route = Literal["human", "ai"]
@@ -153,7 +153,7 @@ class Rule(msgspec.Struct, forbid_unknown_fields=True, frozen=True, omit_default
 
 
 class Routing(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
-    """``[routing]``: the support lead's table. See forewarn/routing.py for how it applies.
+    """``[routing]``: the support lead's table. See forewarn/engine/routing.py for how it applies.
 
     vip_ltv: lifetime value at or above which a customer is in the ``vip`` segment (as is
         every ``tier`` vip customer).

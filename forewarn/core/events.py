@@ -13,7 +13,7 @@ from typing import Annotated, Literal, Union
 
 import msgspec
 
-from forewarn.timefmt import to_us
+from forewarn.core.timefmt import to_us
 
 NonEmpty = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
 Money = Annotated[float, msgspec.Meta(ge=0, le=1e9)]

@@ -1,6 +1,6 @@
 """``forewarn score``: how well the triggers of a run match the ground truth, per kind.
 
-Matching is :func:`forewarn.groundtruth.score` (same kind, customer and subject; each truth
+Matching is :func:`forewarn.apps.groundtruth.score` (same kind, customer and subject; each truth
 row at most once). For the model kinds (``MODEL_KINDS``) whose triggers carry a ``score``,
 the table adds ROC AUC: how well the score ranks the triggers that match a truth row above
 those that do not (the rank-sum / Mann–Whitney statistic, ties counted half). A trigger
@@ -26,7 +26,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from forewarn import groundtruth
+from forewarn.apps import groundtruth
 
 MODEL_KINDS = frozenset({"delivery_at_risk", "order_anomaly", "churn_risk"})
 COLUMNS = ("truth", "fired", "tp", "fp", "fn", "precision", "recall", "roc_auc")

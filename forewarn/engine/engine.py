@@ -25,10 +25,10 @@ import threading
 
 from detectors import REGISTRY
 from detectors.base import Candidate
-from forewarn import events as ev
-from forewarn.config import Config
-from forewarn.cooldown import Cooldown
-from forewarn.state import CustomerState
+from forewarn.core import events as ev
+from forewarn.engine.config import Config
+from forewarn.engine.cooldown import Cooldown
+from forewarn.core.state import CustomerState
 from online_models.base import ModelSet, PerWorker
 
 NEVER = -(2**62)

@@ -6,7 +6,7 @@ queued). Kept in the customer's state, in event time, so a live run and a backte
 back the same ones. Distinct situations still have distinct trigger ids; this only decides
 which of them reach an agent.
 
->>> from forewarn.state import CustomerState
+>>> from forewarn.core.state import CustomerState
 >>> from detectors.base import Candidate
 >>> gate = Cooldown({"payment_failed": 1.0})
 >>> cust = CustomerState("c1")
@@ -21,8 +21,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from detectors.base import Candidate
-from forewarn.state import CustomerState
-from forewarn.timefmt import HOUR
+from forewarn.core.state import CustomerState
+from forewarn.core.timefmt import HOUR
 
 EXT_KEY = "cooldown"  # cust.ext[EXT_KEY]: kind -> event time of the last trigger let through
 

@@ -11,7 +11,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from forewarn import config as cfgmod
+from forewarn.engine import config as cfgmod
 
 
 def _load(args: argparse.Namespace, overrides: dict | None = None) -> cfgmod.Config:
@@ -19,7 +19,7 @@ def _load(args: argparse.Namespace, overrides: dict | None = None) -> cfgmod.Con
 
 
 def _sim_spec(args: argparse.Namespace):
-    from forewarn.simulator import SimSpec
+    from forewarn.apps.simulator import SimSpec
 
     return SimSpec(customers=args.customers, days=args.days, seed=args.seed, start=args.start, end=args.end,
                    duplicate_rate=args.duplicate_rate, late_rate=args.late_rate, invalid_rate=args.invalid_rate)
@@ -52,7 +52,7 @@ def _whatif(args: argparse.Namespace) -> int:
     import json
 
     from flows import modes
-    from forewarn import whatif
+    from forewarn.apps import whatif
     from sinks import metrics
 
     if args.output == "-":
@@ -75,8 +75,8 @@ def _whatif(args: argparse.Namespace) -> int:
 
 
 def cmd_record(args: argparse.Namespace) -> int:
-    from forewarn.record import record
-    from forewarn.timefmt import parse_rfc3339
+    from forewarn.apps.record import record
+    from forewarn.core.timefmt import parse_rfc3339
 
     config = _load(args)
     times = {}
@@ -106,7 +106,7 @@ def cmd_record(args: argparse.Namespace) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from forewarn import simulator
+    from forewarn.apps import simulator
 
     config = _load(args)
     spec = _sim_spec(args)
@@ -117,7 +117,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     if args.truth:
         Path(args.truth).parent.mkdir(parents=True, exist_ok=True)
     if args.to == "kafka":
-        from forewarn.producer import produce
+        from forewarn.apps.producer import produce
 
         if args.truth:
             simulator.write_jsonl(sim, None, args.truth)
@@ -132,7 +132,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from flows import modes
-    from forewarn import simulator
+    from forewarn.apps import simulator
 
     config = _load(args)
     spec = _sim_spec(args)
@@ -162,7 +162,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_score(args: argparse.Namespace) -> int:
-    from forewarn import scoring
+    from forewarn.apps import scoring
 
     try:
         rows = scoring.report_files(args.truth, args.triggers, args.scores)
@@ -180,8 +180,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from prometheus_client import start_http_server
 
     from flows import modes
-    from forewarn.engine import Engine
-    from forewarn.liveconfig import Reloader
+    from forewarn.engine.engine import Engine
+    from forewarn.engine.liveconfig import Reloader
     from sinks import metrics
 
     reloader = Reloader(args.config, observe=metrics.config_checked)

@@ -14,8 +14,8 @@ from typing import Any
 
 import msgspec
 
-from forewarn import events as ev
-from forewarn.money import to_base
+from forewarn.core import events as ev
+from forewarn.core.money import to_base
 
 MAX_ORDERS = 16  # most recent orders kept for context; LTV and counts cover the rest
 SEEN_EVENTS = 64  # recent event ids remembered to drop duplicate deliveries

@@ -1,7 +1,7 @@
 """Routing: from a detector's candidate to a trigger with priority, lane and outreach.
 
 The policy a support lead signs off is a table in the config (``[routing]``, defaults in
-``forewarn/config.py``), applied in this order:
+``forewarn/engine/config.py``), applied in this order:
 
 1. **Severity.** The kind's row in ``routing.kinds`` gives the base priority and lane.
 2. **Rules.** Every row of ``routing.rules`` whose ``when`` matches applies, top to bottom:
@@ -22,10 +22,10 @@ why a trigger landed where it did.
 from __future__ import annotations
 
 from detectors.base import Candidate
-from forewarn.config import Routing, Rule
-from forewarn.money import to_base
-from forewarn.timefmt import format_us
-from forewarn.trigger import Trigger, trigger_id
+from forewarn.engine.config import Routing, Rule
+from forewarn.core.money import to_base
+from forewarn.core.timefmt import format_us
+from forewarn.core.trigger import Trigger, trigger_id
 
 PRIORITIES = ("p1", "p2", "p3", "p4")
 CHANNELS = ("email", "sms", "phone")

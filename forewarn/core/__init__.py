@@ -1,0 +1,1 @@
+"""Core types every layer shares: events, customer state, triggers, time and money. Imports nothing above it."""
