@@ -16,7 +16,7 @@ from bytewax.testing import run_main
 from flows import dataflow
 from flows.outputs import CallbackSink, JsonlSink, RedisDeadLetterSink, RedisTriggerSink, trigger_line
 from flows.broadcast import clock_keys
-from flows.sources import KafkaSource, LinesSource, WakerSource, file_lines, list_partitions
+from flows.sources import KafkaSource, Line, LinesSource, TimeLimits, WakerSource, file_lines, list_partitions
 from forewarn.engine.config import Config
 from forewarn.engine.engine import Engine
 from forewarn.core.timefmt import format_us
@@ -40,6 +40,10 @@ def _lateness_us(config: Config) -> int:
     return int(config.engine.allowed_lateness_seconds * 1_000_000)
 
 
+def _time_limits(config: Config) -> TimeLimits:
+    return TimeLimits(config.engine.max_future_seconds, config.engine.max_past_days)
+
+
 def _deadletter_line(letter: tuple[bytes, str, str, str]) -> bytes:
     import msgspec
 
@@ -58,10 +62,10 @@ def _score_line(obs: Observation) -> bytes:
     return msgspec.json.encode(row)
 
 
-def replay(config: Config, lines: Callable[[], Iterator[tuple[str, bytes]]], triggers: Sink,
+def replay(config: Config, lines: Callable[[], Iterator[Line]], triggers: Sink,
            deadletters: Sink | None, scores: Sink | None = None) -> None:
     """Run the dataflow over a finite ordered stream, in this thread, to the end."""
-    source = LinesSource(lines, _lateness_us(config), _one_shard)
+    source = LinesSource(lines, _lateness_us(config), _one_shard, _time_limits(config))
     flow = dataflow.build(config, source, triggers, deadletters, scores=scores, persist=False)  # nothing to resume
     run_main(flow, epoch_interval=timedelta(seconds=3600))
 
@@ -79,7 +83,7 @@ def backtest(config: Config, input_path: str, output_path: str, deadletter_path:
            JsonlSink(scores_path, _score_line) if scores_path else None)
 
 
-def demo(config: Config, lines: Callable[[], Iterator[tuple[str, bytes]]], show: Callable[[list], None]) -> None:
+def demo(config: Config, lines: Callable[[], Iterator[Line]], show: Callable[[list], None]) -> None:
     replay(config, lines, CallbackSink(show), None)
 
 
@@ -105,7 +109,8 @@ def build_live(config: Config, worker_count: int = 1, engine: Engine | None = No
     conf = kafka_conf(config)
     parts = list_partitions(conf, list(config.kafka.topics))
     workers = PerWorker(_lateness_us(config), config.engine.idle_timeout_seconds, parts)
-    source = KafkaSource(conf, parts, clock_keys(worker_count), config.kafka.batch_size, OFFSET_BEGINNING)
+    source = KafkaSource(conf, parts, clock_keys(worker_count), config.kafka.batch_size, OFFSET_BEGINNING,
+                         _time_limits(config))
     r = config.redis
     triggers = RedisTriggerSink(lambda: QueueWriter(r.url, r.prefix, r.dedupe_ttl_days, r.retry_max_seconds))
     letters = RedisDeadLetterSink(lambda: DeadLetterWriter(r.url, r.prefix, r.dedupe_ttl_days, r.retry_max_seconds))

@@ -15,15 +15,36 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import msgspec
 
 from bytewax.inputs import DynamicSource, FixedPartitionedSource, StatefulSourcePartition, StatelessSourcePartition
 
 from flows.items import END, EVENT, INVALID, PROGRESS, WAKE
 from forewarn.core import events as ev
+from forewarn.core.timefmt import now_us, to_us
 from forewarn.engine.watermark import NEVER, PerWorker
 from sinks import metrics
 
 log = logging.getLogger("forewarn.sources")
+
+Line = tuple[str, bytes, int | None]  # (source position, raw bytes, arrival µs or None)
+
+
+class TimeLimits:
+    """``[engine] max_future_seconds`` and ``max_past_days``, applied as a source reads
+    (see :func:`forewarn.core.events.vet_time`): a refused event never reaches a watermark."""
+
+    __slots__ = ("future_us", "past_us")
+
+    def __init__(self, max_future_seconds: float, max_past_days: float) -> None:
+        self.future_us = int(max_future_seconds * 1_000_000)
+        self.past_us = int(max_past_days * 86_400_000_000)
+
+    def vet(self, event: ev.AnyEvent, raw: bytes, arrival_us: int, high_us: int) -> ev.AnyEvent | ev.Invalid:
+        refused = ev.vet_time(event, raw, arrival_us, high_us, self.future_us, self.past_us)
+        return event if refused is None else refused
 
 
 def _count(counts: Counter) -> None:
@@ -34,13 +55,17 @@ def _count(counts: Counter) -> None:
 class _LinesPartition(StatefulSourcePartition):
     """One ordered stream of JSON lines: watermark = largest event time so far, less the lateness."""
 
-    def __init__(self, lines: Iterator[tuple[str, bytes]], lateness_us: int, key_of: Callable[[str], str],
-                 batch_size: int, start: int) -> None:
+    def __init__(self, lines: Iterator[Line], lateness_us: int, key_of: Callable[[str], str],
+                 batch_size: int, start: int, limits: TimeLimits) -> None:
         self.lines = itertools.islice(lines, start, None)
         self.pos = start
         self.lateness_us = lateness_us
         self.key_of = key_of
         self.batch_size = batch_size
+        self.limits = limits
+        # A line without a recorded arrival arrived "now": read once, so a whole replay
+        # judges every line against the same clock.
+        self.started_us = now_us()
         self.high = NEVER
         self.done = False
 
@@ -50,9 +75,11 @@ class _LinesPartition(StatefulSourcePartition):
         out = []
         counts: Counter = Counter()
         now = time.time()
-        for source, raw in itertools.islice(self.lines, self.batch_size):
+        for source, raw, arrival_us in itertools.islice(self.lines, self.batch_size):
             self.pos += 1
             item = ev.decode(raw)
+            if not isinstance(item, ev.Invalid):
+                item = self.limits.vet(item, raw, self.started_us if arrival_us is None else arrival_us, self.high)
             if isinstance(item, ev.Invalid):
                 metrics.INVALID.labels(item.reason).inc()
                 out.append((INVALID, None, (item.raw, item.error, source, item.reason), self.high, now))
@@ -81,29 +108,64 @@ class _LinesPartition(StatefulSourcePartition):
 
 
 class LinesSource(FixedPartitionedSource):
-    """A finite, ordered stream of ``(source position, raw bytes)``: a JSONL file or the simulator."""
+    """A finite, ordered stream of ``(source position, raw bytes, arrival)``: a JSONL file or the
+    simulator. ``arrival`` (µs) is when the line reached Kafka, if it was recorded; None: now."""
 
-    def __init__(self, opener: Callable[[], Iterator[tuple[str, bytes]]], lateness_us: int,
-                 key_of: Callable[[str], str], batch_size: int = 2000) -> None:
+    def __init__(self, opener: Callable[[], Iterator[Line]], lateness_us: int,
+                 key_of: Callable[[str], str], limits: TimeLimits, batch_size: int = 2000) -> None:
         self.opener = opener
         self.lateness_us = lateness_us
         self.key_of = key_of
+        self.limits = limits
         self.batch_size = batch_size
 
     def list_parts(self) -> list[str]:
         return ["stream"]
 
     def build_part(self, step_id: str, for_part: str, resume_state: int | None) -> _LinesPartition:
-        return _LinesPartition(self.opener(), self.lateness_us, self.key_of, self.batch_size, resume_state or 0)
+        return _LinesPartition(self.opener(), self.lateness_us, self.key_of, self.batch_size, resume_state or 0,
+                               self.limits)
 
 
-def file_lines(path: str) -> Callable[[], Iterator[tuple[str, bytes]]]:
-    def opener() -> Iterator[tuple[str, bytes]]:
+class _Recorded(msgspec.Struct):
+    line: int
+    timestamp: datetime
+
+
+def recorded_arrivals(path: str) -> dict[int, int]:
+    """Line number -> Kafka timestamp (µs) from the ``PATH.offsets`` sidecar ``forewarn record``
+    writes beside its file; empty if there is none, or it does not describe this file."""
+    side = Path(f"{path}.offsets")
+    if not side.exists():
+        return {}
+    try:
+        with open(side, "rb") as f:
+            rows = [_sidecar.decode(line) for line in f if line.strip()]
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        log.warning("%s is not a `forewarn record` sidecar (%s): event times are checked against the "
+                    "wall clock", side, exc)
+        return {}
+    with open(path, "rb") as f:
+        lines = sum(1 for _ in f)
+    if len(rows) != lines:
+        log.warning("%s describes %d lines but %s has %d: not using its Kafka timestamps", side, len(rows), path, lines)
+        return {}
+    return {r.line: to_us(r.timestamp) for r in rows}
+
+
+_sidecar = msgspec.json.Decoder(_Recorded)
+
+
+def file_lines(path: str) -> Callable[[], Iterator[Line]]:
+    """The lines of a JSONL file, each with its recorded Kafka timestamp when a sidecar has them."""
+
+    def opener() -> Iterator[Line]:
+        arrivals = recorded_arrivals(path)
         with open(path, "rb") as f:
             for n, line in enumerate(f, 1):
                 line = line.rstrip(b"\r\n")
                 if line.strip():
-                    yield f"{path}:{n}", line
+                    yield f"{path}:{n}", line, arrivals.get(n)
     return opener
 
 
@@ -117,7 +179,7 @@ class _KafkaPartition(StatefulSourcePartition):
     """
 
     def __init__(self, conf: dict, topic: str, partition: int, resume: tuple[int, int],
-                 clock_keys: list[str], batch_size: int) -> None:
+                 clock_keys: list[str], batch_size: int, limits: TimeLimits) -> None:
         from confluent_kafka import Consumer, TopicPartition
 
         self.topic = topic
@@ -129,6 +191,7 @@ class _KafkaPartition(StatefulSourcePartition):
         self.tp = TopicPartition(topic, partition)
         self.clock_keys = clock_keys
         self.batch_size = batch_size
+        self.limits = limits
         self.empty_polls = 0  # in a row
         self.quiet_since: float | None = None
         self.reported: tuple[int, float | None] | None = None
@@ -136,7 +199,7 @@ class _KafkaPartition(StatefulSourcePartition):
         self.errors = metrics.KAFKA_ERRORS.labels(topic)  # created at 0: no errors is data too
 
     def next_batch(self) -> list[tuple]:
-        from confluent_kafka import KafkaError
+        from confluent_kafka import TIMESTAMP_NOT_AVAILABLE, KafkaError
 
         msgs = self.consumer.consume(self.batch_size, timeout=0.0)
         now = time.time()
@@ -151,7 +214,12 @@ class _KafkaPartition(StatefulSourcePartition):
                     log.warning("kafka %s: %s", self.part, err)
                 continue
             self.offset = msg.offset() + 1
-            item = ev.decode(msg.value() or b"")
+            raw = msg.value() or b""
+            item = ev.decode(raw)
+            if not isinstance(item, ev.Invalid):
+                ts_type, ts_ms = msg.timestamp()
+                arrival = ts_ms * 1000 if ts_type != TIMESTAMP_NOT_AVAILABLE else int(now * 1_000_000)
+                item = self.limits.vet(item, raw, arrival, high)
             if isinstance(item, ev.Invalid):
                 metrics.INVALID.labels(item.reason).inc()
                 source = f"{self.topic}/{self.partition}/{msg.offset()}"
@@ -213,8 +281,9 @@ class KafkaSource(FixedPartitionedSource):
     """The input topics, one Bytewax partition per topic-partition (listed once, at start)."""
 
     def __init__(self, conf: dict, parts: list[str], clock_keys: list[str], batch_size: int,
-                 start_offset: int) -> None:
+                 start_offset: int, limits: TimeLimits) -> None:
         self.conf = conf
+        self.limits = limits
         self.parts = parts
         self.clock_keys = clock_keys
         self.batch_size = batch_size
@@ -226,7 +295,8 @@ class KafkaSource(FixedPartitionedSource):
     def build_part(self, step_id: str, for_part: str, resume_state: tuple[int, int] | None) -> _KafkaPartition:
         topic, partition = for_part.rsplit("/", 1)
         resume = resume_state if resume_state is not None else (self.start_offset, NEVER)
-        return _KafkaPartition(self.conf, topic, int(partition), resume, self.clock_keys, self.batch_size)
+        return _KafkaPartition(self.conf, topic, int(partition), resume, self.clock_keys, self.batch_size,
+                               self.limits)
 
 
 def list_partitions(conf: dict, topics: list[str]) -> list[str]:

@@ -16,7 +16,10 @@ What is written:
 * ``F.offsets`` — a sidecar, line *n* describing line *n* of ``F``:
   ``{"line": n, "topic": ..., "partition": ..., "offset": ..., "timestamp": "<Kafka time>"}``,
   so a backtest's dead letter (``F:n``) or a surprising trigger leads back to the message.
-  The event file itself stays exactly the input format, with nothing added.
+  The event file itself stays exactly the input format, with nothing added. ``forewarn
+  backtest --input F`` reads the sidecar when it is there: each line's Kafka ``timestamp``
+  is its arrival, so ``[engine] max_future_seconds`` refuses the same events the live
+  engine refused (without the sidecar a backtest compares with the wall clock).
 
 The whole range is held in memory to sort it (about the size of the output file).
 """

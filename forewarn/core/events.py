@@ -13,7 +13,8 @@ from typing import Annotated, Literal, Union
 
 import msgspec
 
-from forewarn.core.timefmt import to_us
+from forewarn.core.money import ISO_4217
+from forewarn.core.timefmt import format_us, to_us
 
 NonEmpty = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
 Money = Annotated[float, msgspec.Meta(ge=0, le=1e9)]
@@ -219,7 +220,39 @@ def decode(raw: bytes) -> AnyEvent | Invalid:
     ts = event.ts_us
     if not MIN_TS_US <= ts < MAX_TS_US:
         return Invalid(raw, f"ts {event.ts.isoformat()} is outside 2000-01-01..2100-01-01 - at `$.ts`", "bad_timestamp")
+    currency = getattr(event, "currency", None)
+    if currency is not None and currency not in ISO_4217:
+        return Invalid(raw, f"currency {currency!r} is not an ISO 4217 currency in use (EUR, USD, ...) "
+                            "- at `$.currency`", "unknown_currency")
     return event
+
+
+def vet_time(event: AnyEvent, raw: bytes, arrival_us: int, high_us: int, max_future_us: int,
+             max_past_us: int) -> Invalid | None:
+    """Refuse an event time no clock could mean (``[engine] max_future_seconds``, ``max_past_days``).
+
+    ``arrival_us``: when the event reached Kafka (its message timestamp), else when it was read;
+    an event more than ``max_future_us`` ahead of it is ``future_timestamp`` — one such event
+    would drag the watermark ahead and fire every armed deadline. ``high_us``: the largest event
+    time its stream (partition, file) has delivered so far; an event more than ``max_past_us``
+    behind it is ``stale_timestamp``. 0 turns a check off. None of either reaches the watermark.
+
+    >>> late = decode(b'{"type": "customer.activity", "event_id": "e1", "ts": "2099-01-01T00:00:00Z",'
+    ...               b' "customer_id": "c1", "kind": "session"}')
+    >>> vet_time(late, b"...", arrival_us=to_us(datetime.fromisoformat("2026-11-26T10:00:00+00:00")),
+    ...          high_us=0, max_future_us=300_000_000, max_past_us=0).reason
+    'future_timestamp'
+    """
+    ts = event.ts_us
+    if max_future_us and ts - arrival_us > max_future_us:
+        return Invalid(raw, f"ts {event.ts.isoformat()} is {(ts - arrival_us) / 1e6:,.0f} s after the event arrived "
+                            f"({format_us(arrival_us)}), more than engine.max_future_seconds = {max_future_us / 1e6:g}"
+                            " - at `$.ts`", "future_timestamp")
+    if max_past_us and high_us - ts > max_past_us:
+        return Invalid(raw, f"ts {event.ts.isoformat()} is {(high_us - ts) / 86_400e6:,.1f} days before the latest "
+                            f"event time of its stream ({format_us(high_us)}), more than engine.max_past_days = "
+                            f"{max_past_us / 86_400e6:g} - at `$.ts`", "stale_timestamp")
+    return None
 
 
 def _validation_reason(message: str) -> str:

@@ -14,6 +14,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from babel.core import get_global
+from babel.numbers import get_territory_currencies
+
+
+def _iso_4217() -> frozenset[str]:
+    """The ISO 4217 codes of money that is legal tender somewhere today, from the Unicode CLDR
+    data Babel ships (kept up to date with each Babel release). Not the codes ISO 4217 reserves
+    for no currency (``XXX``) or tests (``XTS``), nor metals or withdrawn currencies."""
+    return frozenset(code for territory in get_global("territory_currencies")
+                     for code in get_territory_currencies(territory, tender=True))
+
+
+# An event in another currency is refused (dead letter ``unknown_currency``): its amount would
+# count into lifetime values one to one, and its code would become a metric label.
+ISO_4217: frozenset[str] = _iso_4217()
+
 # Approximate rates per 1 EUR (2025): replace them with the rates your shop books at.
 DEFAULT_RATES: dict[str, float] = {
     "EUR": 1.0, "GBP": 0.86, "PLN": 4.3, "CHF": 0.95, "SEK": 11.4, "DKK": 7.46, "NOK": 11.5,

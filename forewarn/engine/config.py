@@ -33,10 +33,24 @@ class Engine(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
         trails, so slightly out-of-order events still count before deadlines fire.
     idle_timeout_seconds: after this long without input on a partition, the watermark
         advances with the wall clock so deadlines fire on time in a quiet hour.
+    max_future_seconds: an event time more than this ahead of the event's arrival (its Kafka
+        message timestamp; else the wall clock when read; in a backtest the recorded Kafka
+        timestamp of ``forewarn record``'s sidecar, else the wall clock at the start) is
+        dead-lettered as ``future_timestamp`` and never moves the watermark (0 = no check).
+        300 s: five minutes is the clock skew Kerberos tolerates between hosts, generous for
+        machines kept by NTP (milliseconds apart), while a wrong year, a local time sent as
+        UTC (whole hours) or a test event from 2099 is refused before it fires every deadline.
+    max_past_days: an event time more than this before the largest event time its stream
+        (Kafka partition, file) has delivered is dead-lettered as ``stale_timestamp`` (0 = no
+        check). 30 days: longer than any deadline a detector arms and than Kafka's default
+        7-day retention, so a replay or a partition that fell behind is always applied (late,
+        counted); a mistyped year lands outside it instead of firing a years-old deadline.
     """
 
     allowed_lateness_seconds: Annotated[float, msgspec.Meta(ge=0, le=86400)] = 300.0
     idle_timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=86400)] = 5.0
+    max_future_seconds: Annotated[float, msgspec.Meta(ge=0, le=365 * 86400)] = 300.0
+    max_past_days: Annotated[float, msgspec.Meta(ge=0, le=36500)] = 30.0
 
 
 class Kafka(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
