@@ -58,7 +58,7 @@ def test_other_seed_other_store(noisy):
 
 
 def test_no_wall_clock_with_explicit_window(monkeypatch):
-    import forewarn.apps.simulator as simulator
+    import forewarn.apps.simulator.spec as simulator
 
     spec = SimSpec(customers=30, days=3, start="2026-03-01T00:00:00Z")
     first = generate(spec).events
