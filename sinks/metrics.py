@@ -30,6 +30,9 @@ SCORE_BUCKETS = tuple(i / 20 for i in range(1, 21))
 # --- input ---------------------------------------------------------------------------------
 EVENTS = Counter("forewarn_events_total", "Valid input events, by topic and type.", ["topic", "type"])
 INVALID = Counter("forewarn_invalid_events_total", "Events that failed validation (sent to the dead-letter stream), by reason.", ["reason"])
+# At 0 from the start, so one refused event is an increase the event-time alert sees.
+for _reason in ("future_timestamp", "stale_timestamp"):
+    INVALID.labels(_reason)
 LATE = Counter("forewarn_late_events_total", "Events older than the watermark when they arrived (still applied).")
 DUPLICATES = Counter("forewarn_duplicate_events_total", "Redelivered events (an event_id already seen), ignored.")
 DEADLETTERS = Counter("forewarn_deadletters_written_total", "Invalid events written to the dead-letter stream.")

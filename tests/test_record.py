@@ -11,7 +11,7 @@ from tests.factory import lines, order, shipped, tick
 
 pytestmark = [pytest.mark.services]
 
-T0 = parse_rfc3339("2026-10-01T12:00:00Z") // 1000  # Kafka timestamps, ms
+T0 = parse_rfc3339("2026-10-02T14:00:00Z") // 1000  # Kafka timestamps, ms
 
 
 def _produce(bootstrap: str, messages: list[tuple[str, bytes, str, int]]) -> None:
@@ -37,7 +37,8 @@ def test_a_recorded_range_replays_like_the_events_it_holds(services, namespace, 
     topic_of = {"order.placed": t["orders"], "shipment.created": t["shipments"], "customer.activity": t["customers"]}
     raw_before, raw_inside, raw_after = lines(before), lines(inside), lines(after)
     broken = b'{"type": "order.placed",\n "broken": '  # kept, on one line: the dead letters want it
-    # Kafka time: written in the range [T0, T0 + 10 min] in an order unlike event time
+    # Kafka time: written after the events happened (a recorded arrival ahead of an event time
+    # would be refused as future_timestamp), in the range [T0, T0 + 10 min] in an order unlike event time
     # (shipments before their orders, one per customer key, so partitions differ).
     messages = [(topic_of[e["type"]], raw, e["customer_id"], T0 - 60_000) for e, raw in zip(before, raw_before)]
     messages += [(topic_of[e["type"]], raw, e["customer_id"], T0 + 60_000 * (5 - i))
@@ -49,7 +50,7 @@ def test_a_recorded_range_replays_like_the_events_it_holds(services, namespace, 
     cfg = tmp_path / "c.toml"
     cfg.write_text(live_config(namespace, services))
     rec = tmp_path / "rec" / "traffic.jsonl"
-    assert main(["record", "--config", str(cfg), "--from", "2026-10-01T12:00:00Z", "--to", "2026-10-01T12:10:00Z",
+    assert main(["record", "--config", str(cfg), "--from", "2026-10-02T14:00:00Z", "--to", "2026-10-02T14:10:00Z",
                  "--output", str(rec), "--topics", ",".join(t.values())]) == 0
     err = capsys.readouterr().err
     assert "record: 6 events from" in err and "1 multi-line values put on one line" in err
@@ -57,8 +58,8 @@ def test_a_recorded_range_replays_like_the_events_it_holds(services, namespace, 
     got = rec.read_bytes().splitlines()
     # Event-time order; the broken message (no readable ts) sorts by its Kafka time.
     by_ts = sorted(zip(inside, raw_inside), key=lambda p: p[0]["ts"])
-    assert got[:4] == [raw for _, raw in by_ts[:4]]
-    assert got[4] == broken.replace(b"\n", b" ") and got[5] == by_ts[4][1]
+    assert got[:5] == [raw for _, raw in by_ts]  # written to Kafka after all of them:
+    assert got[5] == broken.replace(b"\n", b" ")  # it sorts last
 
     side = [json.loads(x) for x in open(f"{rec}.offsets")]
     assert [s["line"] for s in side] == [1, 2, 3, 4, 5, 6]
@@ -70,12 +71,12 @@ def test_a_recorded_range_replays_like_the_events_it_holds(services, namespace, 
         msg = consumer.poll(10)
         assert msg is not None and msg.error() is None
         assert msg.value().replace(b"\n", b" ") == line
-        assert s["timestamp"] >= "2026-10-01T12:00:00Z"
+        assert s["timestamp"] >= "2026-10-02T14:00:00Z"
     consumer.close()
 
     # Without --to: up to the end of the log.
     rest = tmp_path / "rest.jsonl"
-    assert main(["record", "--config", str(cfg), "--from", "2026-10-01T12:00:00Z", "--output", str(rest),
+    assert main(["record", "--config", str(cfg), "--from", "2026-10-02T14:00:00Z", "--output", str(rest),
                  "--topics", ",".join(t.values())]) == 0
     assert rest.read_bytes().splitlines() == got + raw_after
 
@@ -91,4 +92,4 @@ def test_a_recorded_range_replays_like_the_events_it_holds(services, namespace, 
 
     assert strip(out_rec) == strip(out_direct) and {x["evidence"]["shipment_id"] for x in strip(out_rec)} == {"s1", "s2"}
     [letter] = [json.loads(x) for x in open(dead)]
-    assert letter["source"].endswith("traffic.jsonl:5") and side[4]["offset"] >= 0
+    assert letter["source"].endswith("traffic.jsonl:6") and side[5]["offset"] >= 0
