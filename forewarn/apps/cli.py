@@ -192,13 +192,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     def stop(signum, frame):  # SIGTERM stops like Ctrl-C: Bytewax ends the execution cleanly
         raise KeyboardInterrupt
 
+    _refuse_bad_redis_credentials(config)
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGHUP, lambda signum, frame: reloader.wake())
     if config.metrics.port:
         from sinks import metrics
 
         metrics.set_queue_slas(config.metrics.queue_sla_seconds)
-        start_http_server(config.metrics.port, config.metrics.host)
+        try:
+            start_http_server(config.metrics.port, config.metrics.host)
+        except OSError as exc:  # taken, not an address of this machine, not resolvable
+            raise cfgmod.ConfigError(f"metrics.host = {config.metrics.host!r}, metrics.port = {config.metrics.port}: "
+                                     f"cannot serve metrics there ({exc}); give a free port on an address of "
+                                     "this machine, or metrics.port = 0 for none") from None
         logging.getLogger("forewarn").info("metrics on http://%s:%d/metrics", config.metrics.host, config.metrics.port)
     from forewarn.queue.upkeep import QueueUpkeep
 
@@ -211,6 +217,24 @@ def cmd_run(args: argparse.Namespace) -> int:
     finally:
         reloader.stop()
     return 0
+
+
+def _refuse_bad_redis_credentials(config: cfgmod.Config) -> None:
+    """Wrong credentials never heal by waiting: refuse them at start (an unreachable Redis is
+    waited for, as an outage is: the sinks retry)."""
+    import redis
+
+    client = redis.Redis.from_url(config.redis.url, socket_timeout=5, socket_connect_timeout=5)
+    try:
+        client.ping()
+    except (redis.AuthenticationError, redis.exceptions.AuthorizationError, redis.exceptions.NoPermissionError) as exc:
+        raise cfgmod.ConfigError(f"redis.url = {cfgmod.redact_url(config.redis.url)!r}: Redis refused these "
+                                 f"credentials ({exc}); fix the user or password in the URL") from None
+    except redis.RedisError as exc:
+        logging.getLogger("forewarn").warning("redis at %s not reachable at start (%s); the sinks wait for it",
+                                              cfgmod.redact_url(config.redis.url), exc)
+    finally:
+        client.close()
 
 
 def cmd_dashboards_build(args: argparse.Namespace) -> int:

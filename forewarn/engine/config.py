@@ -7,16 +7,19 @@ same file serves a laptop, CI and a container.
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit, urlunsplit
 
 import msgspec
 
 from detectors import REGISTRY
 from detectors.base import FLAGS
-from forewarn.core.money import DEFAULT_RATES
+from forewarn.core.money import DEFAULT_RATES, ISO_4217
 from outreach import drafts
 
 Priority = Literal["p1", "p2", "p3", "p4"]
@@ -283,11 +286,103 @@ def from_dict(data: dict[str, Any]) -> Config:
         raise ConfigError(f"routing.currency = {cfg.routing.currency!r}: the default exchange_rates are "
                           f"per EUR; give routing.exchange_rates per {cfg.routing.currency} as well")
     _check_routing(cfg.routing)
+    _check_connections(cfg)
+    _check_currencies(cfg.routing)
     try:
         drafts.validate(cfg.outreach)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     return cfg
+
+
+REDIS_SCHEMES = ("redis", "rediss", "unix")
+# A host name (RFC 1123 labels) whose last label is not all digits (RFC 3696 section 2): so
+# "999.1.1.1" is an IPv4 address, and an invalid one, not a name.
+_HOSTNAME = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*"
+                       r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+
+
+def host_problem(host: str) -> str | None:
+    """Why ``host`` is neither an IP address nor a host name, or None if it is one.
+
+    >>> host_problem("127.0.0.1"), host_problem("::1"), host_problem("kafka-1.internal")
+    (None, None, None)
+    >>> host_problem("999.1.1.1")
+    'not an IP address (each IPv4 part is 0-255) nor a host name'
+    """
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+        return None
+    except ValueError:
+        pass
+    if _HOSTNAME.match(host) and not host.rsplit(".", 1)[-1].isdigit():
+        return None
+    return "not an IP address (each IPv4 part is 0-255) nor a host name"
+
+
+def _check_connections(cfg: Config) -> None:
+    """Addresses the services are reached at: refused here, not by a traceback (or a 10 s
+    timeout) when the engine first connects."""
+    url = cfg.redis.url
+    parts = urlsplit(url)
+    shown = redact_url(url)
+    if parts.scheme not in REDIS_SCHEMES:
+        raise ConfigError(f"redis.url = {shown!r}: the scheme must be one of {list(REDIS_SCHEMES)} "
+                          "(redis://[[user]:password@]host[:port][/db], rediss:// for TLS, unix:///path.sock)")
+    if parts.scheme != "unix":
+        try:
+            port, host = parts.port, parts.hostname
+        except ValueError as exc:
+            raise ConfigError(f"redis.url = {shown!r}: {exc} (a port is 1-65535)") from None
+        if not host or host_problem(host):
+            raise ConfigError(f"redis.url = {shown!r}: the host {host or ''!r} is "
+                              f"{host_problem(host) if host else 'missing'}")
+        if port == 0:
+            raise ConfigError(f"redis.url = {shown!r}: port 0; a port is 1-65535")
+        db = parts.path.lstrip("/")
+        if db and not db.isdigit():
+            raise ConfigError(f"redis.url = {shown!r}: the database {db!r} must be a number (/0, /1, ...)")
+    elif not parts.path:
+        raise ConfigError(f"redis.url = {shown!r}: a unix socket URL needs the socket's path (unix:///run/redis.sock)")
+    for server in cfg.kafka.bootstrap.split(","):
+        server = server.strip().rpartition("://")[2]  # librdkafka takes PLAINTEXT://host:port too
+        host, sep, port = server.rpartition(":") if not server.endswith("]") else (server, "", "")
+        if not sep:  # no port: librdkafka's default, 9092
+            host, port = server, "9092"
+        problem = ("empty: give host:port of at least one broker" if not cfg.kafka.bootstrap.strip() else
+                   "an empty entry" if not server else
+                   f"port {port!r} is not 1-65535" if not (port.isdigit() and 0 < int(port) < 65536) else
+                   f"host {host!r} is {host_problem(host)}" if host_problem(host) else None)
+        if problem:
+            raise ConfigError(f"kafka.bootstrap = {cfg.kafka.bootstrap!r}: {problem} "
+                              "(a comma-separated list of host:port)")
+    problem = host_problem(cfg.metrics.host)
+    if problem:
+        raise ConfigError(f"metrics.host = {cfg.metrics.host!r}: {problem}; the address to serve metrics on "
+                          "(127.0.0.1 for this machine only, 0.0.0.0 for every interface)")
+
+
+def _check_currencies(r: Routing) -> None:
+    """The routing currency and the exchange table name ISO 4217 currencies in use (events in
+    any other currency are dead letters, forewarn.core.money.ISO_4217)."""
+    for key, code in [("routing.currency", r.currency)] + [(f"routing.exchange_rates.{c}", c) for c in r.exchange_rates]:
+        if code not in ISO_4217:
+            raise ConfigError(f"{key}: {code!r} is not an ISO 4217 currency in use; allowed: EUR, USD, GBP, ... "
+                              f"({len(ISO_4217)} codes, Babel's CLDR data)")
+
+
+def redact_url(url: str) -> str:
+    """``url`` with its password masked, to show in an error or a log.
+
+    >>> redact_url("redis://app:s3cret@redis.internal:6379/0")
+    'redis://app:***@redis.internal:6379/0'
+    """
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
 
 
 def _kinds() -> set[str]:
