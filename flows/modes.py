@@ -14,7 +14,7 @@ from bytewax.run import cli_main
 from bytewax.testing import run_main
 
 from flows import dataflow
-from flows.outputs import CallbackSink, JsonlSink, RedisDeadLetterSink, RedisTriggerSink, trigger_line
+from flows.outputs import CallbackSink, JsonlSink, OrderedSink, RedisDeadLetterSink, RedisTriggerSink, trigger_line
 from flows.broadcast import clock_keys
 from flows.sources import KafkaSource, LinesSource, WakerSource, file_lines, list_partitions
 from forewarn.engine.config import Config
@@ -77,6 +77,22 @@ def backtest(config: Config, input_path: str, output_path: str, deadletter_path:
     replay(config, file_lines(input_path), JsonlSink(output_path, trigger_line),
            JsonlSink(deadletter_path, _deadletter_line) if deadletter_path else None,
            JsonlSink(scores_path, _score_line) if scores_path else None)
+
+
+def backtest_share(config: Config, input_path: str, share: tuple[int, int], triggers_path: str,
+                   deadletter_path: str | None = None, scores_path: str | None = None) -> None:
+    """One partition of ``forewarn backtest --workers N`` (see :mod:`forewarn.apps.parallel`).
+
+    ``share`` ``(index, count)``: only the customers :func:`flows.sources.share_of` puts in
+    ``index``; triggers go to ``triggers_path`` as pickled batches of ``(order, line)``, in
+    ``order``; dead letters (``index`` 0 only) and model evaluations as ``backtest`` writes them.
+    """
+    source = LinesSource(file_lines(input_path), _lateness_us(config), _one_shard, share=share)
+    flow = dataflow.build(config, source, OrderedSink(triggers_path),
+                          JsonlSink(deadletter_path, _deadletter_line) if deadletter_path and share[0] == 0 else None,
+                          scores=JsonlSink(scores_path, _score_line) if scores_path else None, persist=False,
+                          ordered=True)
+    run_main(flow, epoch_interval=timedelta(seconds=3600))
 
 
 def demo(config: Config, lines: Callable[[], Iterator[tuple[str, bytes]]], show: Callable[[list], None]) -> None:
