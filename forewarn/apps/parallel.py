@@ -14,7 +14,8 @@ The model kinds (``order_anomaly``, ``churn_risk``, ``delivery_at_risk``) are no
 partition's models learn from its own customers only, as each worker's do in ``forewarn
 run`` — their triggers depend on ``N`` (and are the same for the same ``N``). Dead letters
 come from the first partition, in input order; model evaluations (``--scores``) are the
-partitions' files one after the other.
+partitions' files one after the other. The partitions' counters (``forewarn_*_total``) are
+added to the calling process's, as if it had run the backtest itself.
 
 A what-if sweep (``--set``) puts every partition of every run into one pool of ``N``
 processes, so its runs go in parallel; each run equals ``backtest --workers N`` with its values.
@@ -65,21 +66,52 @@ def default_workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def _measured(work: Callable[[], None]) -> Counts:
-    """Run ``work`` (one dataflow, in this process) and count what it read from the metrics."""
+_CounterValues = dict[tuple[str, tuple[str, ...]], float]
+
+
+def _counter_values() -> _CounterValues:
+    """Every ``forewarn_*`` counter of this process: (name in sinks.metrics, label values) -> value."""
+    from prometheus_client import Counter
+
+    from sinks import metrics
+
+    out = {}
+    for name, metric in vars(metrics).items():
+        if isinstance(metric, Counter):
+            for family in metric.collect():
+                for sample in family.samples:
+                    if sample.name.endswith("_total"):
+                        out[(name, tuple(sample.labels[n] for n in metric._labelnames))] = sample.value
+    return out
+
+
+def _add_counters(deltas: _CounterValues) -> None:
+    """Count a partition process's counters in this one, so a run's counts are here whatever ``N``."""
+    from sinks import metrics
+
+    for (name, labels), value in deltas.items():
+        metric = getattr(metrics, name)
+        (metric.labels(*labels) if labels else metric).inc(value)
+
+
+def _measured(work: Callable[[], None]) -> tuple[Counts, _CounterValues]:
+    """Run ``work`` (one dataflow, in this process): its counts, and what it added to each counter."""
     from sinks import metrics
 
     # Counters are process-wide: take this run's share (tests run several in one process).
-    before = [metrics.total(m) for m in (metrics.EVENTS, metrics.INVALID, metrics.TRIGGERS_SUPPRESSED)]
+    before = _counter_values()
     started = time.monotonic()
     work()
     took = time.monotonic() - started
-    after = [metrics.total(m) for m in (metrics.EVENTS, metrics.INVALID, metrics.TRIGGERS_SUPPRESSED)]
-    events, invalid, held = (int(a - b) for a, b in zip(after, before))
-    return Counts(events, invalid, held, took)
+    deltas = {k: v - before.get(k, 0.0) for k, v in _counter_values().items() if v != before.get(k, 0.0)}
+
+    def total(metric) -> int:
+        return int(sum(v for (name, _), v in deltas.items() if getattr(metrics, name) is metric))
+
+    return Counts(total(metrics.EVENTS), total(metrics.INVALID), total(metrics.TRIGGERS_SUPPRESSED), took), deltas
 
 
-def _share(run: Run, share: tuple[int, int], work: str) -> Counts:
+def _share(run: Run, share: tuple[int, int], work: str) -> tuple[Counts, _CounterValues]:
     """One partition of one run, in a pool process; its outputs go to ``work``."""
     from flows import modes
 
@@ -138,7 +170,8 @@ def backtest_many(runs: list[Run], workers: int,
 
         results = []
         for i, run in enumerate(runs):
-            counts = _measured(lambda: modes.backtest(run.config, run.input, run.output, run.deadletter, run.scores))
+            counts, _ = _measured(lambda: modes.backtest(run.config, run.input, run.output, run.deadletter,
+                                                         run.scores))
             done(i, counts)
             results.append(counts)
         return results
@@ -156,7 +189,11 @@ def backtest_many(runs: list[Run], workers: int,
                 os.mkdir(work)
                 futures.append([pool.submit(_share, run, (index, workers), work) for index in range(workers)])
             for i, (run, parts) in enumerate(zip(runs, futures)):
-                counts = [f.result() for f in parts]
+                counts = []
+                for f in parts:
+                    part, deltas = f.result()
+                    _add_counters(deltas)
+                    counts.append(part)
                 _merge(run, f"{root}/run{i}", workers)
                 # A run's time is its slowest partition's: they run side by side when cores allow.
                 results[i] = Counts(*(sum(c[k] for c in counts) for k in range(3)), max(c.seconds for c in counts))
