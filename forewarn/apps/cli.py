@@ -208,8 +208,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     addresses = args.addresses.split(";") if args.addresses else None
     engine = Engine(config)
     reloader.start(engine)
+    from sinks.redis_queue import RedisLostData
+
     try:
-        modes.run(config, workers=args.workers, process_id=args.process_id, addresses=addresses, engine=engine)
+        modes.run(config, workers=args.workers, process_id=args.process_id, addresses=addresses, engine=engine,
+                  accept_empty_redis=args.accept_empty_redis)
+    except RedisLostData as exc:
+        print(f"forewarn: {exc}", file=sys.stderr)
+        return 3
     finally:
         reloader.stop()
     return 0
@@ -252,6 +258,9 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("-w", "--workers", type=int, default=1, help="Bytewax worker threads in this process")
     r.add_argument("-i", "--process-id", type=int, help="this process's index in a Bytewax cluster")
     r.add_argument("-a", "--addresses", help="cluster addresses host:port;host:port (with --process-id)")
+    r.add_argument("--accept-empty-redis", action="store_true",
+                   help="start although Redis lost the marker this engine set (it was wiped): triggers replayed "
+                        "since the last snapshot are queued again (exit code 3 without it; docs/helpdesk.md)")
     r.set_defaults(func=cmd_run)
 
     d = sub.add_parser("demo", help="a quick look: a simulated store through the dataflow, no services needed")
