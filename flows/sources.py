@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import logging
 import time
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
@@ -21,7 +22,7 @@ import msgspec
 
 from bytewax.inputs import DynamicSource, FixedPartitionedSource, StatefulSourcePartition, StatelessSourcePartition
 
-from flows.items import END, EVENT, INVALID, PROGRESS, WAKE
+from flows.items import END, EVENT, INVALID, PROGRESS, SHARE, WAKE
 from forewarn.core import events as ev
 from forewarn.core.timefmt import now_us, to_us
 from forewarn.engine.watermark import NEVER, PerWorker
@@ -52,11 +53,21 @@ def _count(counts: Counter) -> None:
         metrics.EVENTS.labels(topic, typ).inc(n)
 
 
+def share_of(customer_id: str, shares: int) -> int:
+    """The partition of a multi-process backtest a customer belongs to: crc32, the same in every process."""
+    return zlib.crc32(customer_id.encode()) % shares
+
+
 class _LinesPartition(StatefulSourcePartition):
-    """One ordered stream of JSON lines: watermark = largest event time so far, less the lateness."""
+    """One ordered stream of JSON lines: watermark = largest event time so far, less the lateness.
+
+    ``share`` ``(index, count)``: emit only the events of customers :func:`share_of` puts in
+    partition ``index`` (as ``SHARE`` items), with the watermark moves of everyone else's as
+    ticks; the first partition alone emits and counts the invalid lines.
+    """
 
     def __init__(self, lines: Iterator[Line], lateness_us: int, key_of: Callable[[str], str],
-                 batch_size: int, start: int, limits: TimeLimits) -> None:
+                 batch_size: int, start: int, limits: TimeLimits, share: tuple[int, int] | None = None) -> None:
         self.lines = itertools.islice(lines, start, None)
         self.pos = start
         self.lateness_us = lateness_us
@@ -66,12 +77,15 @@ class _LinesPartition(StatefulSourcePartition):
         # A line without a recorded arrival arrived "now": read once, so a whole replay
         # judges every line against the same clock.
         self.started_us = now_us()
+        self.share = share
         self.high = NEVER
         self.done = False
 
     def next_batch(self) -> list[tuple]:
         if self.done:
             raise StopIteration
+        if self.share is not None:
+            return self._share_batch()
         out = []
         counts: Counter = Counter()
         now = time.time()
@@ -96,6 +110,45 @@ class _LinesPartition(StatefulSourcePartition):
             self.done = True
         return out
 
+    def _share_batch(self) -> list[tuple]:
+        index, shares = self.share
+        key = self.key_of("")
+        out = []
+        ticks: list[tuple[int, int]] = []
+        counts: Counter = Counter()
+        now = time.time()
+        read = 0
+        wm = self.high - self.lateness_us
+        for source, raw, arrival_us in itertools.islice(self.lines, self.batch_size):
+            self.pos += 1
+            read += 1
+            item = ev.decode(raw)
+            if not isinstance(item, ev.Invalid):  # every share refuses the same events
+                item = self.limits.vet(item, raw, self.started_us if arrival_us is None else arrival_us, self.high)
+            if isinstance(item, ev.Invalid):
+                if index == 0:
+                    metrics.INVALID.labels(item.reason).inc()
+                    out.append((INVALID, None, (item.raw, item.error, source, item.reason), self.high, now))
+                continue
+            ts = item.ts_us
+            if ts > self.high:
+                self.high = ts
+            if share_of(item.customer_id, shares) == index:
+                counts[(ev.TOPIC_OF_TYPE[item.__struct_config__.tag], item.__struct_config__.tag)] += 1
+                wm = self.high - self.lateness_us
+                out.append((SHARE, key, (self.pos, item, ticks), wm, now))
+                ticks = []
+            elif self.high - self.lateness_us > wm:
+                wm = self.high - self.lateness_us
+                ticks.append((self.pos, wm))
+        _count(counts)
+        if read < self.batch_size and self.pos == self._exhausted_at():
+            out.append((END, key, (self.pos + 1, ticks), self.high, now))
+            self.done = True
+        elif ticks:
+            out.append((SHARE, key, (self.pos, None, ticks), wm, now))
+        return out
+
     def _exhausted_at(self) -> int:
         peek = next(self.lines, None)
         if peek is None:
@@ -112,19 +165,21 @@ class LinesSource(FixedPartitionedSource):
     simulator. ``arrival`` (µs) is when the line reached Kafka, if it was recorded; None: now."""
 
     def __init__(self, opener: Callable[[], Iterator[Line]], lateness_us: int,
-                 key_of: Callable[[str], str], limits: TimeLimits, batch_size: int = 2000) -> None:
+                 key_of: Callable[[str], str], limits: TimeLimits, batch_size: int = 2000,
+                 share: tuple[int, int] | None = None) -> None:
         self.opener = opener
         self.lateness_us = lateness_us
         self.key_of = key_of
         self.limits = limits
         self.batch_size = batch_size
+        self.share = share
 
     def list_parts(self) -> list[str]:
         return ["stream"]
 
     def build_part(self, step_id: str, for_part: str, resume_state: int | None) -> _LinesPartition:
         return _LinesPartition(self.opener(), self.lateness_us, self.key_of, self.batch_size, resume_state or 0,
-                               self.limits)
+                               self.limits, self.share)
 
 
 class _Recorded(msgspec.Struct):
