@@ -4,18 +4,22 @@ Fires at the ``order.placed`` itself, before anything ships, when
 
 * the e-mail is unverified: the order's own ``email_verified``, or when the order does
   not say, the latest value known for the customer (profile updates and earlier orders);
+* the e-mail is not a valid address (``forewarn.core.text.valid_email``: a line break, a
+  space, no domain...): nothing is sent there, and it is quoted as data in the reason;
 * the shipping address lacks a ``postal_code`` or a ``city`` (missing or blank): the
   carrier will bounce it.
 
 An order without any e-mail is not flagged: the shop may reach the customer by phone or
 text, and marketplace orders often carry none.
 
-Flags for routing: ``compliance`` for an unverified e-mail (order details must not go to
-an address nobody confirmed), ``urgent`` for address gaps (they must be fixed before the
+Flags for routing: ``compliance`` for an unverified or invalid e-mail (order details must
+not go to an address nobody confirmed), ``urgent`` for address gaps (they must be fixed before the
 parcel is handed to the carrier).
 
 >>> problems_of("a@b.eu", False, {"postal_code": "10115", "city": " "})
-[('email_unverified', 'the e-mail address a@b.eu was never verified'), ('no_city', 'the shipping address has no city')]
+[('email_unverified', 'the e-mail address "a@b.eu" was never verified'), ('no_city', 'the shipping address has no city')]
+>>> problems_of("a@b.eu\\r\\nBcc: all@b.eu", True, {"postal_code": "10115", "city": "Berlin"})
+[('email_invalid', 'the e-mail address "a@b.eu Bcc: all@b.eu" is not a valid address; nothing is sent there')]
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import msgspec
 from detectors.base import Candidate, Reason, Scheduler
 from forewarn.core import events as ev
 from forewarn.core.state import CustomerState
+from forewarn.core.text import EMAIL_MAX, ID_MAX, NAME_MAX, PLACE_MAX, clean, quote, valid_email
 
 
 class Params(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
@@ -40,8 +45,11 @@ def _missing(value: str | None) -> bool:
 def problems_of(email: str | None, verified: bool | None, address: dict[str, str | None]) -> list[tuple[str, str]]:
     """(code, words) for each problem, given the e-mail, whether it is verified, and the address."""
     out = []
-    if verified is False:
-        out.append(("email_unverified", f"the e-mail address {email or '(none given)'} was never verified"))
+    if email is not None and not valid_email(email):
+        out.append(("email_invalid", f"the e-mail address {quote(email, EMAIL_MAX)} is not a valid address; "
+                                     "nothing is sent there"))
+    elif verified is False:
+        out.append(("email_unverified", f"the e-mail address {quote(email, EMAIL_MAX)} was never verified"))
     if _missing(address.get("postal_code")):
         out.append(("no_postal_code", "the shipping address has no postal code"))
     if _missing(address.get("city")):
@@ -69,7 +77,7 @@ class DataQuality:
             return []
         codes = {code for code, _ in problems}
         flags = []
-        if "email_unverified" in codes:
+        if codes & {"email_unverified", "email_invalid"}:
             flags.append("compliance")
         if codes & {"no_postal_code", "no_city"}:
             flags.append("urgent")
@@ -84,15 +92,15 @@ class DataQuality:
             subject=event.order_id,
             episode="placed",  # an order is placed once: one check per order
             fired_at=event.ts_us,
-            reasons=[Reason(code, f"Order {event.order_id}: {words}. {fix}") for code, words in problems],
+            reasons=[Reason(code, f"Order {clean(event.order_id, ID_MAX)}: {words}. {fix}") for code, words in problems],
             evidence={
                 "problems": sorted(codes),
-                "email": email,
+                "email": clean(email, EMAIL_MAX),
                 "email_verified": verified,
                 "email_verified_from": "order" if event.email_verified is not None else "profile",
-                "shipping_address": {"line1": addr.line1, "city": addr.city,
-                                     "postal_code": addr.postal_code, "country": addr.country},
-                "channel": event.channel,
+                "shipping_address": {"line1": clean(addr.line1, PLACE_MAX), "city": clean(addr.city, PLACE_MAX),
+                                     "postal_code": clean(addr.postal_code, 16), "country": clean(addr.country, 64)},
+                "channel": clean(event.channel, NAME_MAX),
             },
             value_at_risk=event.total,
             currency=event.currency,

@@ -28,6 +28,7 @@ from detectors.base import Candidate, Reason, Scheduler
 from forewarn.core import events as ev
 from forewarn.core.state import CustomerState, Shipment
 from forewarn.core.timefmt import HOUR, format_us, whole_seconds
+from forewarn.core.text import ID_MAX, NAME_MAX, clean, said
 from online_models.base import PerWorker
 from online_models.labels import Pending, keep_last
 from online_models.lateness import LatenessModel
@@ -194,10 +195,10 @@ class DeliveryAtRisk:
     def _candidate(self, cust: CustomerState, shipment_id: str, ship: Shipment, watch: Watch, now: int,
                    deadline: int, values: tuple[float, ...], p: float, labels: int) -> Candidate:
         f = dict(zip(NUMERIC, values))
-        carrier = ship.carrier or "the carrier"
+        carrier = said("carrier", ship.carrier, NAME_MAX, "the carrier")
         lead = (deadline - now) / HOUR
         reasons = [Reason("lateness_likely",
-                          f"Parcel {shipment_id} with {carrier} will probably miss its estimate "
+                          f"Parcel {clean(shipment_id, ID_MAX)} with {carrier} will probably miss its estimate "
                           f"{format_us(ship.eta_us)} ({p:.0%}); a late-delivery notice would be due "
                           f"{format_us(deadline)}, {lead:.0f} h from now.")]
         if f["past_eta"] and ship.status != "out_for_delivery":

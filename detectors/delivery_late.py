@@ -20,6 +20,7 @@ from detectors.base import Candidate, Reason, Scheduler
 from forewarn.core import events as ev
 from forewarn.core.state import CustomerState
 from forewarn.core.timefmt import HOUR, format_us
+from forewarn.core.text import ID_MAX, NAME_MAX, clean, said
 
 
 class Params(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
@@ -73,7 +74,7 @@ class DeliveryLate:
         # The grace this deadline was armed with: a live change of grace_hours applies to
         # deadlines armed after it, so the current params may not be what decided this one.
         late_by_h = (deadline_us - ship.eta_us) / HOUR
-        carrier = ship.carrier or "the carrier"
+        carrier = said("carrier", ship.carrier, NAME_MAX, "the carrier")
         return [Candidate(
             kind=self.kind,
             customer_id=cust.customer_id,
@@ -83,7 +84,7 @@ class DeliveryLate:
             fired_at=deadline_us,
             reasons=[Reason(
                 "past_delivery_estimate",
-                f"Parcel {shipment_id} with {carrier} was due {format_us(ship.eta_us)} "
+                f"Parcel {clean(shipment_id, ID_MAX)} with {carrier} was due {format_us(ship.eta_us)} "
                 f"and is still not delivered {late_by_h:g} h later "
                 f"(last status: {ship.status.replace('_', ' ')}).",
             )],

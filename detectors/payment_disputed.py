@@ -21,6 +21,7 @@ from detectors.base import Candidate, Reason, Scheduler
 from forewarn.core import events as ev
 from forewarn.core.state import CustomerState
 from forewarn.core.timefmt import format_us
+from forewarn.core.text import DETAIL_MAX, ID_MAX, clean, quote
 
 # The dispute reasons card networks and payment providers report, in words.
 REASONS = {
@@ -50,7 +51,8 @@ class PaymentDisputed:
     def on_event(self, cust: CustomerState, event: ev.AnyEvent, sched: Scheduler) -> list[Candidate]:
         if not isinstance(event, ev.PaymentDisputed):
             return []
-        said = REASONS.get(event.reason or "", f"gives the reason '{event.reason}'" if event.reason else "gives no reason")
+        said = REASONS.get(event.reason or "", f"gives the reason {quote(event.reason, DETAIL_MAX)}"
+                           if clean(event.reason) else "gives no reason")
         order = cust.orders.get(event.order_id)
         parcels = {sid: s.status for sid, s in cust.shipments.items() if s.order_id == event.order_id}
         flags = ("dispute", "fraud") if event.reason in FRAUD_REASONS else ("dispute",)
@@ -63,14 +65,14 @@ class PaymentDisputed:
             fired_at=event.ts_us,
             reasons=[Reason(
                 "chargeback",
-                f"The customer disputed {event.amount:.2f} {event.currency} for order {event.order_id} "
+                f"The customer disputed {event.amount:.2f} {event.currency} for order {clean(event.order_id, ID_MAX)} "
                 f"with their bank and {said}. Answer the bank within the network's deadline, with proof "
                 "of order, payment and delivery; contact the customer before the bank decides.",
             )],
             evidence={
                 "amount": event.amount,
                 "currency": event.currency,
-                "dispute_reason": event.reason,
+                "dispute_reason": clean(event.reason, DETAIL_MAX),
                 "order_status": order.status if order is not None else None,
                 "order_paid": order.paid if order is not None else None,
                 "order_placed_at": format_us(order.placed_us) if order is not None else None,

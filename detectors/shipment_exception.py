@@ -20,6 +20,7 @@ from detectors.base import Candidate, Reason, Scheduler, order_value
 from forewarn.core import events as ev
 from forewarn.core.state import CustomerState
 from forewarn.core.timefmt import format_us
+from forewarn.core.text import DETAIL_MAX, ID_MAX, NAME_MAX, clean, quote, said
 
 
 class Explained(NamedTuple):
@@ -71,7 +72,7 @@ class ShipmentException:
         ship = cust.shipments.get(event.shipment_id)
         carrier = ship.carrier if ship is not None else None
         value, currency = order_value(cust, event.order_id)
-        detail = f" Carrier says: {event.detail}." if event.detail else ""
+        detail = f" The carrier reported: {quote(event.detail, DETAIL_MAX)}." if clean(event.detail) else ""
         return [Candidate(
             kind=self.kind,
             customer_id=cust.customer_id,
@@ -81,13 +82,14 @@ class ShipmentException:
             fired_at=event.ts_us,
             reasons=[Reason(
                 event.code,
-                f"Parcel {event.shipment_id} with {carrier or 'the carrier'}: {x.words}.{detail} {x.next_step}",
+                f"Parcel {clean(event.shipment_id, ID_MAX)} with {said('carrier', carrier, NAME_MAX, 'the carrier')}: "
+                f"{x.words}.{detail} {x.next_step}",
             )],
             evidence={
                 "shipment_id": event.shipment_id,
                 "carrier": carrier,
                 "exception_code": event.code,
-                "carrier_detail": event.detail,
+                "carrier_detail": clean(event.detail, DETAIL_MAX),
                 "status_before": ship.status if ship is not None else None,
                 "estimated_delivery_at": format_us(ship.eta_us) if ship is not None else None,
             },

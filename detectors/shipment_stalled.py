@@ -23,6 +23,7 @@ from detectors.base import Candidate, Reason, Scheduler, order_value
 from forewarn.core import events as ev
 from forewarn.core.state import CustomerState
 from forewarn.core.timefmt import HOUR, format_us
+from forewarn.core.text import ID_MAX, NAME_MAX, clean, said
 
 
 class Params(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
@@ -101,7 +102,7 @@ class ShipmentStalled:
             fired_at=deadline_us,
             reasons=[Reason(
                 "no_carrier_update",
-                f"Parcel {shipment_id} with {carrier or 'the carrier'} has had no scan for {hours:g} h: "
+                f"Parcel {clean(shipment_id, ID_MAX)} with {said('carrier', carrier, NAME_MAX, 'the carrier')} has had no scan for {hours:g} h: "
                 f"last seen {status.replace('_', ' ')} at {format_us(last_us)}. "
                 "Ask the carrier to trace it before the customer asks us.",
             )],

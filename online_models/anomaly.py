@@ -24,6 +24,7 @@ from river import anomaly, stats
 
 from online_models.base import OnlineModel
 from online_models.order_features import OrderFacts, StoreProfile
+from forewarn.core.text import quote
 
 SUPPORTING = frozenset({"first_order", "new_address", "new_country"})
 RULE_SCORE = 0.99  # score of an order a clear rule flags, whatever the trees say
@@ -127,11 +128,11 @@ def assess(f: OrderFacts, model_score: float, threshold: float | None, store_ord
     if f.new_country:
         if warm and f.country_share < p.rare_country_share:
             reasons.append(("rare_new_country",
-                            f"Ships to {f.country}, a country this customer never used before and only "
+                            f"Ships to {quote(f.country, 64)}, a country this customer never used before and only "
                             f"{f.country_share:.2%} of the store's orders go to."))
             rules.append("rare_new_country")
         else:
-            reasons.append(("new_country", f"Ships to {f.country}, a country this customer never used before."))
+            reasons.append(("new_country", f"Ships to {quote(f.country, 64)}, a country this customer never used before."))
         if f.amount_vs_usual >= p.country_change_ratio:
             rules.append("new_country_high_value")
     elif f.new_address:

@@ -42,7 +42,7 @@ def test_a_dispute_saying_the_purchase_was_not_theirs_is_marked_as_fraud():
 
 def test_an_unknown_or_missing_reason_is_passed_on_as_it_came():
     [t] = disputes(story(reason="bank_says_so"))
-    assert "gives the reason 'bank_says_so'" in t.reasons[0]["detail"]
+    assert 'gives the reason "bank_says_so"' in t.reasons[0]["detail"]  # quoted as data
     [t] = disputes(story())
     assert "gives no reason" in t.reasons[0]["detail"] and t.evidence["dispute_reason"] is None
 

@@ -7,7 +7,7 @@ state at every epoch. Histories are bounded: old orders and finished shipments a
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from sys import intern
 from typing import Any
 
@@ -15,7 +15,9 @@ import msgspec
 
 from forewarn.core import events as ev
 from forewarn.core.money import to_base
+from forewarn.core.text import EMAIL_MAX, NAME_MAX, clean, valid_email, valid_phone
 
+TIER_MAX = 32  # a tier is a label (vip, gold); interned, so a 200 KB one must not be kept
 MAX_ORDERS = 16  # most recent orders kept for context; LTV and counts cover the rest
 # Duplicate deliveries are recognised by exact event id, never by a hash: two distinct ids
 # may share one (CRC32s did, among UUIDs) and the second event would vanish. A customer
@@ -124,16 +126,31 @@ class CustomerState(msgspec.Struct):
             return "new"
         return "prospect"
 
-    def context(self, vip_ltv: float) -> dict[str, Any]:
-        """The customer summary an agent sees on every trigger."""
-        return {
+    def context(self, vip_ltv: float, personal: Collection[str] = ("name",)) -> dict[str, Any]:
+        """The customer summary an agent sees on every trigger; of the personal fields only
+        those in ``personal`` (``[privacy] include_personal``), and a contact only if valid."""
+        ctx: dict[str, Any] = {
             "ltv": round(self.ltv, 2),
             "orders": self.orders_count,
             "tier": self.tier or "standard",
             "segment": self.segment(vip_ltv),
-            "name": self.name,
-            "email": self.email,
         }
+        if "name" in personal:
+            ctx["name"] = self.name
+        if "email" in personal:
+            ctx["email"] = self.email if valid_email(self.email) else None
+        if "phone" in personal:
+            ctx["phone"] = self.phone if valid_phone(self.phone) else None
+        return ctx
+
+    def unreachable(self) -> dict[str, str]:
+        """Contact channels whose address on record cannot be used: channel -> why."""
+        out = {}
+        if self.email is not None and not valid_email(self.email):
+            out["email"] = "the e-mail address on record is not valid"
+        if self.phone is not None and not valid_phone(self.phone):
+            out["sms"] = out["phone"] = "the phone number on record is not valid"
+        return out
 
     def apply(self, event: ev.AnyEvent, ts: int, rates: Mapping[str, float] | None = None) -> None:
         """Fold one event into the state (detectors have already seen it).
@@ -160,7 +177,7 @@ class CustomerState(msgspec.Struct):
                 if len(self.orders) > MAX_ORDERS:
                     del self.orders[min(self.orders, key=lambda k: self.orders[k].placed_us)]
                 if event.email is not None:
-                    self.email = event.email
+                    self.email = clean(event.email, EMAIL_MAX)
                 if event.email_verified is not None:
                     self.email_verified = event.email_verified
                 if ts >= self.last_order_us:  # just set to the latest order's time
@@ -187,7 +204,7 @@ class CustomerState(msgspec.Struct):
                     self.ltv = max(0.0, self.ltv - to_base(event.amount, event.currency, rates))
             case ev.ShipmentCreated():
                 self.shipments[event.shipment_id] = Shipment(
-                    event.order_id, ts, ev.to_us(event.estimated_delivery_at), _intern(event.carrier),
+                    event.order_id, ts, ev.to_us(event.estimated_delivery_at), _intern(clean(event.carrier, NAME_MAX)),
                     "created", ts)
             case ev.ShipmentUpdated():
                 ship = self.shipments.get(event.shipment_id)
@@ -206,15 +223,15 @@ class CustomerState(msgspec.Struct):
                 self.shipments.pop(event.shipment_id, None)
             case ev.CustomerUpdated():
                 if event.email is not None:
-                    self.email = event.email
+                    self.email = clean(event.email, EMAIL_MAX)
                 if event.email_verified is not None:
                     self.email_verified = event.email_verified
                 if event.tier is not None:
-                    self.tier = intern(event.tier)
+                    self.tier = _intern(clean(event.tier, TIER_MAX))
                 if event.name is not None:
-                    self.name = event.name
+                    self.name = clean(event.name, NAME_MAX)
                 if event.phone is not None:
-                    self.phone = event.phone
+                    self.phone = clean(event.phone, 32)
                 if event.language is not None:
                     self.language = intern(event.language.replace("_", "-"))
                 if event.timezone is not None:

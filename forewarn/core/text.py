@@ -36,6 +36,7 @@ import unicodedata
 # Bounds, in characters: enough for any real value of its kind, small enough that a trigger
 # quoting several stays a few KB whatever the input.
 NAME_MAX = 80  # a person's or a carrier's name
+ID_MAX = 64  # an order or shipment id as it stands in a sentence (ids are refused over 256)
 PLACE_MAX = 80  # a scan location, a city
 DETAIL_MAX = 200  # a carrier's exception detail, a dispute or cancellation reason
 EMAIL_MAX = 254  # RFC 5321's longest forward path, less its angle brackets
@@ -134,3 +135,14 @@ def valid_phone(value: str | None) -> bool:
     digits = _PHONE_PUNCTUATION.sub("", value)
     digits = digits[1:] if digits.startswith("+") else digits
     return digits.isdigit() and digits.isascii() and 7 <= len(digits) <= 15
+
+
+def said(what: str, value: str | None, limit: int, otherwise: str) -> str:
+    """``what`` and the quoted value, or ``otherwise`` when the event gave none: the engine's
+    words around the sender's text.
+
+    >>> said("carrier", "DHL", NAME_MAX, "the carrier"), said("carrier", None, NAME_MAX, "the carrier")
+    ('carrier "DHL"', 'the carrier')
+    """
+    text = clean(value, limit)
+    return otherwise if text is None else f"{what} {json.dumps(text, ensure_ascii=False)}"

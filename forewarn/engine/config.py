@@ -67,10 +67,23 @@ class Kafka(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
 
 
 class Redis(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """``[redis]``: where the queues and the dead-letter stream live.
+
+    deadletter_max_entries: the dead-letter stream keeps about this many entries, the newest
+        (trimmed as it is written, ``XADD ... MAXLEN ~``).
+    deadletter_retain_days: and none older than this (``XTRIM ... MINID ~``; 0 = no age limit).
+    deadletter_raw_max_bytes: an entry keeps at most this much of the invalid event's bytes
+        (its head; ``raw_bytes`` says how long it was): enough to see what broke, not a whole
+        customer record. 10,000 entries of 4 KB: at most ~45 MB, whatever is sent.
+    """
+
     url: str = "redis://127.0.0.1:6379/0"
     prefix: str = ""  # e.g. "{shop1}:" to hash-tag all keys into one Redis Cluster slot
     dedupe_ttl_days: Annotated[float, msgspec.Meta(gt=0, le=3650)] = 30.0
     retry_max_seconds: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 30.0
+    deadletter_max_entries: Annotated[int, msgspec.Meta(ge=1, le=100_000_000)] = 10_000
+    deadletter_retain_days: Annotated[float, msgspec.Meta(ge=0, le=3650)] = 7.0
+    deadletter_raw_max_bytes: Annotated[int, msgspec.Meta(ge=256, le=1_048_576)] = 4096
 
 
 class Queue(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
@@ -246,6 +259,21 @@ Detectors = msgspec.defstruct(
 )
 
 
+PersonalField = Literal["name", "email", "phone"]
+
+
+class Privacy(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """``[privacy]``: personal data in the triggers helpdesks and ai agents read (docs/helpdesk.md).
+
+    include_personal: the customer's personal fields each trigger's ``customer`` carries, of
+        ``name``, ``email`` and ``phone``. Default: the name only (a draft greets the customer
+        by it); an agent looks the contact details up in the shop's own system by
+        ``customer_id``. An invalid e-mail or phone is never included. ``[]`` for none.
+    """
+
+    include_personal: list[PersonalField] = msgspec.field(default_factory=lambda: ["name"])
+
+
 class Config(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     engine: Engine = Engine()
     kafka: Kafka = Kafka()
@@ -257,6 +285,7 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     routing: Routing = Routing()
     detectors: Detectors = msgspec.field(default_factory=Detectors)
     outreach: drafts.Outreach = drafts.Outreach()
+    privacy: Privacy = Privacy()
 
 
 ENV_OVERRIDES = {

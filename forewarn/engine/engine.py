@@ -280,8 +280,11 @@ class Engine:
 
     def _enrich(self, cust: CustomerState, found: list[Candidate], source_ts: int | None, ingest: float) -> list[Candidate]:
         found = [c for c in found if self._admit(cust, c)]
-        ctx = cust.context(self.config.routing.vip_ltv)
+        ctx = cust.context(self.config.routing.vip_ltv, self.config.privacy.include_personal)
         consent = {ch: {"allowed": v[0], "recorded_at": v[1]} for ch, v in cust.consent.items()}
+        for ch, why in cust.unreachable().items():  # an opt-in to an invalid address reaches nobody
+            if consent.get(ch, {}).get("allowed"):
+                consent[ch] = {**consent[ch], "allowed": False, "unusable": why}
         for c in found:
             order = cust.orders.get(c.order_id) if c.order_id is not None else None
             if order is not None and order.currency:

@@ -32,7 +32,10 @@ CHANNELS = ("email", "sms", "phone")
 
 
 def outreach(consent: dict[str, dict]) -> dict:
-    """Which channels may be used, and the consent records that say so (or why none)."""
+    """Which channels may be used, and the consent records that say so (or why none).
+
+    A record marked ``unusable`` (an opt-in, but the address on record is invalid: see
+    ``CustomerState.unreachable``) does not allow its channel."""
     allowed = [ch for ch in CHANNELS if consent.get(ch, {}).get("allowed")]
     if allowed:
         basis = "; ".join(
@@ -41,6 +44,8 @@ def outreach(consent: dict[str, dict]) -> dict:
     refused = [ch for ch in CHANNELS if ch in consent]
     if refused:
         basis = "; ".join(
+            f"{ch} opt-in recorded {format_us(consent[ch]['recorded_at'])} but {consent[ch]['unusable']}"
+            if consent[ch].get("unusable") else
             f"{ch} opt-out recorded {format_us(consent[ch]['recorded_at'])}" for ch in refused)
         return {"allowed": False, "channels": [], "basis": f"no channel with consent ({basis})"}
     return {"allowed": False, "channels": [], "basis": "no consent on record"}
