@@ -131,7 +131,9 @@ def build_live(config: Config, worker_count: int = 1, engine: Engine | None = No
                          _time_limits(config))
     r = config.redis
     triggers = RedisTriggerSink(lambda: QueueWriter(r.url, r.prefix, r.dedupe_ttl_days, r.retry_max_seconds, marker))
-    letters = RedisDeadLetterSink(lambda: DeadLetterWriter(r.url, r.prefix, r.dedupe_ttl_days, r.retry_max_seconds))
+    letters = RedisDeadLetterSink(lambda: DeadLetterWriter(r.url, r.prefix, r.dedupe_ttl_days, r.retry_max_seconds,
+                                                           r.deadletter_max_entries, r.deadletter_retain_days,
+                                                           r.deadletter_raw_max_bytes))
     models = str(Path(config.recovery.directory) / "models") if config.recovery.directory else None
     return dataflow.build(config, source, triggers, letters, workers=workers, waker=WakerSource(workers),
                           engine=engine, checkpoint_dir=models, persist=bool(config.recovery.directory))

@@ -12,12 +12,27 @@ COMPOSE = yaml.safe_load((REPO / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
 
 
-def _host_port(service: str, container_port: int) -> int:
+def _published(service: str) -> list[tuple[str, int, int]]:
+    """(host address, host port, container port) of each port a service publishes."""
+    out = []
     for mapping in SERVICES[service].get("ports", []):
-        host, _, inner = str(mapping).rpartition(":")
-        if int(inner) == container_port:
-            return int(host)
+        parts = str(mapping).split(":")
+        address = parts[0] if len(parts) == 3 else "0.0.0.0"  # Docker's default: every interface
+        out.append((address, int(parts[-2]), int(parts[-1])))
+    return out
+
+
+def _host_port(service: str, container_port: int) -> int:
+    for _address, host, inner in _published(service):
+        if inner == container_port:
+            return host
     raise AssertionError(f"{service} does not publish {container_port}")
+
+
+def test_nothing_is_published_beyond_this_machine():
+    published = {(name, *p) for name in SERVICES for p in _published(name)}
+    assert {name for name, *_ in published} == {"kafka", "redis", "prometheus", "grafana", "engine"}
+    assert {address for _name, address, _h, _c in published} == {"127.0.0.1"}, published
 
 
 def test_every_service_the_brief_names_is_there():
@@ -36,7 +51,8 @@ def test_engine_config_is_valid_and_points_at_the_compose_services():
     assert cfg.kafka.bootstrap == SERVICES["engine"]["environment"]["FOREWARN_KAFKA_BOOTSTRAP"] == "kafka:29092"
     assert "kafka:29092" in SERVICES["kafka"]["environment"]["KAFKA_ADVERTISED_LISTENERS"]
     assert cfg.redis.url == SERVICES["engine"]["environment"]["FOREWARN_REDIS_URL"]
-    assert cfg.metrics.port == 9108 and cfg.metrics.host == "0.0.0.0"
+    # Bound to the engine's own address on the compose network, not to every interface.
+    assert cfg.metrics.port == 9108 and cfg.metrics.host == "engine"
     assert cfg.kafka.topics == Config().kafka.topics  # the simulator produces to the default topics
 
 
