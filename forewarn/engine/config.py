@@ -17,6 +17,7 @@ import msgspec
 from detectors import REGISTRY
 from detectors.base import FLAGS
 from forewarn.core.money import DEFAULT_RATES
+from outreach.compliance import Compliance
 
 Priority = Literal["p1", "p2", "p3", "p4"]
 Route = Literal["human", "ai"]
@@ -238,6 +239,7 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     live: Live = Live()
     routing: Routing = Routing()
     detectors: Detectors = msgspec.field(default_factory=Detectors)
+    compliance: Compliance = Compliance()
 
 
 ENV_OVERRIDES = {
