@@ -1,4 +1,4 @@
-"""Outbound messages: drafts from templates, and the compliance review every text gets before it is sent.
+"""Outreach: the drafts a trigger proposes to send, and the compliance review they pass first.
 
 Imports ``forewarn.core`` only (never Bytewax, River or Redis), so ``forewarn lint`` starts fast.
 """

@@ -38,6 +38,7 @@ import re
 import tomllib
 import unicodedata
 from datetime import datetime, timedelta, timezone
+from datetime import time as dt_time
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -100,6 +101,12 @@ class Compliance(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
         if self.quiet_hours_start == self.quiet_hours_end:
             raise ValueError(f"quiet_hours_start = quiet_hours_end = {self.quiet_hours_start!r}: "
                              "give a window (default 21:00 to 08:00)")
+
+
+    @property
+    def sending_window(self) -> tuple[dt_time, dt_time]:
+        """(from, until) local time an sms or call may go out: (08:00, 21:00) by default."""
+        return dt_time.fromisoformat(self.quiet_hours_end), dt_time.fromisoformat(self.quiet_hours_start)
 
 
 class Recipient(msgspec.Struct, frozen=True):

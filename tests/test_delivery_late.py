@@ -18,7 +18,7 @@ def test_parcel_not_delivered_by_eta_plus_grace_fires_at_the_deadline():
     ])
     assert len(triggers) == 1
     t = triggers[0]
-    assert t.schema == "forewarn.core.trigger/v1"
+    assert t.schema == "forewarn.trigger/v1"
     assert t.kind == "delivery_late"
     assert (t.customer_id, t.order_id) == ("c1", "o1")
     assert t.fired_at == "2026-11-04T22:00:00Z"  # ETA + 12 h grace, not the time of the tick

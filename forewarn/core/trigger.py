@@ -1,4 +1,4 @@
-"""The trigger, contract section 3: one JSON object per situation, schema ``forewarn.core.trigger/v1``."""
+"""The trigger, contract section 3: one JSON object per situation, schema ``forewarn.trigger/v1``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 import msgspec
 
-SCHEMA = "forewarn.core.trigger/v1"
+SCHEMA = "forewarn.trigger/v1"
 
 
 class Trigger(msgspec.Struct, kw_only=True):
@@ -27,6 +27,10 @@ class Trigger(msgspec.Struct, kw_only=True):
     customer: dict[str, Any]
     outreach: dict[str, Any]
     evidence: dict[str, Any]
+    # v1.1: what would be sent, per channel, and its compliance review (outreach/).
+    drafts: list[dict[str, Any]] = []
+    # No draft, nothing that could be sent: no block finding, so ok (contract 3: ok = no block).
+    compliance: dict[str, Any] = msgspec.field(default_factory=lambda: {"ok": True, "findings": []})
 
 
 def trigger_id(kind: str, subject: str, episode: str) -> str:

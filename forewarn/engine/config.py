@@ -17,6 +17,7 @@ import msgspec
 from detectors import REGISTRY
 from detectors.base import FLAGS
 from forewarn.core.money import DEFAULT_RATES
+from outreach import drafts
 from outreach.compliance import Compliance
 
 Priority = Literal["p1", "p2", "p3", "p4"]
@@ -239,6 +240,7 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     live: Live = Live()
     routing: Routing = Routing()
     detectors: Detectors = msgspec.field(default_factory=Detectors)
+    outreach: drafts.Outreach = drafts.Outreach()
     compliance: Compliance = Compliance()
 
 
@@ -269,6 +271,10 @@ def from_dict(data: dict[str, Any]) -> Config:
         raise ConfigError(f"routing.currency = {cfg.routing.currency!r}: the default exchange_rates are "
                           f"per EUR; give routing.exchange_rates per {cfg.routing.currency} as well")
     _check_routing(cfg.routing)
+    try:
+        drafts.validate(cfg.outreach)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
     return cfg
 
 

@@ -1,0 +1,440 @@
+"""Outreach drafts: for each trigger, the message an agent (or the ai lane) would send.
+
+One draft per channel in ``outreach.channels`` (``email`` with a subject, ``sms``, a ``phone``
+script); a ``support_message`` gets one reply, on the channel the message came in (a reply
+needs no opt-in). Each draft is rendered from a template file ops can edit, one per kind,
+channel and language (docs/drafts.md)::
+
+    outreach/templates/<language>/<kind>/<channel>.j2     built in
+    <[outreach] templates_dir>/<language>/<kind>/<channel>.j2   an override, looked up first
+
+The language is the customer's (BCP 47, ``pt-BR``), then its base language (``pt``), then the
+store's ``[outreach] default_language``: the first of these with a template for the kind and
+channel writes the draft. Money is formatted with Babel for that language in the amount's own
+currency, dates in the recipient's time zone (their ``timezone``, else their country's when it
+has one zone, else ``[outreach] default_timezone``).
+
+Templates are rendered by Jinja2's :class:`~jinja2.sandbox.SandboxedEnvironment` from facts the
+trigger has, never from text built out of data: a carrier or customer name is a value, cleaned
+by :func:`clean` (bounded, no braces, brackets or angle brackets, no control characters), so no
+value can become template syntax or markup. A fact the trigger lacks is undefined; a template
+guards the optional ones with ``is defined``, and one it uses unguarded renders as a visible
+``{{name}}`` (:class:`Missing`, a ``StrictUndefined`` that prints instead of raising), which the
+review reports as a ``placeholder`` block — never a blank.
+
+``send_after``: an ``sms`` or ``phone`` draft that is not a reply waits for the end of the
+recipient's quiet hours when the trigger fired inside them (the window where texting and
+calling is allowed comes from the ``[compliance]`` settings); every other draft may go at
+``fired_at``.
+
+>>> clean("  <b>{{ 7*7 }}</b>   DHL  ", 20)
+'b 7*7 /b DHL'
+>>> language_chain("pt-BR", "en")
+['pt-BR', 'pt', 'en']
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import datetime, time, timedelta, timezone
+from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import jinja2
+import msgspec
+from babel import Locale, UnknownLocaleError
+from babel.core import get_global
+from babel.dates import format_skeleton
+from babel.numbers import format_currency
+from jinja2.sandbox import SandboxedEnvironment
+
+from forewarn.core.timefmt import format_us, from_us, parse_rfc3339, to_us
+from forewarn.core.trigger import Trigger
+
+BUILTIN = Path(__file__).parent / "templates"
+PROACTIVE_CHANNELS = ("email", "sms", "phone")
+REPLY_CHANNELS = ("email", "chat", "sms", "phone", "social")
+TIMED_CHANNELS = ("sms", "phone")  # the channels quiet hours apply to
+NO_SUBJECT = ("sms", "chat", "phone", "social")
+SEGMENTS = ("vip", "loyal", "repeat", "new", "prospect")
+
+# Bounds on untrusted text from events, in characters: enough for any real name, carrier or
+# intent label, small enough that a 200 KB "name" cannot fill an sms or a helpdesk screen.
+NAME_MAX = 60
+CARRIER_MAX = 40
+LABEL_MAX = 40
+ID_MAX = 64
+
+# Characters no name, carrier or order id needs, and that template or placeholder syntax
+# (``{{ }}``, ``{% %}``, ``[ORDER]``, ``%s``) or markup (``<b>``) is made of.
+_SYNTAX = str.maketrans({c: " " for c in "{}[]<>%\\`|"})
+_SPACE = re.compile(r"\s+")
+_MISSING = re.compile(r"\{\{(\w+)\}\}")
+_SYNTAX_CHECK = SandboxedEnvironment()  # parses templates at start: a syntax error is a config error
+
+
+class Outreach(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """``[outreach]``: who the drafts are from and where their templates live.
+
+    store_name: the shop's name as customers know it (1..80 characters).
+    default_language: the language of customers with none on record, and the last step of
+        every language's fallback; needs templates (en, de, fr, es, pt are built in).
+    default_timezone: IANA zone for dates when the recipient's is unknown.
+    templates_dir: a directory of templates laid out like ``outreach/templates``, looked up
+        before the built-in ones (empty = built-in only).
+    signature: the sign-off under every e-mail, sms and chat reply (empty = the template's,
+        "The <store_name> team" in the draft's language).
+    """
+
+    store_name: Annotated[str, msgspec.Meta(min_length=1, max_length=80)] = "our shop"
+    default_language: str = "en"
+    default_timezone: str = "UTC"
+    templates_dir: str = ""
+    signature: Annotated[str, msgspec.Meta(max_length=200)] = ""
+
+
+def validate(settings: Outreach) -> None:
+    """Raise ValueError naming the ``[outreach]`` key whose value cannot be used."""
+    if settings.templates_dir and not Path(settings.templates_dir).is_dir():
+        raise ValueError(f"outreach.templates_dir = {settings.templates_dir!r}: not a directory")
+    try:
+        ZoneInfo(settings.default_timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"outreach.default_timezone = {settings.default_timezone!r}: not an IANA time zone "
+                         "(e.g. 'Europe/Berlin')") from None
+    have = sorted(_languages(settings))
+    if settings.default_language not in have:
+        raise ValueError(f"outreach.default_language = {settings.default_language!r}: no templates in that "
+                         f"language; have {have}")
+    for path in sorted(p for root in _roots(settings) for p in root.rglob("*.j2")):
+        try:
+            _SYNTAX_CHECK.parse(path.read_text(encoding="utf-8"), path.name, str(path))
+        except jinja2.TemplateSyntaxError as exc:
+            key = "templates_dir" if settings.templates_dir and Path(settings.templates_dir) in path.parents else "(built-in)"
+            raise ValueError(f"outreach.{key}: template {path} line {exc.lineno}: {exc.message}") from None
+        except UnicodeDecodeError:
+            raise ValueError(f"outreach.templates_dir: template {path} is not UTF-8") from None
+    for name, value in (("store_name", settings.store_name), ("signature", settings.signature)):
+        if value != (clean(value, 200) or ""):
+            raise ValueError(f"outreach.{name} = {value!r}: plain text only (no braces, brackets, markup "
+                             "or control characters)")
+
+
+def _roots(settings: Outreach) -> list[Path]:
+    return [Path(settings.templates_dir), BUILTIN] if settings.templates_dir else [BUILTIN]
+
+
+def _languages(settings: Outreach) -> set[str]:
+    return {p.name for root in _roots(settings) for p in root.iterdir() if p.is_dir()}
+
+
+def clean(text: str | None, limit: int) -> str | None:
+    """Untrusted free text as a value a template may print: bounded and inert.
+
+    NFKC-normalised (full-width braces become braces, and go), control and syntax characters
+    out, whitespace collapsed, at most ``limit`` characters (cut at a word, with "…").
+    """
+    if text is None:
+        return None
+    # Cut before the work: a 200 KB value costs no more than a short one.
+    text = unicodedata.normalize("NFKC", text[: limit * 4])
+    text = "".join(" " if unicodedata.category(c)[0] == "C" else c for c in text).translate(_SYNTAX)
+    text = _SPACE.sub(" ", text).strip()
+    if len(text) > limit:
+        cut = text[: limit - 1]
+        text = (cut.rsplit(" ", 1)[0] if " " in cut else cut) + "…"
+    return text or None
+
+
+def language_chain(tag: str | None, default: str) -> list[str]:
+    """The languages to look for templates in, most specific first."""
+    out: list[str] = []
+    if tag:
+        tag = tag.replace("_", "-")
+        out.append(tag)
+        base = tag.split("-", 1)[0].lower()
+        if base != tag:
+            out.append(base)
+    if default not in out:
+        out.append(default)
+    return out
+
+
+def zones_of(tz: str | None, country: str | None) -> list[ZoneInfo]:
+    """The recipient's time zone, else every zone of their country (CLDR), else none."""
+    if tz:
+        try:
+            return [ZoneInfo(tz)]
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    if country:
+        return [ZoneInfo(z) for z in get_global("territory_zones").get(country.upper(), ())]
+    return []
+
+
+def quiet_end(at: datetime, zones: list[ZoneInfo], window: tuple[time, time]) -> datetime:
+    """The earliest moment at or after ``at`` inside the allowed window in every zone given.
+
+    ``window`` is (start, end) local time, e.g. (08:00, 21:00). With several zones (a country
+    without a known zone) the latest of their answers; each zone's moment is also checked
+    against the others, so a country spanning many zones still gets a time right for all.
+    """
+    start, end = window
+    moment = at
+    for _ in range(4):  # converges in one or two rounds; the bound stops a window no zone shares
+        later = moment
+        for zone in zones:
+            local = moment.astimezone(zone)
+            if local.time() < start:
+                later = max(later, datetime.combine(local.date(), start, zone))
+            elif local.time() >= end:
+                later = max(later, datetime.combine(local.date() + timedelta(days=1), start, zone))
+        if later == moment:
+            return moment
+        moment = later
+    return moment
+
+
+class Missing(jinja2.StrictUndefined):
+    """An undefined fact printed as ``{{name}}``: visible to the review, never a blank.
+
+    Everything else (``if``, loops, attributes) still raises, as ``StrictUndefined`` does.
+    """
+
+    __slots__ = ()
+
+    def __str__(self) -> str:
+        return "{{%s}}" % (self._undefined_name or "value")
+
+
+class Drafter:
+    """Builds the drafts of a trigger from the templates; one per config, shared by workers.
+
+    ``quiet_window`` is the (start, end) local time texting and calling is allowed, from the
+    compliance settings.
+    """
+
+    def __init__(self, settings: Outreach, quiet_window: tuple[time, time]) -> None:
+        validate(settings)
+        self.settings = settings
+        self.quiet_window = quiet_window
+        self.store = settings.store_name
+        self.signature = settings.signature or None
+        self.default_zone = ZoneInfo(settings.default_timezone)
+        self._envs: dict[str, SandboxedEnvironment | None] = {}
+        self._found: dict[tuple[str, str, str], tuple[str, jinja2.Template] | None] = {}
+
+    def _env(self, language: str) -> SandboxedEnvironment | None:
+        if language not in self._envs:
+            dirs = [str(root / language) for root in _roots(self.settings) if (root / language).is_dir()]
+            self._envs[language] = SandboxedEnvironment(
+                loader=jinja2.FileSystemLoader(dirs), undefined=Missing,
+                # No channel is HTML today; a template named *.html.j2 an operator adds is escaped.
+                autoescape=lambda name: name is not None and ".html" in name,
+                trim_blocks=True, lstrip_blocks=True, auto_reload=False) if dirs else None
+        return self._envs[language]
+
+    def template(self, kind: str, channel: str, language: str | None) -> tuple[str, jinja2.Template] | None:
+        """(the language it is written in, the template) for the first language of the chain that has one."""
+        key = (kind, channel, language or "")
+        if key not in self._found:
+            self._found[key] = None
+            for lang in language_chain(language, self.settings.default_language):
+                env = self._env(lang)
+                if env is None:
+                    continue
+                try:
+                    self._found[key] = (lang, env.get_template(f"{kind}/{channel}.j2"))
+                    break
+                except jinja2.TemplateNotFound:
+                    continue
+        return self._found[key]
+
+    def channels(self, trig: Trigger) -> list[tuple[str, str]]:
+        """(channel, purpose) of each draft: a reply on the message's channel, or the allowed channels."""
+        if purpose_of(trig.kind) == "reply":
+            channel = reply_channel(trig.evidence)
+            return [(channel, "reply")] if channel else []
+        if not trig.outreach.get("allowed"):
+            return []
+        return [(ch, "service") for ch in trig.outreach.get("channels", ()) if ch in PROACTIVE_CHANNELS]
+
+    def drafts(self, trig: Trigger) -> list[dict[str, Any]]:
+        """The trigger's drafts, in channel order: {channel, language, subject, body, template, send_after}."""
+        out = []
+        fired = from_us(parse_rfc3339(trig.fired_at))
+        cust = trig.customer
+        zones = zones_of(cust.get("timezone"), cust.get("country"))
+        for channel, purpose in self.channels(trig):
+            found = self.template(trig.kind, channel, cust.get("language"))
+            if found is None:
+                continue  # validate() saw the default language: only a kind with no template at all lands here
+            lang, tmpl = found
+            loc = _locale(cust.get("language"), lang)
+            facts = self.facts(trig, loc, zones[0] if len(zones) == 1 else self.default_zone)
+            try:
+                module = tmpl.make_module(facts)
+                body = _tidy(str(module))
+                subject = _tidy(str(getattr(module, "subject", "") or "")) or None
+            except jinja2.TemplateError as exc:
+                # An edited template that breaks on this trigger's facts: a draft nobody may
+                # send as is, marked so the review blocks it, and the engine goes on.
+                body = "{{template_error}} " + clean(f"{type(exc).__name__}: {exc}", 200)
+                subject = None
+            send_after = fired
+            if channel in TIMED_CHANNELS and purpose != "reply" and zones:
+                send_after = quiet_end(fired, zones, self.quiet_window)
+            out.append({
+                "channel": channel,
+                "language": lang,
+                "subject": None if channel in NO_SUBJECT else subject,
+                "body": body,
+                "template": f"{lang}/{trig.kind}/{channel}.j2",
+                "send_after": trig.fired_at if send_after == fired else format_us(to_us(send_after)),
+            })
+        return out
+
+    def facts(self, trig: Trigger, loc: Locale, zone: ZoneInfo) -> dict[str, Any]:
+        """What a template may print, from the trigger only; an absent fact is left out (undefined)."""
+        ev = trig.evidence
+        cust = trig.customer
+        name = clean(cust.get("name"), NAME_MAX)
+        facts: dict[str, Any] = {
+            "kind": trig.kind,
+            "segment": cust.get("segment") if cust.get("segment") in SEGMENTS else "prospect",
+            "store": self.store,
+        }
+        if self.signature:
+            facts["signature"] = self.signature
+        if name:
+            facts["name"] = name
+            facts["first_name"] = name.split(" ", 1)[0]
+        order_id = clean(trig.order_id, ID_MAX)
+        if order_id:
+            facts["order_id"] = order_id
+        amount, currency = _amount(trig)
+        if amount and currency:
+            facts["amount"] = format_currency(amount, currency, locale=loc).replace("\xa0", " ").replace("\u202f", " ")
+        carrier = clean(ev.get("carrier"), CARRIER_MAX)
+        if carrier:
+            facts["carrier"] = carrier
+        for key, out in (("estimated_delivery_at", "eta"), ("last_order_at", "last_order"),
+                         ("expected_next_order_at", "next_order")):
+            when = ev.get(key)
+            if isinstance(when, str):
+                facts[out] = _date(when, loc, zone)
+        for key in ("exception_code", "decline", "decisive_code", "dispute_reason", "last_status"):
+            value = clean(ev.get(key), LABEL_MAX) if isinstance(ev.get(key), str) else None
+            if value:
+                facts[key] = value
+        problems = ev.get("problems")
+        if isinstance(problems, list):
+            facts["problems"] = [p for p in problems if isinstance(p, str)]
+        triage = ev.get("triage")
+        if isinstance(triage, dict):
+            intent = clean(triage.get("intent"), LABEL_MAX) if isinstance(triage.get("intent"), str) else None
+            if intent:
+                facts["intent"] = intent
+            facts["topic"] = topic_of(intent)
+            facts["flags"] = [f for f in triage.get("flags", ()) if isinstance(f, str)]
+            facts.update(_linked_facts(ev, loc, zone))
+        return facts
+
+
+# The store's intent set is open (contract 3a): a reply template answers by topic, and an
+# intent joins a topic by the words in its name (``where_is_my_order`` -> delivery). Checked in
+# this order, so ``refund_not_received`` is a return, not a delivery.
+TOPICS = (
+    ("cancel", ("cancel",)),
+    ("return", ("return", "refund", "exchange", "replace")),
+    ("payment", ("pay", "charge", "card", "invoice", "billing", "price")),
+    ("address", ("address",)),
+    ("delivery", ("where", "track", "deliver", "ship", "parcel", "package", "late", "wismo", "eta", "arriv")),
+)
+
+
+def topic_of(intent: str | None) -> str:
+    """The reply topic of an intent label; ``other`` when none of the words fit (or no intent yet).
+
+    >>> topic_of("where_is_my_order"), topic_of("refund_request"), topic_of("compliment")
+    ('delivery', 'return', 'other')
+    """
+    if not intent:
+        return "other"
+    words = intent.lower()
+    return next((topic for topic, stems in TOPICS if any(s in words for s in stems)), "other")
+
+
+def purpose_of(kind: str) -> str:
+    """The compliance purpose of a kind's drafts: an answer to the customer, or a service notice."""
+    return "reply" if kind == "support_message" else "service"
+
+
+def reply_channel(ev: dict[str, Any]) -> str | None:
+    """The channel a support message came in on, which its reply goes out on."""
+    triage = ev.get("triage")
+    channel = ev.get("channel")
+    if channel is None and isinstance(triage, dict):
+        channel = triage.get("channel")
+    return channel if channel in REPLY_CHANNELS else None
+
+
+def _linked_facts(ev: dict[str, Any], loc: Locale, zone: ZoneInfo) -> dict[str, Any]:
+    """Delivery facts of the order a support message is about, as the triage step attached them."""
+    linked = ev.get("order_facts")
+    if not isinstance(linked, dict):
+        return {}
+    out: dict[str, Any] = {}
+    carrier = clean(linked.get("carrier"), CARRIER_MAX) if isinstance(linked.get("carrier"), str) else None
+    if carrier:
+        out["carrier"] = carrier
+    if isinstance(linked.get("estimated_delivery_at"), str):
+        out["eta"] = _date(linked["estimated_delivery_at"], loc, zone)
+    status = linked.get("shipment_status")
+    if isinstance(status, str):
+        out["shipment_status"] = clean(status, LABEL_MAX)
+    return out
+
+
+def _amount(trig: Trigger) -> tuple[float, str | None]:
+    """The amount a customer would recognise: the disputed charge, else the order's value."""
+    ev = trig.evidence
+    if isinstance(ev.get("amount"), (int, float)) and isinstance(ev.get("currency"), str):
+        return float(ev["amount"]), ev["currency"]
+    if trig.order_id is None:  # a customer-level value (a predicted lifetime value) is not theirs to see
+        return 0.0, None
+    value = ev.get("value_at_risk")
+    return (float(value), ev.get("currency")) if isinstance(value, (int, float)) else (0.0, None)
+
+
+def _date(rfc3339: str, loc: Locale, zone: ZoneInfo) -> str:
+    try:
+        when = from_us(parse_rfc3339(rfc3339)).astimezone(zone)
+    except ValueError:
+        return "{{date}}"
+    return format_skeleton("MMMMd", when.date(), locale=loc)
+
+
+def _locale(tag: str | None, template_language: str) -> Locale:
+    """The customer's own locale (``pt-BR``) when the draft is in its language, else the draft's."""
+    if tag:
+        try:
+            loc = Locale.parse(tag.replace("-", "_"))
+            if loc.language == template_language.split("-", 1)[0]:
+                return loc
+        except (UnknownLocaleError, ValueError, TypeError):
+            pass
+    return Locale.parse(template_language.replace("-", "_"))
+
+
+def _tidy(text: str) -> str:
+    """Trailing spaces off each line, at most one blank line in a row, no blank edges."""
+    lines = [line.rstrip() for line in text.strip().splitlines()]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines))
+
+
+def missing_facts(body: str) -> list[tuple[str, tuple[int, int]]]:
+    """(fact name, span) of each fact a template printed without the trigger having it."""
+    return [(m.group(1), m.span()) for m in _MISSING.finditer(body)]
