@@ -517,9 +517,9 @@ class Checker:
         for m in _BLANK_VALUE.finditer(v.plain):
             add("placeholder", f"a value is missing after {quote(m.group())}", v.span(m.start(), m.end(), folded=False))
         # greetings without a name: "Dear ,", "Hi ,", "Hallo None"
-        for m in re.finditer(r"(?:^|(?<=[\s>]))([^\W\d_]+(?: [^\W\d_]+)?)( ?)([,!:]|\b(?:None|null|undefined|nan)\b)",
+        for m in re.finditer(r"(?:^|(?<=[\s>]))([^\W\d_]+(?: [^\W\d_]+)?(?:/[^\W\d_]{1,2}|\([^\W\d_]{1,2}\))?)( ?)([,!:]|\b(?:None|null|undefined|nan)\b)",
                              v.plain[:2000]):
-            word = fold(m.group(1))
+            word = re.sub(r"(?:/\w{1,2}|\(\w{1,2}\))$", "", fold(m.group(1)))  # "geehrte/r", "prezado(a)"
             filler = m.group(3)
             nullish = filler[0].isalpha()
             casual_blank = word in lists.greetings and (m.group(2) == " " or nullish)
@@ -571,8 +571,9 @@ class Checker:
         for w in _SHOUT_WORD.finditer(text):
             word = w.group()
             letters = sum(c.isalpha() for c in word)
-            caps = (letters >= 2 and word.isupper() and not any(c.isdigit() for c in word)
-                    and word.strip("'’-") not in _ACRONYMS)
+            caps = letters >= 2 and word.isupper() and not any(c.isdigit() for c in word)
+            if caps and word.strip("'’-") in _ACRONYMS:
+                continue  # an acronym neither counts nor breaks a run ("LAST DAY FOR DHL DELIVERY")
             gap = text[prev_end:w.start()]
             if not caps or (run and ("\n" in gap or any(c in gap for c in ".?!") or len(gap) > 12)):
                 close()
