@@ -570,14 +570,14 @@ class Checker:
         prev_end = 0
         for w in _SHOUT_WORD.finditer(text):
             word = w.group()
-            letters = sum(c.isalpha() for c in word)
-            caps = letters >= 2 and word.isupper() and not any(c.isdigit() for c in word)
-            if caps and word.strip("'’-") in _ACRONYMS:
-                continue  # an acronym neither counts nor breaks a run ("LAST DAY FOR DHL DELIVERY")
-            gap = text[prev_end:w.start()]
-            if not caps or (run and ("\n" in gap or any(c in gap for c in ".?!") or len(gap) > 12)):
-                close()
-                run = []
+            if word.isdigit() or (word.isupper() and word.strip("'’-") in _ACRONYMS):
+                continue  # numbers and acronyms neither count nor break a run ("GET 50% OFF", "FOR DHL DELIVERY")
+            caps = word.isupper() and not any(c.isdigit() for c in word) and sum(c.isalpha() for c in word) >= 2
+            gap = text[prev_end:w.start()] if caps and run else ""
+            if not caps or (run and ("\n" in gap or "." in gap or "?" in gap or "!" in gap or len(gap) > 12)):
+                if run:
+                    close()
+                    run = []
             if caps:
                 run.append(w)
             prev_end = w.end()

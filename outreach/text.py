@@ -124,53 +124,101 @@ def _tags(body: str, start: int, stop: int):
         yield pos, body[pos:stop]
 
 
-_RUNS = re.compile(r"[\s\x00-\x1f\x7f-\x9f]+|[^\s\x00-\x1f\x7f-\x9f]+")
+# Whitespace a view must rewrite: runs of two or more, any but a plain space, control characters.
+_ODD_SPACE = re.compile(r"[\s\x00-\x1f\x7f-\x9f]{2,}|[^\S ]|[\x00-\x1f\x7f-\x9f]")
+_NEWLINES = re.compile(r"[\n\r\u2028\u2029\x0b\x0c\x85]")
+_IRREGULAR: set[str] = set()  # characters whose folded form is not exactly one character
+
+
+class _FoldTable(dict):
+    """``str.translate`` table of ``fold_char``, filled as characters are met."""
+
+    def __missing__(self, code: int) -> str:
+        out = fold_char(chr(code))
+        if len(out) != 1:
+            _IRREGULAR.add(chr(code))
+        if len(self) < 20_000:
+            self[code] = out
+        return out
+
+
+_TABLE = _FoldTable()
+
+
+class _Builder:
+    """Accumulates plain and folded text with their body offsets, whitespace collapsed."""
+
+    def __init__(self, limit: int) -> None:
+        self.plain: list[str] = []
+        self.plain_at: list[int] = []
+        self.folded: list[str] = []
+        self.folded_at: list[int] = []
+        self.size = 0
+        self.limit = limit
+        self.pending: tuple[int, bool] | None = None  # a whitespace run not yet written: (offset, has a newline)
+
+    def space(self, at: int, newline: bool) -> None:
+        self.pending = (at, newline) if self.pending is None else (self.pending[0], self.pending[1] or newline)
+
+    def text(self, chunk: str, at: int, one_offset: bool = False) -> None:
+        """Visible characters starting at body offset ``at`` (all at ``at`` for a decoded entity)."""
+        if chunk.startswith(" "):
+            self.space(at, False)
+            chunk, at = chunk[1:], at + (0 if one_offset else 1)
+        trailing = chunk.endswith(" ")
+        if trailing:
+            chunk = chunk[:-1]
+        chunk = chunk[: max(0, self.limit - self.size)]
+        if chunk:
+            if self.pending is not None:
+                if self.size:
+                    sep = "\n" if self.pending[1] else " "
+                    self.plain.append(sep)
+                    self.plain_at.append(self.pending[0])
+                    self.folded.append(sep)
+                    self.folded_at.append(self.pending[0])
+                    self.size += 1
+                self.pending = None
+            folded = chunk.translate(_TABLE)  # fills _IRREGULAR for this chunk's characters
+            if not one_offset and _IRREGULAR.isdisjoint(chunk):  # the common case, at C speed
+                where = range(at, at + len(chunk))
+                self.plain.append(chunk)
+                self.plain_at.extend(where)
+                self.folded.append(folded)
+                self.folded_at.extend(where)
+                self.size += len(chunk)
+            else:
+                for i, ch in enumerate(chunk):
+                    f = _TABLE[ord(ch)]
+                    if not f:
+                        continue
+                    char_at = at if one_offset else at + i
+                    self.plain.append(ch)
+                    self.plain_at.append(char_at)
+                    self.folded.append(f)
+                    self.folded_at.extend([char_at] * len(f))
+                    self.size += 1
+        if trailing:
+            self.space(at + len(chunk), False)
 
 
 def view(body: str) -> View:
-    """The visible, folded text of ``body`` (capped at MAX_SCAN_CHARS) with offsets back into it."""
+    """The visible, folded text of ``body`` (markup stripped from at most MAX_SCAN_CHARS, at most
+    MAX_VISIBLE_CHARS kept) with offsets back into it."""
     body = body[:MAX_SCAN_CHARS]
-    plain: list[str] = []
-    plain_at: list[int] = []
-    folded: list[str] = []
-    folded_at: list[int] = []
-    pending = None  # (offset, is_newline) of a whitespace run not yet written
+    out = _Builder(MAX_VISIBLE_CHARS)
     for offset, text in _pieces(body):
-        if len(plain_at) > MAX_VISIBLE_CHARS:
+        if out.size >= MAX_VISIBLE_CHARS:
             break
-        is_entity = bool(text) and offset < len(body) and body[offset] == "&" and not body.startswith(text, offset)
-        for run in _RUNS.finditer(text):
-            room = MAX_VISIBLE_CHARS - len(plain_at)
-            if room <= 0:
+        entity = bool(text) and offset < len(body) and body[offset] == "&" and not body.startswith(text, offset)
+        pos = 0
+        for odd in _ODD_SPACE.finditer(text):
+            if odd.start() > pos:
+                out.text(text[pos:odd.start()], offset if entity else offset + pos, entity)
+            out.space(offset if entity else offset + odd.start(), _NEWLINES.search(odd.group()) is not None)
+            pos = odd.end()
+            if out.size >= MAX_VISIBLE_CHARS:
                 break
-            chunk = run.group()[:room]
-            at = offset if is_entity else offset + run.start()
-            if chunk[0].isspace() or chunk[0] <= "\x1f" or "\x7f" <= chunk[0] <= "\x9f":
-                nl = any(c in chunk for c in "\n\r\u2028\u2029")
-                pending = (at, nl) if pending is None else (pending[0], pending[1] or nl)
-                continue
-            if pending is not None:
-                if plain:
-                    sep = "\n" if pending[1] else " "
-                    plain.append(sep)
-                    plain_at.append(pending[0])
-                    folded.append(sep)
-                    folded_at.append(pending[0])
-                pending = None
-            if chunk.isascii():  # the common case, at C speed
-                plain.append(chunk)
-                folded.append(chunk.lower().replace("`", "'"))
-                where = [at] * len(chunk) if is_entity else range(at, at + len(chunk))
-                plain_at.extend(where)
-                folded_at.extend(where)
-                continue
-            for i, ch in enumerate(chunk):
-                f = fold_char(ch)
-                if not f:
-                    continue
-                char_at = at if is_entity else at + i
-                plain.append(ch)
-                plain_at.append(char_at)
-                folded.append(f)
-                folded_at.extend([char_at] * len(f))
-    return View("".join(plain), plain_at, "".join(folded), folded_at)
+        if pos < len(text):
+            out.text(text[pos:], offset if entity else offset + pos, entity)
+    return View("".join(out.plain), out.plain_at, "".join(out.folded), out.folded_at)
