@@ -265,6 +265,9 @@ _PLACEHOLDERS = re.compile(
     r"|\*\|[A-Z0-9_:]{1,40}\|\*"                  # *|FNAME|*
     r"|\[object Object\]|\bInvalid Date\b|\bNaN\b"
 )
+# A template's default for a name, left in after a greeting ("Dear Customer Name,").
+_NAME_SLOTS = frozenset({"name", "first name", "firstname", "customer name", "full name", "vorname", "kundenname", "nom",
+                         "prenom", "nombre", "nome", "primeiro nome", "client name", "fname"})
 _BRACKETED = re.compile(r"\[\s{0,3}([^\[\]\n]{1,40}?)\s{0,3}\]|<\s{0,3}([A-Za-z][\w ]{0,40}?)\s{0,3}>")
 _HTML_ELEMENTS = frozenset(
     "a abbr address area article aside audio b base bdi bdo blockquote body br button canvas caption center cite code "
@@ -277,15 +280,21 @@ _NULLISH = re.compile(r"(?:[#:=€$£]|\b(?:no|nr|n°|nº|EUR|USD|GBP|BRL|order|
                       r"\s{0,2}(?:None|null|undefined|NaN|nan)\b"
                       r"|\b(?:None|null|undefined|NaN)\s{0,2}(?:€|EUR|USD|GBP|BRL)\b")
 _VALUE_END = (r"(?=\s{0,2}(?:[,;)]|\.(?!\d)|$)|\s(?:has|have|is|was|will|ist|wurde|wird|a|est|ha|foi|fue|se|sera)\b)")
-_BLANK_VALUE = re.compile(r"(?<!\d)(?<!\d\s)(?:[€$£]|\b(?:EUR|USD|GBP|BRL)\b)" + _VALUE_END + r"|#" + _VALUE_END, re.M)
+_BLANK_VALUE = re.compile(r"(?<!\d)(?<!\d\s)(?:[€$£]|\b(?:EUR|USD|GBP|BRL)\b)" + _VALUE_END + r"|#" + _VALUE_END
+                          + r"|(?<=\w):[ \t]{0,2}(?=[.,;](?:\s|$))", re.M)
 _CARD = re.compile(r"(?<![\d.,])\d(?:[ \-]?\d){12,18}(?![\d])")
 # A long digit run right after one of these words is an order, parcel, phone or invoice number.
 _CARD_CONTEXT_NOT = re.compile(r"\b(?:order|orders|bestell\w*|auftrag\w*|commande|pedido|encomenda|tracking|track|sendung\w*|"
                                r"colis|paquete|pacote|envio|tel|phone|telefon\w*|telefone|telefono|invoice|rechnung\w*|"
                                r"facture|factura|fatura|ref|awb|iban|reference|referenz|suivi|seguimiento|rastreio)\b"
-                               r"(?:\W{1,3}(?:number|no|nr|id|code|nummer|numero|de suivi|de seguimiento|de rastreio))?[^a-z]{0,8}$"
+                               r"(?:\W{1,3}(?:number|no|nr|id|code|nummer|numero|de suivi|de seguimiento|de rastreio))?"
+                               r"(?:\W{1,3}(?:is|ist|lautet|est|es|e))?[^a-z]{0,8}$"
                                r"|\+\W{0,4}$")
 _CODE_VALUE = re.compile(r"\W{0,3}(?:(?:is|ist|lautet|est|es|e|sera|will be)\W{1,3})?(\d{4,8}|\d{3}[ \-]\d{3})\b")
+# "Use 445566 as your login code", "482913 is your verification code"
+_CODE_FIRST = re.compile(r"(?<![\d.,#])(\d{4,8}|\d{3}[ \-]\d{3})\W{0,3}(?:is|as|ist|est|es|e|sera|als|comme|como)\W{1,3}"
+                         r"(?:your|ihr|dein|votre|ton|tu|su|seu|o seu|teu|o teu)\W{1,3}(?:[a-z\-]+\W{1,3}){0,2}?"
+                         r"(?:code|passcode|pin|tan|otp|codigo|password|passwort|mot de passe|senha|contrasena|clave)\b")
 _CVV_VALUE = re.compile(r"\W{0,3}(?:(?:is|ist|lautet|est|es|e)\W{1,3})?(\d{3,4})\b")
 _PASSWORD_VALUE = re.compile(r"(\s{0,2}[:=]\s{0,2}|\s{1,2}(?:is|ist|lautet|est|es|e)\s{0,2}:?\s{0,2})[\"'“«]?([^\s\"'”»]{3,64})")
 _SHOUT_WORD = re.compile(r"[\w'’-]+")
@@ -480,7 +489,7 @@ class Checker:
             before = before[cut.end():]
         words = _WORDS.findall(before)[-4:]
         if m.has_gap:
-            words += _WORDS.findall(m.text)
+            words += [w for w in _WORDS.findall(m.text) if w not in m.literals]
         after = text[m.end:m.end + 40]
         stop = _CLAUSE_END.search(after)
         following = _WORDS.findall(after[: stop.start() if stop else len(after)])[:2]
@@ -516,15 +525,25 @@ class Checker:
             add("placeholder", f"blank value {quote(m.group())}", v.span(m.start(), m.end(), folded=False))
         for m in _BLANK_VALUE.finditer(v.plain):
             add("placeholder", f"a value is missing after {quote(m.group())}", v.span(m.start(), m.end(), folded=False))
-        # greetings without a name: "Dear ,", "Hi ,", "Hallo None"
-        for m in re.finditer(r"(?:^|(?<=[\s>]))([^\W\d_]+(?: [^\W\d_]+)?(?:/[^\W\d_]{1,2}|\([^\W\d_]{1,2}\))?)( ?)([,!:]|\b(?:None|null|undefined|nan)\b)",
-                             v.plain[:2000]):
-            word = re.sub(r"(?:/\w{1,2}|\(\w{1,2}\))$", "", fold(m.group(1)))  # "geehrte/r", "prezado(a)"
+        # greetings without a name: "Dear ,", "Hi ,", "Hallo None", "Dear Customer Name,"
+        for m in re.finditer(r"(?:^|(?<=[\s>]))([^\W\d_]+(?: [^\W\d_]+){0,2}(?:/[^\W\d_]{1,2}|\([^\W\d_]{1,2}\))?)( ?)"
+                             r"([,!:]|\b(?:None|null|undefined|nan)\b)", v.plain[:2000]):
+            words = re.sub(r"(?:/\w{1,2}|\(\w{1,2}\))$", "", fold(m.group(1))).split(" ")  # "geehrte/r", "prezado(a)"
             filler = m.group(3)
-            nullish = filler[0].isalpha()
-            casual_blank = word in lists.greetings and (m.group(2) == " " or nullish)
-            formal_blank = word in lists.formal_greetings
-            if casual_blank or formal_blank:
+            if filler[0].isalpha():
+                words.append(filler.lower())
+            greeting, rest = None, []
+            for n in (3, 2, 1):
+                head = " ".join(words[:n])
+                if len(words) >= n and (head in lists.formal_greetings or head in lists.greetings):
+                    greeting, rest = head, words[n:]
+                    break
+            if greeting is None:
+                continue
+            blank = (not rest and (greeting in lists.formal_greetings or m.group(2) == " ")
+                     or rest in (["none"], ["null"], ["undefined"], ["nan"])
+                     or (rest and " ".join(rest) in _NAME_SLOTS))
+            if blank:
                 add("placeholder", f"greeting without a name {quote(m.group())}",
                     v.span(m.start(), m.end(), folded=False))
 
@@ -542,6 +561,8 @@ class Checker:
                 value = value_rx.match(text, cue.end)
                 if value:
                     add("sensitive_data", f"{what} after {quote(cue.text)}", Match(cue.start, value.end(), "", "", False))
+        for m in _CODE_FIRST.finditer(text):
+            add("sensitive_data", "a one-time code before \"your ... code\"", m)
         for cue in found.get("password", ()):
             value = _PASSWORD_VALUE.match(v.folded, cue.end)
             if not value:

@@ -48,6 +48,7 @@ class Match:
     text: str
     group: str  # which list of a code it came from ("phrases", "nominal", ...)
     has_gap: bool
+    literals: frozenset = frozenset()  # the entry's own words (a negation check skips them: "at no extra cost")
 
 
 @dataclass(slots=True)
@@ -56,6 +57,7 @@ class _Entry:
     group: str
     has_gap: bool
     table: str = ""
+    literals: frozenset = frozenset()
 
 
 def _parse(tokens: list[str], pos: int, source: str, entry: str):
@@ -158,6 +160,17 @@ def _firsts(items: list) -> tuple[set[str], set[str], bool]:
     return words, stems, number
 
 
+def _literals(items: list) -> set[str]:
+    out = set()
+    for item in items:
+        if item[0] == "w":
+            out.update(_TOKEN.findall(item[1]))
+        elif item[0] == "alt":
+            for seq in item[1]:
+                out |= _literals(seq)
+    return out
+
+
 def _first_token(word: str) -> str:
     m = _TOKEN.match(word)
     return m.group() if m else word
@@ -193,7 +206,8 @@ class PhraseList:
                     raise PhraseError(f"{source}: {entry!r}: unbalanced ')' or '|'")
                 words, stems, number = _firsts(items)
                 table, _, name = group.rpartition(":")
-                compiled = _Entry(re.compile(_rx(items)), name, any(i[0] == "g" for i in items), table)
+                compiled = _Entry(re.compile(_rx(items)), name, any(i[0] == "g" for i in items), table,
+                                  frozenset(_literals(items)))
             except (re.error, PhraseError) as exc:
                 raise PhraseError(f"{source}: {entry!r}: {exc}") from None
             for w in words:
@@ -258,6 +272,6 @@ class PhraseList:
             for table, (m, entry) in best.items():
                 found = out.setdefault(table, [])
                 if len(found) < limit:
-                    found.append(Match(start, m.end(), m.group(), entry.group, entry.has_gap))
+                    found.append(Match(start, m.end(), m.group(), entry.group, entry.has_gap, entry.literals))
                 taken[table] = m.end()
         return out
