@@ -206,3 +206,23 @@ def test_flags_answerable_and_variety(events, messages):
     bodies = [e["body"] for e in events if e["type"] == "support.message" and e["body"].strip()]
     assert len(set(bodies)) / len(bodies) > 0.95  # composed, not a handful of fixed strings
     assert len({r["family"] for r in rows}) > 100
+
+
+def test_the_engine_decodes_every_support_event_but_the_planted_invalid_ones(store):
+    from forewarn.core import events as ev
+
+    decoded = collections.Counter()
+    refused = collections.Counter()
+    for line in store.events:
+        if not line.startswith(b'{"event_id":"sv'):
+            continue
+        e = ev.decode(line)
+        if isinstance(e, ev.Invalid):
+            refused[e.reason] += 1
+        else:
+            decoded[type(e).__name__] += 1
+    assert sum(refused.values()) == store.stats["support_invalid"]
+    assert set(refused) <= {"bad_value", "too_large"}
+    assert decoded["SupportMessage"] == store.stats["support_messages"] + store.stats["support_duplicates"]
+    assert decoded["SupportLabelled"] == store.stats["support_labels"] + store.stats["support_orphan_labels"]
+    assert decoded["CustomerUpdated"] == store.stats["support_profiles"] == 400
