@@ -22,7 +22,8 @@ def _sim_spec(args: argparse.Namespace):
     from forewarn.apps.simulator import SimSpec
 
     return SimSpec(customers=args.customers, days=args.days, seed=args.seed, start=args.start, end=args.end,
-                   duplicate_rate=args.duplicate_rate, late_rate=args.late_rate, invalid_rate=args.invalid_rate)
+                   duplicate_rate=args.duplicate_rate, late_rate=args.late_rate, invalid_rate=args.invalid_rate,
+                   support_rate=args.support_rate)
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:
@@ -255,6 +256,9 @@ def _add_sim_args(p: argparse.ArgumentParser, customers: int, days: float) -> No
     p.add_argument("--duplicate-rate", type=float, default=0.01, help="share of events delivered twice")
     p.add_argument("--late-rate", type=float, default=0.0, help="share of events delivered out of order")
     p.add_argument("--invalid-rate", type=float, default=0.0, help="share of malformed lines mixed in")
+    p.add_argument("--support-rate", type=float, default=1.0,
+                   help="inbound support messages and their labels, as a multiple of the rates in "
+                        "docs/situations.md (default %(default)s; 0 = none, the other events stay the same)")
 
 
 def parser(queue: bool = True) -> argparse.ArgumentParser:
