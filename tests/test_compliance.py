@@ -331,3 +331,19 @@ def test_odd_values_never_crash_the_checker():
         CHECKER.review(msg)
     fs = CHECKER.review(Message("email", "x", subject="Hi {{name}}"))
     assert [(f.code, f.span) for f in fs] == [("placeholder", None)] and "subject" in fs[0].detail
+
+
+@pytest.mark.parametrize("body,lang", [
+    ("To guarantee the security of your payment, we use 3-D Secure.", "en"),
+    ("Your order is protected by our buyer guarantee.", "en"),
+    ("We promise to keep your data safe.", "en"),
+    ("Um die Sicherheit Ihrer Zahlung zu garantieren, nutzen wir 3-D Secure.", "de"),
+    ("Ihr Gerät hat zwei Jahre Garantie.", "de"),
+    ("Votre produit est sous garantie pendant deux ans.", "fr"),
+    ("Para garantizar la seguridad de tu pago usamos 3-D Secure.", None),
+    ("Para garantir a segurança do seu pagamento, usamos 3-D Secure.", "pt"),
+    ("This email was sent by Northwind Ltd, a limited liability company.", "en"),
+    ("Haftungsausschluss: Alle Angaben ohne Gewähr.", "de"),
+])
+def test_security_warranty_and_footer_wording_is_neither_a_promise_nor_a_legal_risk(body, lang):
+    assert codes(body, language=lang) == []
