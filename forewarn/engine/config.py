@@ -21,6 +21,7 @@ from detectors import REGISTRY
 from detectors.base import FLAGS
 from forewarn.core.money import DEFAULT_RATES, ISO_4217
 from outreach import drafts
+from outreach.compliance import Compliance
 
 Priority = Literal["p1", "p2", "p3", "p4"]
 Route = Literal["human", "ai"]
@@ -285,6 +286,7 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     routing: Routing = Routing()
     detectors: Detectors = msgspec.field(default_factory=Detectors)
     outreach: drafts.Outreach = drafts.Outreach()
+    compliance: Compliance = Compliance()
     privacy: Privacy = Privacy()
 
 
