@@ -188,6 +188,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from prometheus_client import start_http_server
 
     from flows import modes
+    from forewarn.engine import config as cfgmod
     from forewarn.engine.engine import Engine
     from forewarn.engine.liveconfig import Reloader
     from sinks import metrics
@@ -231,10 +232,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _refuse_bad_redis_credentials(config: cfgmod.Config) -> None:
+def _refuse_bad_redis_credentials(config) -> None:
     """Wrong credentials never heal by waiting: refuse them at start (an unreachable Redis is
     waited for, as an outage is: the sinks retry)."""
     import redis
+
+    from forewarn.engine import config as cfgmod
 
     client = redis.Redis.from_url(config.redis.url, socket_timeout=5, socket_connect_timeout=5)
     try:
