@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import threading
 import time
 import zlib
 from collections import Counter
@@ -160,6 +161,32 @@ def file_lines(path: str) -> Callable[[], Iterator[tuple[str, bytes]]]:
     return opener
 
 
+class _WorkerShares:
+    """How many Kafka partitions each worker thread reads, so they share one batch per round.
+
+    Bytewax calls every partition's ``next_batch`` once per round of the worker, then runs the
+    steps downstream on what they returned. A worker with 16 partitions reading ``batch_size``
+    each would take in 16 batches a round, far more than it processes in an epoch: a start
+    with a backlog put tens of thousands of events into its first epoch, which then took tens
+    of seconds to commit, and a crash in that time sent the next start back to its last commit
+    (the beginning, for a first start). Sharing ``batch_size`` over the worker's partitions
+    keeps a round, and so an epoch, to what the worker can process: epochs commit on time.
+    """
+
+    def __init__(self) -> None:
+        self._parts: dict[int, int] = {}
+        self._lock = threading.Lock()
+
+    def join(self) -> None:
+        with self._lock:
+            me = threading.get_ident()
+            self._parts[me] = self._parts.get(me, 0) + 1
+
+    def share(self, batch_size: int) -> int:
+        # A floor: below a hundred messages a call, the per-call cost of each consumer dominates.
+        return max(100, batch_size // self._parts.get(threading.get_ident(), 1))
+
+
 class _KafkaPartition(StatefulSourcePartition):
     """One Kafka topic-partition, read from a resume offset, reporting how far it has read.
 
@@ -170,7 +197,7 @@ class _KafkaPartition(StatefulSourcePartition):
     """
 
     def __init__(self, conf: dict, topic: str, partition: int, resume: tuple[int, int],
-                 clock_keys: list[str], batch_size: int) -> None:
+                 clock_keys: list[str], batch_size: int, shares: _WorkerShares) -> None:
         from confluent_kafka import Consumer, TopicPartition
 
         self.topic = topic
@@ -182,6 +209,8 @@ class _KafkaPartition(StatefulSourcePartition):
         self.tp = TopicPartition(topic, partition)
         self.clock_keys = clock_keys
         self.batch_size = batch_size
+        self.shares = shares
+        shares.join()  # built on the worker thread that will read it
         self.empty_polls = 0  # in a row
         self.quiet_since: float | None = None
         self.reported: tuple[int, float | None] | None = None
@@ -191,7 +220,7 @@ class _KafkaPartition(StatefulSourcePartition):
     def next_batch(self) -> list[tuple]:
         from confluent_kafka import KafkaError
 
-        msgs = self.consumer.consume(self.batch_size, timeout=0.0)
+        msgs = self.consumer.consume(self.shares.share(self.batch_size), timeout=0.0)
         now = time.time()
         out: list[tuple] = []
         counts: Counter = Counter()
@@ -272,6 +301,7 @@ class KafkaSource(FixedPartitionedSource):
         self.clock_keys = clock_keys
         self.batch_size = batch_size
         self.start_offset = start_offset
+        self.shares = _WorkerShares()
 
     def list_parts(self) -> list[str]:
         return self.parts
@@ -279,7 +309,8 @@ class KafkaSource(FixedPartitionedSource):
     def build_part(self, step_id: str, for_part: str, resume_state: tuple[int, int] | None) -> _KafkaPartition:
         topic, partition = for_part.rsplit("/", 1)
         resume = resume_state if resume_state is not None else (self.start_offset, NEVER)
-        return _KafkaPartition(self.conf, topic, int(partition), resume, self.clock_keys, self.batch_size)
+        return _KafkaPartition(self.conf, topic, int(partition), resume, self.clock_keys, self.batch_size,
+                               self.shares)
 
 
 def list_partitions(conf: dict, topics: list[str]) -> list[str]:

@@ -41,11 +41,19 @@ class Engine(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
 
 
 class Kafka(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """``[kafka]``: the input topics.
+
+    batch_size: events a worker reads in one round, shared by the partitions it reads (at
+        least 100 each). A round is read, then processed, before the next: this bounds how
+        much an epoch holds, so a start with a backlog commits its first epoch in about a
+        round's processing time instead of after the whole backlog.
+    """
+
     bootstrap: str = "127.0.0.1:9092"
     group_id: str = "forewarn"
     topics: Annotated[list[str], msgspec.Meta(min_length=1)] = msgspec.field(
         default_factory=lambda: ["orders", "payments", "shipments", "customers", "support"])
-    batch_size: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 2000
+    batch_size: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 8000
     extra: dict[str, str] = {}  # passed to librdkafka as is (security settings and the like)
 
 
