@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import math
 import threading
 import time
 import zlib
@@ -161,6 +162,42 @@ def file_lines(path: str) -> Callable[[], Iterator[tuple[str, bytes]]]:
     return opener
 
 
+HELD_SECONDS = 2.0  # a partition not read for this long is held: its lag is asked of the broker
+
+
+class _LogEnds:
+    """The ends of the logs of held partitions, asked of the broker every few seconds by a
+    thread of its own (with a consumer of its own), so a scrape never waits on the broker."""
+
+    def __init__(self, conf: dict, interval: float = 2.0) -> None:
+        self.conf = conf
+        self.interval = interval
+        self.held: set = set()  # TopicPartitions whose reader asked to be looked up
+        self.ends: dict = {}
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def get(self, tp, default: tuple[int, int]) -> tuple[int, int]:
+        with self._lock:
+            self.held.add(tp)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="forewarn-log-ends", daemon=True)
+                self._thread.start()
+        return self.ends.get(tp, default)
+
+    def _run(self) -> None:
+        from confluent_kafka import Consumer
+
+        consumer = Consumer(self.conf)
+        while True:
+            for tp in list(self.held):
+                try:
+                    self.ends[tp] = consumer.get_watermark_offsets(tp, timeout=1.0, cached=False)
+                except Exception:  # the broker is away too: the gauge keeps the last answer
+                    pass
+            time.sleep(self.interval)
+
+
 class _WorkerShares:
     """How many Kafka partitions each worker thread reads, so they share one batch per round.
 
@@ -197,7 +234,7 @@ class _KafkaPartition(StatefulSourcePartition):
     """
 
     def __init__(self, conf: dict, topic: str, partition: int, resume: tuple[int, int],
-                 clock_keys: list[str], batch_size: int, shares: _WorkerShares) -> None:
+                 clock_keys: list[str], batch_size: int, shares: _WorkerShares, ends: _LogEnds) -> None:
         from confluent_kafka import Consumer, TopicPartition
 
         self.topic = topic
@@ -210,16 +247,21 @@ class _KafkaPartition(StatefulSourcePartition):
         self.clock_keys = clock_keys
         self.batch_size = batch_size
         self.shares = shares
+        self.ends = ends
         shares.join()  # built on the worker thread that will read it
+        self.read_at = time.monotonic()
         self.empty_polls = 0  # in a row
         self.quiet_since: float | None = None
         self.reported: tuple[int, float | None] | None = None
-        self.lag = metrics.CONSUMER_LAG.labels(topic, str(partition))
+        # Asked at each scrape, from the scrape's thread: a sink outage holds the worker, and
+        # with it next_batch, while producers keep writing.
+        metrics.CONSUMER_LAG.labels(topic, str(partition)).set_function(self._lag_now)
         self.errors = metrics.KAFKA_ERRORS.labels(topic)  # created at 0: no errors is data too
 
     def next_batch(self) -> list[tuple]:
         from confluent_kafka import KafkaError
 
+        self.read_at = time.monotonic()
         msgs = self.consumer.consume(self.shares.share(self.batch_size), timeout=0.0)
         now = time.time()
         out: list[tuple] = []
@@ -263,16 +305,31 @@ class _KafkaPartition(StatefulSourcePartition):
         return out
 
     def _caught_up(self) -> bool:
-        """At the end of the partition's log, as far as the last fetch told us; updates the lag."""
-        from confluent_kafka import OFFSET_BEGINNING
-
+        """At the end of the partition's log, as far as the last fetch told us."""
         low, high = self.consumer.get_watermark_offsets(self.tp, cached=True)
         if high < 0:
             return False  # no fetch answered yet: assume there is more to read
+        return self._position(low, high) >= high
+
+    def _position(self, low: int, high: int) -> int:
+        from confluent_kafka import OFFSET_BEGINNING
+
         # Before the first message the position is logical (beginning or end of the log).
-        position = self.offset if self.offset >= 0 else (low if self.offset == OFFSET_BEGINNING else high)
-        self.lag.set(max(0, high - position))
-        return position >= high
+        return self.offset if self.offset >= 0 else (low if self.offset == OFFSET_BEGINNING else high)
+
+    def _lag_now(self) -> float:
+        """Messages between the read position and the broker's end of the log.
+
+        While the worker reads, the end of the log as of its last fetch; when it has not read
+        for a while (held by an outage downstream), the broker is asked.
+        """
+        try:
+            low, high = self.consumer.get_watermark_offsets(self.tp, cached=True)
+        except Exception:  # closed at the end of the run
+            return math.nan
+        if time.monotonic() - self.read_at > HELD_SECONDS:
+            low, high = self.ends.get(self.tp, (low, high))
+        return math.nan if high < 0 else max(0, high - self._position(low, high))
 
     def next_awake(self) -> datetime | None:
         # After an empty poll, back off 1, 2, 4 ... up to 50 ms instead of spinning: a partition
@@ -302,6 +359,7 @@ class KafkaSource(FixedPartitionedSource):
         self.batch_size = batch_size
         self.start_offset = start_offset
         self.shares = _WorkerShares()
+        self.ends = _LogEnds(conf)
 
     def list_parts(self) -> list[str]:
         return self.parts
@@ -310,7 +368,7 @@ class KafkaSource(FixedPartitionedSource):
         topic, partition = for_part.rsplit("/", 1)
         resume = resume_state if resume_state is not None else (self.start_offset, NEVER)
         return _KafkaPartition(self.conf, topic, int(partition), resume, self.clock_keys, self.batch_size,
-                               self.shares)
+                               self.shares, self.ends)
 
 
 def list_partitions(conf: dict, topics: list[str]) -> list[str]:
@@ -351,8 +409,7 @@ class _WakerPartition(StatelessSourcePartition):
         if wm == NEVER:
             return []
         now = time.time()
-        metrics.WATERMARK.set(wm / 1e6)
-        metrics.WATERMARK_LAG.set(now - wm / 1e6)
+        metrics.set_watermark(wm / 1e6)
         return [(WAKE, key, None, wm, now) for key in wt.timers.pop_due(wm)]
 
     def next_awake(self) -> datetime:

@@ -16,6 +16,9 @@ docs/observability.md lists every metric with what it means and which panel show
 
 from __future__ import annotations
 
+import math
+import time
+
 from prometheus_client import Counter, Gauge, Histogram, disable_created_metrics
 
 # The ``*_created`` companions of every counter and histogram double the series and no panel
@@ -47,6 +50,17 @@ INGEST_TO_QUEUE = Histogram("forewarn_ingest_to_queue_latency_seconds", "From th
 # --- event time ----------------------------------------------------------------------------
 WATERMARK_LAG = Gauge("forewarn_watermark_lag_seconds", "Wall clock minus the engine's event-time watermark.")
 WATERMARK = Gauge("forewarn_watermark_timestamp_seconds", "The event-time watermark, as a Unix timestamp.")
+_watermark_s = [math.nan]  # NaN until the first watermark
+
+
+def set_watermark(seconds: float) -> None:
+    """The watermark now; the lag is computed at each scrape, so it keeps growing while the
+    dataflow is held (an outage of a sink blocks the worker that would otherwise set it)."""
+    _watermark_s[0] = seconds
+    WATERMARK.set(seconds)
+
+
+WATERMARK_LAG.set_function(lambda: time.time() - _watermark_s[0])
 CONSUMER_LAG = Gauge("forewarn_kafka_consumer_lag_messages", "Messages between the engine's read position and the end of the partition.", ["topic", "partition"])
 
 # --- detectors -----------------------------------------------------------------------------
