@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import redis
 
-from forewarn.core.trigger import Trigger, encode
+from forewarn.core.trigger import PRIORITIES, ROUTES, Trigger, encode
 from sinks.retry import with_backoff
 
 # KEYS[1] = marker, KEYS[2] = stream; ARGV[1] = ttl seconds, ARGV[2] = trigger JSON.
@@ -33,8 +33,6 @@ return id
 # retention trims, so the writer holds its position instead of failing the dataflow.
 TRANSIENT = (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError, redis.exceptions.OutOfMemoryError)
 
-ROUTES = ("human", "ai")
-PRIORITIES = ("p1", "p2", "p3", "p4")
 
 
 def queue_key(prefix: str, route: str, priority: str) -> str:
