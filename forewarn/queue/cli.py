@@ -84,7 +84,7 @@ def _guard(cmd: Callable[[argparse.Namespace, QueueSettings], int]) -> Callable[
     def run(args: argparse.Namespace) -> int:
         try:
             config = load_queue_settings(args.config)
-        except QueueSettingsError as exc:
+        except ConfigError as exc:
             return _error(f"bad config: {exc}", USAGE)
         where = _safe_url(config.redis.url)
         try:
