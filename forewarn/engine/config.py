@@ -20,6 +20,8 @@ from forewarn.core.settings import (ENUM_HINTS, ConfigError, Kafka, Live, Metric
                                     explain, read, with_overrides)
 from forewarn.core.trigger import Priority, Route
 from outreach import drafts
+from outreach.compliance import Compliance
+
 
 class EventTime(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     """``[engine]``: event time.
@@ -138,6 +140,7 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     routing: Routing = Routing()
     detectors: Detectors = msgspec.field(default_factory=Detectors)
     outreach: drafts.Outreach = drafts.Outreach()
+    compliance: Compliance = Compliance()
 
 
 def from_dict(data: dict[str, Any]) -> Config:
