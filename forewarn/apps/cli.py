@@ -179,6 +179,10 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from forewarn.apps import service
+
+    stopper = service.Stopper()  # SIGTERM and Ctrl-C end the input: Bytewax finishes the flow cleanly
+    stopper.install()  # first, so that a stop during the (slow) imports and connects is clean too
     from prometheus_client import start_http_server
 
     from flows import modes
@@ -188,28 +192,34 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     reloader = Reloader(args.config, observe=metrics.config_checked)
     config = reloader.load_initial()  # the file, then thresholds set in the Redis hash
-
-    def stop(signum, frame):  # SIGTERM stops like Ctrl-C: Bytewax ends the execution cleanly
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGHUP, lambda signum, frame: reloader.wake())
+    addresses = args.addresses.split(";") if args.addresses else None
+    print(service.banner(config, args.config, args.workers, args.process_id, addresses), file=sys.stderr, flush=True)
+    service.publish_build_info()
     if config.metrics.port:
-        from sinks import metrics
-
         metrics.set_queue_slas(config.metrics.queue_sla_seconds)
-        start_http_server(config.metrics.port, config.metrics.host)
-        logging.getLogger("forewarn").info("metrics on http://%s:%d/metrics", config.metrics.host, config.metrics.port)
+        try:
+            start_http_server(config.metrics.port, config.metrics.host)
+        except OSError as exc:
+            print(f"forewarn run: cannot serve metrics on {config.metrics.host}:{config.metrics.port} ({exc.strerror}); "
+                  "set [metrics] port (or FOREWARN_METRICS_PORT) to a free port, 0 for none", file=sys.stderr)
+            return 2
     from forewarn.queue.upkeep import QueueUpkeep
 
     QueueUpkeep.from_config(config).start()  # queue depth/age gauges and retention, in a daemon thread
-    addresses = args.addresses.split(";") if args.addresses else None
     engine = Engine(config)
     reloader.start(engine)
+    if args.progress_seconds:
+        service.ProgressLog(args.progress_seconds, stopper.event).start()
     try:
-        modes.run(config, workers=args.workers, process_id=args.process_id, addresses=addresses, engine=engine)
+        if not stopper.event.is_set():
+            modes.run(config, workers=args.workers, process_id=args.process_id, addresses=addresses, engine=engine,
+                      stop=stopper.event)
     finally:
+        stopper.event.set()
         reloader.stop()
+    logging.getLogger("forewarn").info("stopped" + ("; the next start resumes from the last snapshot"
+                                                    if config.recovery.directory else ""))
     return 0
 
 
@@ -240,9 +250,16 @@ def _add_sim_args(p: argparse.ArgumentParser, customers: int, days: float) -> No
     p.add_argument("--invalid-rate", type=float, default=0.0, help="share of malformed lines mixed in")
 
 
+def _version() -> str:
+    from forewarn.apps.service import version_line
+
+    return version_line()
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="forewarn", description="Real-time triggers for proactive e-commerce support.")
-    p.add_argument("-v", "--verbose", action="store_true")
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    p.add_argument("--version", action="version", version=_version(), help="print the versions and exit")
     sub = p.add_subparsers(dest="command", required=True)
 
     r = sub.add_parser("run", help="the production dataflow: Kafka in, Redis queues out, metrics served")
@@ -250,6 +267,9 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("-w", "--workers", type=int, default=1, help="Bytewax worker threads in this process")
     r.add_argument("-i", "--process-id", type=int, help="this process's index in a Bytewax cluster")
     r.add_argument("-a", "--addresses", help="cluster addresses host:port;host:port (with --process-id)")
+    r.add_argument("--progress-seconds", type=float, default=30.0,
+                   help="log a progress line (events/s, watermark, lag, triggers) this often; 0 = never "
+                        "(default %(default)s)")
     r.set_defaults(func=cmd_run)
 
     d = sub.add_parser("demo", help="a quick look: a simulated store through the dataflow, no services needed")
