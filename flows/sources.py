@@ -324,7 +324,7 @@ def quiet(conf: dict, errors: KafkaErrors | None = None) -> dict:
             "error_cb": errors if errors is not None else KafkaErrors(), **conf}
 
 
-def _admin(conf: dict, errors: KafkaErrors):
+def admin_client(conf: dict, errors: KafkaErrors):
     from confluent_kafka.admin import AdminClient
 
     return AdminClient(quiet({k: v for k, v in conf.items()
@@ -342,14 +342,14 @@ def wait_for_metadata(conf: dict, stop: threading.Event | None = None, attempt_s
     from confluent_kafka import KafkaException
 
     errors = KafkaErrors(every_s=None)  # the retry line below says it
-    admin = _admin(conf, errors)
+    admin = admin_client(conf, errors)
     backoff, attempt = 1.0, 1
     while True:
         try:
             return admin, admin.list_topics(timeout=attempt_s)
         except KafkaException as exc:
             admin.poll(0)  # serve the error callback: it knows the cause (refused, unknown host...)
-            cause = _cause(errors.last or exc.args[0].str())
+            cause = error_cause(errors.last or exc.args[0].str())
             errors.last = ""
             if stop is not None and stop.is_set():
                 return None
@@ -362,7 +362,7 @@ def wait_for_metadata(conf: dict, stop: threading.Event | None = None, attempt_s
         backoff, attempt = min(max_backoff_s, backoff * 2), attempt + 1
 
 
-def _cause(text: str) -> str:
+def error_cause(text: str) -> str:
     """The reason in librdkafka's message: ``h:9/bootstrap: Connect to ipv4#h:9 failed: Connection
     refused (after 0ms in state CONNECT)`` -> ``Connection refused``."""
     text = re.sub(r" \(after \d+ms in state \w+\)$", "", text)

@@ -338,11 +338,12 @@ def parser() -> argparse.ArgumentParser:
     gb.add_argument("--out", default="dashboards/build", help="output directory (default %(default)s)")
     gb.set_defaults(func=cmd_dashboards_build)
 
-    from forewarn.apps import configcmd
+    from forewarn.apps import configcmd, doctor
     from forewarn.queue.cli import register as register_queue
 
     register_queue(sub)
     configcmd.register(sub)
+    doctor.register(sub)
     return p
 
 

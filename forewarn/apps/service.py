@@ -13,7 +13,7 @@
 >>> print(banner(Config(), None, workers=1))  # doctest: +ELLIPSIS +NORMALIZE_WHITESPACE
 forewarn 0... (python 3..., bytewax ...)
   config    defaults (no --config and no ./forewarn.toml)
-  kafka     127.0.0.1:9092, group forewarn, topics orders, payments, shipments, customers
+  kafka     127.0.0.1:9092, group forewarn, topics orders, payments, ...
   redis     redis://127.0.0.1:6379/0
   metrics   http://127.0.0.1:9108/metrics
   workers   1 in this process
