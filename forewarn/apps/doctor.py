@@ -21,9 +21,10 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-from forewarn.engine import config as cfgmod
+if TYPE_CHECKING:  # the config imports every detector: only when the doctor runs
+    from forewarn.engine import config as cfgmod
 
 REDIS_MIN = (7, 0)
 
@@ -145,6 +146,8 @@ def check_metrics(config: cfgmod.Config) -> Check:
 
 def run_checks(config_path: str | None) -> Iterator[Check]:
     """Every check, in order, as it completes (none after an invalid config)."""
+    from forewarn.engine import config as cfgmod
+
     try:
         config = cfgmod.load(config_path)
     except cfgmod.ConfigError as exc:
