@@ -8,7 +8,8 @@ import socket
 import pytest
 
 from forewarn.apps import cli, doctor
-from forewarn.engine.config import ENV_OVERRIDES, to_toml
+from forewarn.core.settings import ENV_OVERRIDES
+from forewarn.engine.config import to_toml
 
 
 @pytest.fixture(autouse=True)

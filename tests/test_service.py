@@ -19,7 +19,8 @@ import urllib.request
 import pytest
 
 from forewarn import __version__
-from forewarn.engine.config import ENV_OVERRIDES, to_toml
+from forewarn.core.settings import ENV_OVERRIDES
+from forewarn.engine.config import to_toml
 from tests.conftest import REPO, live_config, wait_for
 
 

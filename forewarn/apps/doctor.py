@@ -146,6 +146,7 @@ def check_metrics(config: cfgmod.Config) -> Check:
 
 def run_checks(config_path: str | None) -> Iterator[Check]:
     """Every check, in order, as it completes (none after an invalid config)."""
+    from forewarn.core.settings import ENV_OVERRIDES
     from forewarn.engine import config as cfgmod
 
     try:
@@ -154,7 +155,7 @@ def run_checks(config_path: str | None) -> Iterator[Check]:
         yield Check("FAIL", "config", f"{exc} (every key with its meaning: forewarn config show --defaults)")
         return
     where = config_path or ("forewarn.toml" if Path("forewarn.toml").exists() else "defaults (no forewarn.toml)")
-    overridden = sorted(var for var in cfgmod.ENV_OVERRIDES if var in os.environ)
+    overridden = sorted(var for var in ENV_OVERRIDES if var in os.environ)
     yield Check("ok", "config", f"{where} is valid" + (f" (with {', '.join(overridden)})" if overridden else ""))
     checks: list[Callable[[cfgmod.Config], Check | list[Check]]] = [check_kafka, check_redis, check_recovery,
                                                                      check_metrics]
