@@ -362,10 +362,11 @@ def parser(queue: bool = True) -> argparse.ArgumentParser:
         from forewarn.queue.cli import register as register_queue
 
         register_queue(sub)
-    from forewarn.apps import configcmd, doctor
+    from forewarn.apps import configcmd, doctor, explain
 
     configcmd.register(sub)
     doctor.register(sub)
+    explain.register(sub)
     return p
 
 
