@@ -45,10 +45,16 @@ def test_the_set_covers_every_code_and_language_with_clean_messages():
     assert sum(1 for row in LABELLED if not row["expected"]) >= 50
 
 
-@pytest.mark.parametrize("path", [SET, HOLDOUT], ids=["set", "holdout"])
-def test_lint_finds_the_planted_findings_and_blocks_no_clean_message(tmp_path, path):
+@pytest.mark.parametrize("path,keep_language", [(SET, True), (HOLDOUT, True), (SET, False)],
+                         ids=["set", "holdout", "set-without-language"])
+def test_lint_finds_the_planted_findings_and_blocks_no_clean_message(tmp_path, path, keep_language):
+    """Without ``language`` (lint lines need not carry it) every language's lists apply."""
+    source = tmp_path / "input.jsonl"
+    rows = labelled(path)
+    source.write_text("".join(json.dumps({k: v for k, v in row.items() if keep_language or k != "language"}) + "\n"
+                              for row in rows))
     out = tmp_path / "results.jsonl"
-    code = main(["lint", "--input", str(path), "--output", str(out)])
+    code = main(["lint", "--input", str(source), "--output", str(out)])
     assert code == 1  # the set has blocking findings, and no bad line
     results = [json.loads(line) for line in out.read_text().splitlines()]
     report = quality.score(labelled(path), results)
