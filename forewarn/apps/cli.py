@@ -185,6 +185,10 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from forewarn.apps import service
+
+    stopper = service.Stopper()  # SIGTERM and Ctrl-C end the input: Bytewax finishes the flow cleanly
+    stopper.install()  # first, so that a stop during the (slow) imports and connects is clean too
     from prometheus_client import start_http_server
 
     from flows import modes
@@ -194,34 +198,39 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     reloader = Reloader(args.config, observe=metrics.config_checked)
     config = reloader.load_initial()  # the file, then thresholds set in the Redis hash
-
-    def stop(signum, frame):  # SIGTERM stops like Ctrl-C: Bytewax ends the execution cleanly
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGHUP, lambda signum, frame: reloader.wake())
+    addresses = args.addresses.split(";") if args.addresses else None
+    print(service.banner(config, args.config, args.workers, args.process_id, addresses), file=sys.stderr, flush=True)
+    service.publish_build_info()
     if config.metrics.port:
-        from sinks import metrics
-
         metrics.set_queue_slas(config.metrics.queue_sla_seconds)
-        start_http_server(config.metrics.port, config.metrics.host)
-        logging.getLogger("forewarn").info("metrics on http://%s:%d/metrics", config.metrics.host, config.metrics.port)
+        try:
+            start_http_server(config.metrics.port, config.metrics.host)
+        except OSError as exc:
+            print(f"forewarn run: cannot serve metrics on {config.metrics.host}:{config.metrics.port} ({exc.strerror}); "
+                  "set [metrics] port (or FOREWARN_METRICS_PORT) to a free port, 0 for none", file=sys.stderr)
+            return 2
     from forewarn.queue.upkeep import QueueUpkeep
 
     QueueUpkeep.from_config(config).start()  # queue depth/age gauges and retention, in a daemon thread
-    addresses = args.addresses.split(";") if args.addresses else None
     engine = Engine(config)
     reloader.start(engine)
+    if args.progress_seconds:
+        service.ProgressLog(args.progress_seconds, stopper.event).start()
     from sinks.redis_queue import RedisLostData
 
     try:
-        modes.run(config, workers=args.workers, process_id=args.process_id, addresses=addresses, engine=engine,
-                  accept_empty_redis=args.accept_empty_redis)
+        if not stopper.event.is_set():
+            modes.run(config, workers=args.workers, process_id=args.process_id, addresses=addresses, engine=engine,
+                      accept_empty_redis=args.accept_empty_redis, stop=stopper.event)
     except RedisLostData as exc:
         print(f"forewarn: {exc}", file=sys.stderr)
         return 3
     finally:
+        stopper.event.set()
         reloader.stop()
+    logging.getLogger("forewarn").info("stopped" + ("; the next start resumes from the last snapshot"
+                                                    if config.recovery.directory else ""))
     return 0
 
 
@@ -261,10 +270,17 @@ def _add_sim_args(p: argparse.ArgumentParser, customers: int, days: float) -> No
                         "docs/situations.md (default %(default)s; 0 = none, the other events stay the same)")
 
 
+def _version() -> str:
+    from forewarn.apps.service import version_line
+
+    return version_line()
+
+
 def parser(queue: bool = True) -> argparse.ArgumentParser:
     """The whole command line; ``queue=False`` leaves out ``forewarn queue`` (it imports the Redis client)."""
     p = argparse.ArgumentParser(prog="forewarn", description="Real-time triggers for proactive e-commerce support.")
-    p.add_argument("-v", "--verbose", action="store_true")
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    p.add_argument("--version", action="version", version=_version(), help="print the versions and exit")
     sub = p.add_subparsers(dest="command", required=True)
 
     r = sub.add_parser("run", help="the production dataflow: Kafka in, Redis queues out, metrics served")
@@ -272,6 +288,9 @@ def parser(queue: bool = True) -> argparse.ArgumentParser:
     r.add_argument("-w", "--workers", type=int, default=1, help="Bytewax worker threads in this process")
     r.add_argument("-i", "--process-id", type=int, help="this process's index in a Bytewax cluster")
     r.add_argument("-a", "--addresses", help="cluster addresses host:port;host:port (with --process-id)")
+    r.add_argument("--progress-seconds", type=float, default=30.0,
+                   help="log a progress line (events/s, watermark, lag, triggers) this often; 0 = never "
+                        "(default %(default)s)")
     r.add_argument("--accept-empty-redis", action="store_true",
                    help="start although Redis lost the marker this engine set (it was wiped): triggers replayed "
                         "since the last snapshot are queued again (exit code 3 without it; docs/helpdesk.md)")
@@ -343,6 +362,11 @@ def parser(queue: bool = True) -> argparse.ArgumentParser:
         from forewarn.queue.cli import register as register_queue
 
         register_queue(sub)
+    from forewarn.apps import configcmd, doctor, explain
+
+    configcmd.register(sub)
+    doctor.register(sub)
+    explain.register(sub)
     return p
 
 
