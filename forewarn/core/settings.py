@@ -37,10 +37,8 @@ class Kafka(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     bootstrap: the brokers, ``host:port[,host:port...]`` (env ``FOREWARN_KAFKA_BOOTSTRAP``).
     group_id: the consumer group name (positions live in the recovery snapshots, not in Kafka).
     topics: the input topics, read from their start on a first run.
-    batch_size: events a worker reads in one round, shared by the partitions it reads (at
-        least 100 each; 1..100000). A round is read, then processed, before the next: this
-        bounds how much an epoch holds, so a start with a backlog commits its first epoch in
-        about a round's processing time instead of after the whole backlog.
+    batch_size: events a worker reads per round, shared by its partitions (at least 100 each);
+        it bounds an epoch, so a start with a backlog commits early (1..100000).
     extra: librdkafka settings passed as they are (``security.protocol``, ``sasl.*``, ``ssl.*``).
     """
 
