@@ -156,7 +156,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             if args.limit and sum(kinds.values()) > args.limit:
                 continue
             reason = trig.reasons[0]["detail"] if trig.reasons else ""
-            print(f"{trig.fired_at:<22} {trig.kind:<20} {trig.route + '/' + trig.priority:<9} "
+            print(f"{trig.fired_at:<22} {trig.kind:<20} {trig.route + ':' + trig.priority:<9} "
                   f"{trig.customer_id:<10} {str(trig.order_id or '-'):<12} {reason[:90]}")
             if args.pace:
                 time.sleep(args.pace)
@@ -297,16 +297,17 @@ def parser(queue: bool = True) -> argparse.ArgumentParser:
     r.set_defaults(func=cmd_run)
 
     d = sub.add_parser("demo", help="a quick look: a simulated store through the dataflow, no services needed")
-    d.add_argument("--config")
+    d.add_argument("--config", help="TOML config (default forewarn.toml if present)")
     _add_sim_args(d, customers=300, days=14)
     d.add_argument("--limit", type=int, default=60, help="print at most this many triggers (0 = all)")
     d.add_argument("--pace", type=float, default=0.0, help="seconds to pause after each printed trigger")
     d.set_defaults(func=cmd_demo)
 
     s = sub.add_parser("simulate", help="synthetic store events to JSONL or Kafka, with a ground-truth file")
-    s.add_argument("--config")
+    s.add_argument("--config", help="TOML config (default forewarn.toml if present)")
     _add_sim_args(s, customers=2000, days=30)
-    s.add_argument("--to", choices=["jsonl", "kafka"], default="jsonl")
+    s.add_argument("--to", choices=["jsonl", "kafka"], default="jsonl",
+                   help="write a JSONL file (--output) or produce to the Kafka topics (default %(default)s)")
     s.add_argument("--output", default="events.jsonl", help="JSONL path (with --to jsonl)")
     s.add_argument("--truth", default="truth.jsonl", help="ground-truth JSONL path ('' for none)")
     s.add_argument("--rate", type=float, default=0.0, help="events/s when producing to Kafka (0 = as fast as possible)")
@@ -323,9 +324,9 @@ def parser(queue: bool = True) -> argparse.ArgumentParser:
     rec.set_defaults(func=cmd_record)
 
     b = sub.add_parser("backtest", help="deterministic event-time replay of a JSONL file")
-    b.add_argument("--input", required=True)
+    b.add_argument("--input", required=True, help="events JSONL, one contract event per line")
     b.add_argument("--output", required=True, help="triggers JSONL ('-' for stdout)")
-    b.add_argument("--config")
+    b.add_argument("--config", help="TOML config (default forewarn.toml if present)")
     b.add_argument("--deadletter", help="also write invalid events to this JSONL")
     b.add_argument("--workers", type=int, help="processes, customers split among them (default: the cores); "
                    "rule-based kinds are the same for any number, model kinds learn per process (docs/tuning.md)")
@@ -392,6 +393,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `forewarn score ... | head`: the reader has all it wanted
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # keep the final flush quiet
+        return 141  # as a command killed by SIGPIPE
 
 
 if __name__ == "__main__":
