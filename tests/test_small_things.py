@@ -77,3 +77,20 @@ def test_every_option_of_every_command_has_help_text():
     missing = [f"{path} {'/'.join(a.option_strings) or a.dest}" for path, a in _walk(cli.parser(), "forewarn")
                if not (a.help and a.help.strip())]
     assert missing == []
+
+
+def test_a_backtest_of_bad_lines_says_how_many_and_which_and_nothing_valid_fails(tmp_path, capsys):
+    good = json.dumps({"event_id": "e1", "type": "customer.activity", "ts": "2026-11-20T10:00:00Z",
+                       "customer_id": "c1", "kind": "session"})
+    mixed = tmp_path / "mixed.jsonl"
+    mixed.write_text(f"{good}\nnot json\n{{\"type\": \"order.placed\"}}\n")
+    out = tmp_path / "t.jsonl"
+    assert cli.main(["backtest", "--input", str(mixed), "--output", str(out), "--workers", "1"]) == 0
+    said = capsys.readouterr().err.splitlines()[-1]
+    assert said.startswith("backtest: 2 invalid line(s) (") and said.endswith(
+        "), left out; --deadletter FILE writes each with its line and error")
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("not json\n{}\n")
+    assert cli.main(["backtest", "--input", str(bad), "--output", str(out), "--workers", "1"]) == 1
+    err = capsys.readouterr().err
+    assert f"backtest: no valid event in {bad}: nothing to replay" in err

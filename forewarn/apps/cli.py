@@ -31,14 +31,34 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
     if args.set or args.truth or args.json:
         return _whatif(args)
+    from sinks import metrics
+
     config = _load(args)
+    invalid_before = _by_reason(metrics.INVALID)
     counts = parallel.backtest(parallel.Run(config, args.input, args.output, args.deadletter, args.scores),
                                _workers(args))
     print(f"backtest: {counts.events} events ({counts.invalid} invalid) in {counts.seconds:.1f} s "
           f"({counts.events / max(counts.seconds, 1e-9):,.0f} events/s) -> {args.output}", file=sys.stderr)
     if counts.held:
         print(f"backtest: {counts.held} trigger(s) held back by [routing.cooldown_hours]", file=sys.stderr)
+    if counts.invalid:
+        after = _by_reason(metrics.INVALID)
+        reasons = sorted(((r, int(n - invalid_before.get(r, 0))) for r, n in after.items()
+                          if n > invalid_before.get(r, 0)), key=lambda rn: -rn[1])
+        where = (f"written with their line and error to {args.deadletter}" if args.deadletter else
+                 "left out; --deadletter FILE writes each with its line and error")
+        print(f"backtest: {counts.invalid} invalid line(s) ({', '.join(f'{r} {n}' for r, n in reasons)}), {where}",
+              file=sys.stderr)
+    if not counts.events:
+        print(f"backtest: no valid event in {args.input}: nothing to replay", file=sys.stderr)
+        return 1
     return 0
+
+
+def _by_reason(counter) -> dict[str, float]:
+    """A counter labelled by ``reason``: reason -> value."""
+    return {s.labels["reason"]: s.value for family in counter.collect() for s in family.samples
+            if s.name.endswith("_total")}
 
 
 def _workers(args: argparse.Namespace) -> int:
@@ -181,6 +201,10 @@ def cmd_score(args: argparse.Namespace) -> int:
         print(json.dumps(rows, indent=2))
     else:
         print(scoring.table(rows))
+        print("\nroc_auc: " + (f"over every model evaluation in {args.scores} (fired or not), each labelled by "
+                                "the ground truth" if args.scores else
+                                "over the fired triggers' scores only (matched to the truth or not); "
+                                "--scores FILE (from backtest --scores) judges every evaluation"))
     return 0
 
 
