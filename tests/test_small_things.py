@@ -94,3 +94,24 @@ def test_a_backtest_of_bad_lines_says_how_many_and_which_and_nothing_valid_fails
     assert cli.main(["backtest", "--input", str(bad), "--output", str(out), "--workers", "1"]) == 1
     err = capsys.readouterr().err
     assert f"backtest: no valid event in {bad}: nothing to replay" in err
+
+
+def test_a_second_stack_s_prometheus_scrapes_its_own_engine(tmp_path):
+    import shutil
+
+    import yaml
+
+    env = {**os.environ, "FOREWARN_CACHE": str(tmp_path), "FOREWARN_PROM_PORT": "19090",
+           "FOREWARN_METRICS_PORT": "19108"}
+    done = subprocess.run(["bash", "scripts/services.sh", "prometheus-config"], cwd=REPO, capture_output=True,
+                          text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    written = tmp_path / "run" / "prometheus" / "prometheus.yml"
+    assert done.stdout.strip() == str(written)
+    config = yaml.safe_load(written.read_text())
+    targets = {job["job_name"]: job["static_configs"][0]["targets"] for job in config["scrape_configs"]}
+    assert targets == {"forewarn": ["127.0.0.1:19108"], "prometheus": ["127.0.0.1:19090"]}
+    assert config["rule_files"] == [str(REPO / "deploy" / "prometheus" / "alerts.yml")]
+    if shutil.which("promtool"):
+        check = subprocess.run(["promtool", "check", "config", str(written)], capture_output=True, text=True)
+        assert check.returncode == 0, check.stdout + check.stderr
