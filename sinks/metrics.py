@@ -16,6 +16,7 @@ docs/observability.md lists every metric with what it means and which panel show
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 
@@ -100,12 +101,22 @@ def set_queue_slas(slas: dict[str, float]) -> None:
         QUEUE_SLA.labels(priority).set(seconds)
 
 
+@functools.cache
+def child(metric, *labels: str):
+    """``metric.labels(*labels)``, looked up once: ``labels()`` checks and locks on every call,
+    a cost per event on the hot path (the children are never removed)."""
+    return metric.labels(*labels)
+
+
 def observe_scores(scores: list[tuple[str, float, float | None]]) -> None:
     """Record scored evaluations ``(kind, score, threshold in force or None)``."""
+    thresholds = {}
     for kind, score, threshold in scores:
-        DETECTOR_SCORE.labels(kind).observe(score)
+        child(DETECTOR_SCORE, kind).observe(score)
         if threshold is not None:
-            DETECTOR_SCORE_THRESHOLD.labels(kind).set(threshold)
+            thresholds[kind] = threshold  # the last one in force
+    for kind, threshold in thresholds.items():
+        child(DETECTOR_SCORE_THRESHOLD, kind).set(threshold)
 
 
 # --- live configuration (tuning: forewarn/engine/liveconfig.py, docs/tuning.md) ---

@@ -31,14 +31,34 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
     if args.set or args.truth or args.json:
         return _whatif(args)
+    from sinks import metrics
+
     config = _load(args)
+    invalid_before = _by_reason(metrics.INVALID)
     counts = parallel.backtest(parallel.Run(config, args.input, args.output, args.deadletter, args.scores),
                                _workers(args))
     print(f"backtest: {counts.events} events ({counts.invalid} invalid) in {counts.seconds:.1f} s "
           f"({counts.events / max(counts.seconds, 1e-9):,.0f} events/s) -> {args.output}", file=sys.stderr)
     if counts.held:
         print(f"backtest: {counts.held} trigger(s) held back by [routing.cooldown_hours]", file=sys.stderr)
+    if counts.invalid:
+        after = _by_reason(metrics.INVALID)
+        reasons = sorted(((r, int(n - invalid_before.get(r, 0))) for r, n in after.items()
+                          if n > invalid_before.get(r, 0)), key=lambda rn: -rn[1])
+        where = (f"written with their line and error to {args.deadletter}" if args.deadletter else
+                 "left out; --deadletter FILE writes each with its line and error")
+        print(f"backtest: {counts.invalid} invalid line(s) ({', '.join(f'{r} {n}' for r, n in reasons)}), {where}",
+              file=sys.stderr)
+    if not counts.events:
+        print(f"backtest: no valid event in {args.input}: nothing to replay", file=sys.stderr)
+        return 1
     return 0
+
+
+def _by_reason(counter) -> dict[str, float]:
+    """A counter labelled by ``reason``: reason -> value."""
+    return {s.labels["reason"]: s.value for family in counter.collect() for s in family.samples
+            if s.name.endswith("_total")}
 
 
 def _workers(args: argparse.Namespace) -> int:
@@ -156,7 +176,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             if args.limit and sum(kinds.values()) > args.limit:
                 continue
             reason = trig.reasons[0]["detail"] if trig.reasons else ""
-            print(f"{trig.fired_at:<22} {trig.kind:<20} {trig.route + '/' + trig.priority:<9} "
+            print(f"{trig.fired_at:<22} {trig.kind:<20} {trig.route + ':' + trig.priority:<9} "
                   f"{trig.customer_id:<10} {str(trig.order_id or '-'):<12} {reason[:90]}")
             if args.pace:
                 time.sleep(args.pace)
@@ -181,6 +201,10 @@ def cmd_score(args: argparse.Namespace) -> int:
         print(json.dumps(rows, indent=2))
     else:
         print(scoring.table(rows))
+        print("\nroc_auc: " + (f"over every model evaluation in {args.scores} (fired or not), each labelled by "
+                                "the ground truth" if args.scores else
+                                "over the fired triggers' scores only (matched to the truth or not); "
+                                "--scores FILE (from backtest --scores) judges every evaluation"))
     return 0
 
 
@@ -297,16 +321,17 @@ def parser(queue: bool = True) -> argparse.ArgumentParser:
     r.set_defaults(func=cmd_run)
 
     d = sub.add_parser("demo", help="a quick look: a simulated store through the dataflow, no services needed")
-    d.add_argument("--config")
+    d.add_argument("--config", help="TOML config (default forewarn.toml if present)")
     _add_sim_args(d, customers=300, days=14)
     d.add_argument("--limit", type=int, default=60, help="print at most this many triggers (0 = all)")
     d.add_argument("--pace", type=float, default=0.0, help="seconds to pause after each printed trigger")
     d.set_defaults(func=cmd_demo)
 
     s = sub.add_parser("simulate", help="synthetic store events to JSONL or Kafka, with a ground-truth file")
-    s.add_argument("--config")
+    s.add_argument("--config", help="TOML config (default forewarn.toml if present)")
     _add_sim_args(s, customers=2000, days=30)
-    s.add_argument("--to", choices=["jsonl", "kafka"], default="jsonl")
+    s.add_argument("--to", choices=["jsonl", "kafka"], default="jsonl",
+                   help="write a JSONL file (--output) or produce to the Kafka topics (default %(default)s)")
     s.add_argument("--output", default="events.jsonl", help="JSONL path (with --to jsonl)")
     s.add_argument("--truth", default="truth.jsonl", help="ground-truth JSONL path ('' for none)")
     s.add_argument("--rate", type=float, default=0.0, help="events/s when producing to Kafka (0 = as fast as possible)")
@@ -323,9 +348,9 @@ def parser(queue: bool = True) -> argparse.ArgumentParser:
     rec.set_defaults(func=cmd_record)
 
     b = sub.add_parser("backtest", help="deterministic event-time replay of a JSONL file")
-    b.add_argument("--input", required=True)
+    b.add_argument("--input", required=True, help="events JSONL, one contract event per line")
     b.add_argument("--output", required=True, help="triggers JSONL ('-' for stdout)")
-    b.add_argument("--config")
+    b.add_argument("--config", help="TOML config (default forewarn.toml if present)")
     b.add_argument("--deadletter", help="also write invalid events to this JSONL")
     b.add_argument("--workers", type=int, help="processes, customers split among them (default: the cores); "
                    "rule-based kinds are the same for any number, model kinds learn per process (docs/tuning.md)")
@@ -392,6 +417,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `forewarn score ... | head`: the reader has all it wanted
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # keep the final flush quiet
+        return 141  # as a command killed by SIGPIPE
 
 
 if __name__ == "__main__":
