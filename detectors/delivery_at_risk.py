@@ -20,11 +20,11 @@ replaces or suppresses ``delivery_late``, which fires at the deadline as ever.
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar
+from typing import Annotated, Any, ClassVar
 
 import msgspec
 
-from detectors.base import Candidate, Reason, Scheduler
+from detectors.base import Candidate, Detector, Reason, Scheduler
 from forewarn.core import events as ev
 from forewarn.core.state import CustomerState, Shipment
 from forewarn.core.timefmt import HOUR, format_us, whole_seconds
@@ -53,20 +53,32 @@ class Params(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     min_labels: Annotated[int, msgspec.Meta(ge=0)] = 300
 
 
-class DeliveryAtRisk:
+class DeliveryAtRisk(Detector):
     kind: ClassVar[str] = "delivery_at_risk"
+    Params = Params
+    PRIORITY = "p4"
+    ROUTE = "ai"
+    SUBJECT = "shipment"
+    MODEL_BASED = True
+    LEAD_TIMES = True
     EVENTS: ClassVar[frozenset[type]] = frozenset({
         ev.OrderPlaced, ev.ShipmentCreated, ev.ShipmentUpdated, ev.ShipmentException, ev.ShipmentDelivered,
         ev.OrderCancelled})
 
     def __init__(self, params: Params) -> None:
-        self.params = params
+        self._take(params)
         self.models = PerWorker(LatenessModel)
 
-    def retune(self, params: Params) -> None:
+    def retune(self, params: Params, config: Any) -> DeliveryAtRisk:
         """New thresholds while running: read at each use, nothing learned is lost. Parcels
         already watched keep the checkpoints they have armed until their next judgement."""
+        self._take(params)
+        return self
+
+    def _take(self, params: Params) -> None:
         self.params = params
+        # How long before the deadline each checkpoint is, computed once (asked at every scan).
+        self.before_us = sorted({whole_seconds(h * HOUR) for h in params.checkpoint_hours}, reverse=True)
 
     def _key(self, shipment_id: str) -> str:
         return f"{self.kind}|{shipment_id}"
@@ -167,8 +179,10 @@ class DeliveryAtRisk:
 
     def _next_checkpoint(self, deadline: int, now: int) -> int:
         """The next checkpoint after ``now``, or the deadline itself (where the late are learned)."""
-        later = [t for t in (deadline - whole_seconds(h * HOUR) for h in self.params.checkpoint_hours) if t > now]
-        return min(later) if later else deadline
+        for before in self.before_us:  # the earliest checkpoint first
+            if deadline - before > now:
+                return deadline - before
+        return deadline
 
     def _evaluate(self, cust: CustomerState, shipment_id: str, ship: Shipment, watch: Watch, now: int,
                   sched: Scheduler) -> list[Candidate]:
@@ -237,4 +251,3 @@ class DeliveryAtRisk:
             score=round(p, 4),
             value_at_risk=order.total if order is not None else 0.0,
         )
-
