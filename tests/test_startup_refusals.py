@@ -6,7 +6,8 @@ import sys
 
 import pytest
 
-from forewarn.engine.config import ConfigError, ENV_OVERRIDES, from_dict, to_toml
+from forewarn.core.settings import ENV_OVERRIDES
+from forewarn.engine.config import ConfigError, from_dict, to_toml
 from tests.conftest import REPO
 
 
