@@ -97,14 +97,14 @@ def test_a_live_engines_recovery_snapshot(tmp_path, capsys):
 
     from flows import dataflow
     from flows.outputs import CallbackSink
-    from flows.sources import LinesSource, file_lines
+    from flows.sources import LinesSource, TimeLimits, file_lines
     from forewarn.engine.config import load
 
     config = load(None, {"engine.allowed_lateness_seconds": 0})
     recovery = tmp_path / "recovery"
     recovery.mkdir()
     init_db_dir(recovery, 1)
-    source = LinesSource(file_lines(_file(tmp_path, STORY[:4])), 0, lambda cid: cid)
+    source = LinesSource(file_lines(_file(tmp_path, STORY[:4])), 0, lambda cid: cid, TimeLimits(300, 30))
     flow = dataflow.build(config, source, CallbackSink(lambda items: None), None, persist=True)
     run_main(flow, epoch_interval=timedelta(seconds=3600), recovery_config=RecoveryConfig(str(recovery)))
     code, rep = _explain(capsys, "--recovery", str(recovery), "--customer", "c1")

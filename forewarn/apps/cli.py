@@ -181,7 +181,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             if args.pace:
                 time.sleep(args.pace)
 
-    modes.demo(config, lambda: ((f"sim:{i}", raw) for i, raw in enumerate(sim.events, 1)), show)
+    modes.demo(config, lambda: ((f"sim:{i}", raw, None) for i, raw in enumerate(sim.events, 1)), show)
     total = sum(kinds.values())
     print(f"\n{total} triggers: " + ", ".join(f"{k} {n}" for k, n in kinds.most_common()))
     print("Next: `forewarn simulate --output events.jsonl --truth truth.jsonl`, then "

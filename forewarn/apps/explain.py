@@ -143,7 +143,7 @@ def find_customer(input_path: str, order_id: str) -> str | None:
     from flows.sources import file_lines
     from forewarn.core import events as ev
 
-    for _src, raw in file_lines(input_path)():
+    for _src, raw, _arrival in file_lines(input_path)():
         if order_id.encode() not in raw:
             continue
         item = ev.decode(raw)
@@ -167,7 +167,7 @@ def replay(config: cfgmod.Config, input_path: str, customer_id: str, at_us: int 
 
     trace = Trace(customer_id)
     engine = _watching(config, trace)
-    source = LinesSource(file_lines(input_path), modes._lateness_us(config), modes._one_shard)
+    source = LinesSource(file_lines(input_path), modes._lateness_us(config), modes._one_shard, modes._time_limits(config))
     part = source.build_part("explain", "stream", None)
     logic = ShardLogic(engine, None, None, FlowModels(None, 1, False).worker(engine.models), persist=False)
     high = None

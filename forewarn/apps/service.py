@@ -29,11 +29,11 @@ import threading
 import time
 from importlib import metadata
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 from typing import TYPE_CHECKING
 
 from forewarn import __version__
+from forewarn.core.settings import redact_url as redact  # one way to hide a password, shared with config errors
 
 if TYPE_CHECKING:  # importing the config pulls in every detector: the stopper comes first
     from forewarn.engine.config import Config
@@ -53,17 +53,6 @@ def versions() -> dict[str, str]:
 def version_line() -> str:
     v = versions()
     return f"forewarn {v['version']} (python {v['python']}, bytewax {v['bytewax']})"
-
-
-def redact(url: str) -> str:
-    """A connection URL without its password: ``redis://:secret@h:6379/0`` -> ``redis://:***@h:6379/0``."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.hostname or ""
-    netloc = f"{user}:***@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def config_source(path: str | None) -> str:
