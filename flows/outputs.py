@@ -10,6 +10,7 @@ from bytewax.outputs import DynamicSink, StatelessSinkPartition
 
 from forewarn.core.timefmt import format_us, now_us
 from forewarn.core.trigger import Trigger, encode
+from outreach.step import moved_by_compliance
 from sinks import metrics
 
 
@@ -34,6 +35,12 @@ def measure(written: list[tuple[Trigger, int | None, float]]) -> None:
             metrics.TRIGGER_REASONS.labels(kind, reason["code"]).inc()
         if not trig.outreach.get("allowed", False):
             metrics.OUTREACH_SUPPRESSED.labels(kind).inc()
+        for draft in trig.drafts:
+            metrics.DRAFTS.labels(kind, draft["channel"]).inc()
+        for finding in trig.compliance.get("findings", ()):
+            metrics.COMPLIANCE_FINDINGS.labels(finding["code"], finding["severity"]).inc()
+        if moved_by_compliance(trig.evidence):
+            metrics.DRAFTS_BLOCKED.labels(kind).inc()
         value = float(trig.evidence.get("value_at_risk", 0.0))
         if value:
             metrics.VALUE_AT_RISK.labels(kind, trig.evidence.get("currency", "unknown")).inc(value)

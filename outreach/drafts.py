@@ -23,8 +23,8 @@ guards the optional ones with ``is defined``, and one it uses unguarded renders 
 review reports as a ``placeholder`` block — never a blank.
 
 ``send_after``: an ``sms`` or ``phone`` draft that is not a reply waits for the end of the
-recipient's quiet hours when the trigger fired inside them (the window where texting and
-calling is allowed comes from the ``[compliance]`` settings); every other draft may go at
+recipient's quiet hours when the trigger fired inside them (the compliance checker's
+``quiet_until``, so the window is the ``[compliance]`` one); every other draft may go at
 ``fired_at``.
 
 >>> clean("  <b>{{ 7*7 }}</b>   DHL  ", 20)
@@ -37,7 +37,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import datetime, time, timedelta, timezone
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -88,7 +89,7 @@ class Outreach(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
         "The <store_name> team" in the draft's language).
     """
 
-    store_name: Annotated[str, msgspec.Meta(min_length=1, max_length=80)] = "our shop"
+    store_name: Annotated[str, msgspec.Meta(min_length=1, max_length=80)] = "Our Shop"
     default_language: str = "en"
     default_timezone: str = "UTC"
     templates_dir: str = ""
@@ -163,7 +164,7 @@ def language_chain(tag: str | None, default: str) -> list[str]:
 
 
 def zones_of(tz: str | None, country: str | None) -> list[ZoneInfo]:
-    """The recipient's time zone, else every zone of their country (CLDR), else none."""
+    """The recipient's time zone, else every zone of their country (CLDR), else none: for dates."""
     if tz:
         try:
             return [ZoneInfo(tz)]
@@ -172,29 +173,6 @@ def zones_of(tz: str | None, country: str | None) -> list[ZoneInfo]:
     if country:
         return [ZoneInfo(z) for z in get_global("territory_zones").get(country.upper(), ())]
     return []
-
-
-def quiet_end(at: datetime, zones: list[ZoneInfo], window: tuple[time, time]) -> datetime:
-    """The earliest moment at or after ``at`` inside the allowed window in every zone given.
-
-    ``window`` is (start, end) local time, e.g. (08:00, 21:00). With several zones (a country
-    without a known zone) the latest of their answers; each zone's moment is also checked
-    against the others, so a country spanning many zones still gets a time right for all.
-    """
-    start, end = window
-    moment = at
-    for _ in range(4):  # converges in one or two rounds; the bound stops a window no zone shares
-        later = moment
-        for zone in zones:
-            local = moment.astimezone(zone)
-            if local.time() < start:
-                later = max(later, datetime.combine(local.date(), start, zone))
-            elif local.time() >= end:
-                later = max(later, datetime.combine(local.date() + timedelta(days=1), start, zone))
-        if later == moment:
-            return moment
-        moment = later
-    return moment
 
 
 class Missing(jinja2.StrictUndefined):
@@ -210,16 +188,11 @@ class Missing(jinja2.StrictUndefined):
 
 
 class Drafter:
-    """Builds the drafts of a trigger from the templates; one per config, shared by workers.
+    """Builds the drafts of a trigger from the templates; one per config, shared by workers."""
 
-    ``quiet_window`` is the (start, end) local time texting and calling is allowed, from the
-    compliance settings.
-    """
-
-    def __init__(self, settings: Outreach, quiet_window: tuple[time, time]) -> None:
+    def __init__(self, settings: Outreach) -> None:
         validate(settings)
         self.settings = settings
-        self.quiet_window = quiet_window
         self.store = settings.store_name
         self.signature = settings.signature or None
         self.default_zone = ZoneInfo(settings.default_timezone)
@@ -261,8 +234,13 @@ class Drafter:
             return []
         return [(ch, "service") for ch in trig.outreach.get("channels", ()) if ch in PROACTIVE_CHANNELS]
 
-    def drafts(self, trig: Trigger) -> list[dict[str, Any]]:
-        """The trigger's drafts, in channel order: {channel, language, subject, body, template, send_after}."""
+    def drafts(self, trig: Trigger, earliest: Callable[[datetime], datetime | None] | None = None) -> list[dict[str, Any]]:
+        """The trigger's drafts, in channel order: {channel, language, subject, body, template, send_after}.
+
+        ``earliest(fired_at)``: the first moment an sms or phone call may go out (the end of the
+        recipient's quiet hours, from the compliance checker); None from it, or no function,
+        leaves ``send_after`` at ``fired_at`` (and the review says why that is a problem).
+        """
         out = []
         fired = from_us(parse_rfc3339(trig.fired_at))
         cust = trig.customer
@@ -284,8 +262,8 @@ class Drafter:
                 body = "{{template_error}} " + clean(f"{type(exc).__name__}: {exc}", 200)
                 subject = None
             send_after = fired
-            if channel in TIMED_CHANNELS and purpose != "reply" and zones:
-                send_after = quiet_end(fired, zones, self.quiet_window)
+            if channel in TIMED_CHANNELS and purpose != "reply" and earliest is not None:
+                send_after = earliest(fired) or fired
             out.append({
                 "channel": channel,
                 "language": lang,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import time
 
 import msgspec
 import pytest
@@ -16,7 +15,6 @@ from outreach.drafts import (CARRIER_MAX, NAME_MAX, Drafter, Outreach, clean, la
                              topic_of)
 
 LANGUAGES = ("en", "de", "fr", "es", "pt")
-QUIET = (time(8), time(21))
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +28,7 @@ def simulated(tmp_path_factory) -> list[Trigger]:
 
 
 def drafter(**settings) -> Drafter:
-    return Drafter(Outreach(store_name="Nordlicht", **settings), QUIET)
+    return Drafter(Outreach(store_name="Nordlicht", **settings))
 
 
 def reachable(trig: Trigger, language: str, **customer) -> Trigger:
@@ -170,27 +168,6 @@ def test_a_fact_the_trigger_lacks_is_printed_as_a_placeholder_never_a_blank():
     del trig.evidence["carrier"]
     body = d.drafts(trig)[0]["body"]
     assert missing_facts(body) == [] and "with" not in body.split("\n")[2][:60]
-
-
-def test_quiet_hours_move_sms_and_phone_but_not_email():
-    d = drafter()
-    # 05:30 UTC is 06:30 in Berlin (winter): the sms waits for 08:00 local, 07:00 UTC.
-    trig = msgspec.structs.replace(late_parcel(language="de", timezone="Europe/Berlin"), fired_at="2026-11-20T05:30:00Z")
-    email, sms = d.drafts(trig)
-    assert email["send_after"] == "2026-11-20T05:30:00Z"
-    assert sms["send_after"] == "2026-11-20T07:00:00Z"
-    # 22:15 in Paris (country only): the next morning at 08:00 local.
-    late = msgspec.structs.replace(late_parcel(language="fr", country="FR"), fired_at="2026-11-20T21:15:00Z")
-    assert d.drafts(late)[1]["send_after"] == "2026-11-21T07:00:00Z"
-    # Spain without a time zone: Madrid and the Canary Islands (an hour behind) must both be awake.
-    spain = msgspec.structs.replace(late_parcel(language="es", country="ES"), fired_at="2026-11-20T21:15:00Z")
-    assert d.drafts(spain)[1]["send_after"] == "2026-11-21T08:00:00Z"
-    # Inside the window: at once.
-    noon = late_parcel(language="en", timezone="Europe/London")
-    assert d.drafts(noon)[1]["send_after"] == noon.fired_at
-    # Nothing known about where the customer lives: nothing to move it by.
-    unknown = msgspec.structs.replace(late_parcel(language="en", country=None), fired_at="2026-11-20T02:00:00Z")
-    assert d.drafts(unknown)[1]["send_after"] == "2026-11-20T02:00:00Z"
 
 
 def test_no_channel_allowed_means_no_draft():

@@ -1,8 +1,9 @@
-"""``forewarn queue stats | peek | pull | ack | reclaim | replay-deadletter | trim``.
+"""``forewarn queue stats | peek | pull | ack | reclaim | replay-deadletter | trim | review``.
 
 Readable tables by default, ``--json`` for scripts. Exit codes a script can branch on:
 0 done; 1 nothing to do (empty queue, nothing pending, nothing trimmed); 2 usage or config
 error; 3 Redis unreachable; 4 Redis refused a command (too old, a key of the wrong type).
+``review`` (an edited draft before sending): 0 nothing blocks, 1 a ``block`` finding.
 """
 
 from __future__ import annotations
@@ -76,6 +77,19 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = qs.add_parser("trim", parents=[common], help="apply retention now (forewarn run does it periodically)")
     p.set_defaults(func=_guard(cmd_trim))
+
+    p = qs.add_parser("review", parents=[common],
+                      help="compliance review of an edited draft before sending (exit 0 ok, 1 blocked)")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("handle", nargs="?", metavar="HANDLE", help="the queue entry (lane/id, as pull prints it)")
+    which.add_argument("--trigger", metavar="FILE", help="the trigger JSON instead ('-' = stdin), e.g. from pull --json")
+    p.add_argument("--channel", required=True, choices=["email", "sms", "phone", "chat", "social"],
+                   help="which of the trigger's drafts was edited")
+    text = p.add_mutually_exclusive_group(required=True)
+    text.add_argument("--body", help="the edited text")
+    text.add_argument("--body-file", metavar="FILE", help="read the edited text from FILE ('-' = stdin)")
+    p.add_argument("--subject", help="the edited subject (default: the draft's)")
+    p.set_defaults(func=_guard(cmd_review))
 
 
 def _guard(cmd: Callable[[argparse.Namespace, cfgmod.Config], int]) -> Callable[[argparse.Namespace], int]:
@@ -234,6 +248,46 @@ def cmd_trim(args: argparse.Namespace, config: cfgmod.Config) -> int:
     else:
         _table(["QUEUE", "TRIMMED", "CONSUMERS FORGOTTEN"], [(lane, t, f) for lane, (t, f) in result.items()])
     return OK if any(t for t, _f in result.values()) else NOTHING
+
+
+def cmd_review(args: argparse.Namespace, config: cfgmod.Config) -> int:
+    if args.trigger is not None:
+        raw = sys.stdin.read() if args.trigger == "-" else _read(args.trigger)
+        try:
+            trigger = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"--trigger {args.trigger}: not JSON ({exc})") from None
+        if isinstance(trigger, dict) and isinstance(trigger.get("trigger"), dict):
+            trigger = trigger["trigger"]  # an entry as pull --json prints it
+        if not isinstance(trigger, dict):
+            raise ValueError(f"--trigger {args.trigger}: not a trigger object")
+        q = TriggerQueue.from_config(config)
+    else:
+        q = _queue(args, config)
+        trigger = q.get(args.handle)
+        if trigger is None:
+            raise ValueError(f"{args.handle}: no such trigger in the queue (acknowledged and trimmed?)")
+    if args.body is not None:
+        body = args.body
+    else:
+        body = sys.stdin.read() if args.body_file == "-" else _read(args.body_file)
+    result = q.review(trigger, args.channel, body, args.subject)
+    if args.json:
+        _print_json(result)
+    else:
+        _table(["CODE", "SEVERITY", "SPAN", "DETAIL"],
+               [(f["code"], f["severity"], "-" if f["span"] is None else f"{f['span'][0]}-{f['span'][1]}",
+                 f["detail"]) for f in result["findings"]])
+        print("ok to send" if result["ok"] else "blocked: fix the block findings, or leave it to a person")
+    return OK if result["ok"] else NOTHING
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+    except OSError as exc:
+        raise ValueError(f"{path}: {exc.strerror}") from None
 
 
 # --- output ----------------------------------------------------------------------------------
