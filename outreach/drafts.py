@@ -245,13 +245,16 @@ class Drafter:
         fired = from_us(parse_rfc3339(trig.fired_at))
         cust = trig.customer
         zones = zones_of(cust.get("timezone"), cust.get("country"))
+        by_language: dict[str, dict[str, Any]] = {}
         for channel, purpose in self.channels(trig):
             found = self.template(trig.kind, channel, cust.get("language"))
             if found is None:
                 continue  # validate() saw the default language: only a kind with no template at all lands here
             lang, tmpl = found
-            loc = _locale(cust.get("language"), lang)
-            facts = self.facts(trig, loc, zones[0] if len(zones) == 1 else self.default_zone)
+            if lang not in by_language:  # the same facts for every channel in one language
+                loc = _locale(cust.get("language"), lang)
+                by_language[lang] = self.facts(trig, loc, zones[0] if len(zones) == 1 else self.default_zone)
+            facts = by_language[lang]
             try:
                 module = tmpl.make_module(facts)
                 body = _tidy(str(module))
