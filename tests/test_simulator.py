@@ -212,6 +212,61 @@ def test_write_jsonl(tmp_path):
     assert only_truth.read_bytes() == truth.read_bytes()
 
 
+def test_streamed_truth_is_the_oracle_over_the_file(noisy):
+    """The truth computed batch by batch, before the noise, is what the oracle finds over the
+    finished file (redeliveries, late arrivals and malformed lines included)."""
+    spec, sim = noisy
+    assert sim.truth == groundtruth.compute(sim.events, Config(), sim.planted)
+
+
+def test_batches_spilled_to_disk_give_the_same_bytes(monkeypatch, noisy, tmp_path):
+    """A store too big for one batch is sorted in runs on disk and merged: the same file and
+    the same truth as one batch in memory, and the write reports what it wrote."""
+    from forewarn.apps import simulator
+    from forewarn.apps.simulator import pipeline
+
+    spec, sim = noisy
+    monkeypatch.setattr(pipeline, "BATCH", 40)  # 150 customers: 4 runs
+    events, truth = tmp_path / "e.jsonl", tmp_path / "t.jsonl"
+    stats = simulator.write(spec, Config(), events, truth, show_progress=False)
+    assert events.read_bytes() == b"".join(line + b"\n" for line in sim.events)
+    assert groundtruth.load_jsonl(truth) == sim.truth
+    assert stats["lines"] == len(sim.events)
+    assert stats == {**sim.stats, "lines": len(sim.events)}
+    assert list(iter_events(spec, Config())) == sim.events
+
+
+def test_write_to_a_sink_streams_the_lines(noisy):
+    """With a sink (the Kafka producer), the lines are handed over one by one, not as a list."""
+    from forewarn.apps import simulator
+
+    spec, sim = noisy
+    seen = []
+    stats = simulator.write(spec, Config(), None, None, sink=lambda lines: seen.extend(lines), show_progress=False)
+    assert seen == sim.events and stats["lines"] == len(sim.events)
+
+
+def test_progress_is_silent_when_piped(capsys):
+    """On a pipe (not a terminal) the progress bar prints nothing: stderr stays for the summary."""
+    from forewarn.apps import progress
+
+    with progress.bar(10, "simulate", "customer") as bar:
+        bar.update(10)
+    assert capsys.readouterr().err == ""
+
+
+def test_progress_on_a_terminal_shows_count_rate_and_eta():
+    import io
+
+    from forewarn.apps import progress
+
+    out = io.StringIO()
+    with progress.bar(4, "simulate", "customer", enabled=True, stream=out) as bar:
+        bar.update(4)
+    text = out.getvalue()
+    assert "simulate" in text and "4/4" in text and "customer/s" in text and "<00:00" in text
+
+
 # --------------------------------------------------------------------------- the oracle, by hand
 
 

@@ -111,22 +111,24 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     config = _load(args)
     spec = _sim_spec(args)
     started = time.monotonic()
-    sim = simulator.generate(spec, config)
-    print(f"simulate: {len(sim.events)} events for {args.customers} customers over {args.days:g} days "
-          f"({time.monotonic() - started:.1f} s)", file=sys.stderr)
     if args.truth:
         Path(args.truth).parent.mkdir(parents=True, exist_ok=True)
+    truth = args.truth or None
     if args.to == "kafka":
         from forewarn.apps.producer import produce
 
-        if args.truth:
-            simulator.write_jsonl(sim, None, args.truth)
-        n = produce(sim.events, config.kafka.bootstrap, args.rate, topic_prefix=args.topic_prefix,
-                    progress=lambda k: print(f"  produced {k}/{len(sim.events)}", file=sys.stderr))
-        print(f"simulate: produced {n} events to {config.kafka.bootstrap}", file=sys.stderr)
+        stats = simulator.write(spec, config, None, truth,
+                                sink=lambda lines: produce(lines, config.kafka.bootstrap, args.rate,
+                                                           topic_prefix=args.topic_prefix))
+        where = f"produced to {config.kafka.bootstrap}"
     else:
-        simulator.write_jsonl(sim, args.output, args.truth)
-        print(f"simulate: wrote {args.output}" + (f" and truth {args.truth}" if args.truth else ""), file=sys.stderr)
+        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+        stats = simulator.write(spec, config, args.output, truth)
+        where = f"wrote {args.output}"
+    took = time.monotonic() - started
+    print(f"simulate: {stats['lines']:,} events for {args.customers:,} customers over {args.days:g} days "
+          f"in {took:.1f} s ({stats['lines'] / max(took, 1e-9):,.0f} events/s); {where}"
+          + (f" and truth {truth}" if truth else ""), file=sys.stderr)
     return 0
 
 
@@ -227,9 +229,12 @@ def cmd_dashboards_build(args: argparse.Namespace) -> int:
 def _add_sim_args(p: argparse.ArgumentParser, customers: int, days: float) -> None:
     p.add_argument("--customers", type=int, default=customers, help="number of customers (default %(default)s)")
     p.add_argument("--days", type=float, default=days, help="days of store history (default %(default)s)")
-    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--seed", type=int, default=7,
+                   help="random seed (default %(default)s); the same seed gives the same data only with "
+                        "--end (or --start) pinned: without them the window ends now, so it moves")
     p.add_argument("--start", help="first event time, RFC 3339 (default: end - days)")
-    p.add_argument("--end", help="last event time, RFC 3339 (default: now)")
+    p.add_argument("--end", help="last event time, RFC 3339 (default: now, rounded down to the minute; "
+                                 "pin it for reproducible data)")
     p.add_argument("--duplicate-rate", type=float, default=0.01, help="share of events delivered twice")
     p.add_argument("--late-rate", type=float, default=0.0, help="share of events delivered out of order")
     p.add_argument("--invalid-rate", type=float, default=0.0, help="share of malformed lines mixed in")

@@ -122,25 +122,48 @@ def _compute(lines: Iterable[bytes], config: Any, planted: Mapping[str, Any]) ->
     tl = timeline(lines)
     if not tl:
         return []
-    end = tl[-1][0]
+    return finish(_open_rows(tl, config, planted), tl[-1][0])
+
+
+def open_rows(lines: Iterable[bytes], config: Any = None,
+              planted: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The rows of :func:`compute` as if the input never ended (every deadline reached), with
+    ``fired_at_us`` instead of ``fired_at``: for a file built in parts (the simulator works
+    through its customers in batches), whose end is known only at the end.
+    :func:`finish` with that end gives exactly :func:`compute`'s rows, because every rule
+    depends on the end only through "a deadline counts if it is at or before the end"."""
+    return _open_rows(timeline(lines), config, planted or {})
+
+
+def finish(rows: list[dict[str, Any]], end_us: int) -> list[dict[str, Any]]:
+    """Rows of :func:`open_rows` up to ``end_us`` (the input's last event time), in
+    :func:`compute`'s order, with ``fired_at`` as RFC 3339."""
+    kept = [r for r in rows if r.pop("due_us") <= end_us]
+    kept.sort(key=lambda r: (r["fired_at_us"], r["kind"], r["customer_id"], r["subject"]))
+    for r in kept:
+        r["fired_at"] = format_us(r.pop("fired_at_us"))
+    return kept
+
+
+def _open_rows(tl: list[tuple[int, ev.AnyEvent]], config: Any, planted: Mapping[str, Any]) -> list[dict[str, Any]]:
     # Per event type, (timeline position, ts, event) in timeline order.
     by_type: dict[type, list[tuple[int, int, Any]]] = defaultdict(list)
     for pos, (ts, e) in enumerate(tl):
         by_type[type(e)].append((pos, ts, e))
     rows: list[dict[str, Any]] = []
-    rows += _shipments(by_type, end, config, planted)
-    rows += _payments(by_type, end, config, planted)
+    rows += _shipments(by_type, config, planted)
+    rows += _payments(by_type, config, planted)
     rows += _per_event(by_type, planted)
-    rows += _planted_models(by_type, end, planted)
-    rows.sort(key=lambda r: (r["fired_at_us"], r["kind"], r["customer_id"], r["subject"]))
-    for r in rows:
-        r["fired_at"] = format_us(r.pop("fired_at_us"))
+    rows += _planted_models(by_type, planted)
     return rows
 
 
 def _row(kind: str, customer_id: str, order_id: str | None, subject: str, fired_at_us: int,
-         planted: Mapping[str, Any], detail: str) -> dict[str, Any]:
+         planted: Mapping[str, Any], detail: str, due_us: int | None = None) -> dict[str, Any]:
+    """A truth row; ``due_us`` is when the rule decided it (the deadline that must lie within
+    the input), when that is not ``fired_at_us`` itself (``delivery_at_risk``)."""
     return {
+        "due_us": fired_at_us if due_us is None else due_us,
         "kind": kind,
         "customer_id": customer_id,
         "order_id": order_id,
@@ -151,7 +174,7 @@ def _row(kind: str, customer_id: str, order_id: str | None, subject: str, fired_
     }
 
 
-def _shipments(by_type, end: int, config: Any, planted) -> list[dict[str, Any]]:
+def _shipments(by_type, config: Any, planted) -> list[dict[str, Any]]:
     grace = int(threshold(config, "delivery_late", "grace_hours") * HOUR)
     stall = int(threshold(config, "shipment_stalled", "stall_hours") * HOUR)
     # Per (customer, shipment): its events and the cancellations of its order, in timeline order
@@ -173,8 +196,8 @@ def _shipments(by_type, end: int, config: Any, planted) -> list[dict[str, Any]]:
         more = [c for c in cancels.get((cid, oid), ()) if c[0] > first_pos]
         if more:
             seq = sorted(seq + more, key=_pos)
-        rows += _delivery_late(cid, oid, sid, seq, end, grace, planted)
-        rows += _stalled(cid, oid, sid, seq, end, stall, planted)
+        rows += _delivery_late(cid, oid, sid, seq, grace, planted)
+        rows += _stalled(cid, oid, sid, seq, stall, planted)
     return rows
 
 
@@ -182,7 +205,7 @@ def _pos(item: tuple[int, int, Any]) -> int:
     return item[0]
 
 
-def _delivery_late(cid, oid, sid, seq, end, grace, planted) -> list[dict[str, Any]]:
+def _delivery_late(cid, oid, sid, seq, grace, planted) -> list[dict[str, Any]]:
     rows = []
     eta: int | None = None
     deadline: int | None = None
@@ -192,7 +215,7 @@ def _delivery_late(cid, oid, sid, seq, end, grace, planted) -> list[dict[str, An
                   f"(grace {grace / HOUR:g} h; last status {status})")
         rows.append(_row("delivery_late", cid, oid, sid, at, planted, detail))
         rows.append(_row("delivery_at_risk", cid, oid, sid, eta_us, planted,
-                         f"will be late: due {format_us(eta_us)}, deadline {format_us(at)}"))
+                         f"will be late: due {format_us(eta_us)}, deadline {format_us(at)}", due_us=at))
 
     status = "created"
     for _, ts, e in seq:
@@ -218,12 +241,12 @@ def _delivery_late(cid, oid, sid, seq, end, grace, planted) -> list[dict[str, An
             deadline = None
             break
     else:
-        if deadline is not None and deadline <= end:
+        if deadline is not None:  # still armed when the input ends: finish() keeps it if due by then
             fire(deadline, eta, status)
     return rows
 
 
-def _stalled(cid, oid, sid, seq, end, stall, planted) -> list[dict[str, Any]]:
+def _stalled(cid, oid, sid, seq, stall, planted) -> list[dict[str, Any]]:
     rows = []
     deadline: int | None = None
     status = ""
@@ -248,12 +271,12 @@ def _stalled(cid, oid, sid, seq, end, stall, planted) -> list[dict[str, Any]]:
             status = "created" if isinstance(e, ev.ShipmentCreated) else e.status
             deadline = ts + stall
     else:
-        if deadline is not None and deadline <= end:
+        if deadline is not None:  # kept by finish() if due by the end of the input
             fire(deadline)
     return rows
 
 
-def _payments(by_type, end: int, config: Any, planted) -> list[dict[str, Any]]:
+def _payments(by_type, config: Any, planted) -> list[dict[str, Any]]:
     window = int(threshold(config, "payment_failed", "recovery_minutes") * MINUTE)
     max_attempts = int(threshold(config, "payment_failed", "max_attempts"))
     per_order: dict[tuple[str, str], list[tuple[int, int, Any]]] = defaultdict(list)
@@ -288,7 +311,7 @@ def _payments(by_type, end: int, config: Any, planted) -> list[dict[str, Any]]:
                     fired, deadline = True, None
             else:  # succeeded or order cancelled: the episode is over
                 open_, deadline = False, None
-        if deadline is not None and deadline <= end:
+        if deadline is not None:  # kept by finish() if due by the end of the input
             rows.append(_row("payment_failed", cid, oid, oid, deadline, planted,
                              f"first failure {format_us(first)}, not recovered within "
                              f"{window / MINUTE:g} min"))
@@ -330,7 +353,7 @@ def _per_event(by_type, planted) -> list[dict[str, Any]]:
     return rows
 
 
-def _planted_models(by_type, end: int, planted) -> list[dict[str, Any]]:
+def _planted_models(by_type, planted) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     anomalies = planted.get("order_anomaly") or {}
     churners = planted.get("churn_risk") or {}
@@ -352,7 +375,7 @@ def _planted_models(by_type, end: int, planted) -> list[dict[str, Any]]:
     customers = {item[2].customer_id for t in (ev.CustomerUpdated, ev.OrderPlaced, ev.CustomerActivity)
                  for item in by_type.get(t, ())} if drops else set()
     for cid, (start_us, detail) in drops.items():
-        if cid in customers and start_us <= end:
+        if cid in customers:  # finish() keeps it if the drop starts within the input
             rows.append(_row("vip_engagement_drop", cid, None, cid, start_us, planted, detail))
     return rows
 

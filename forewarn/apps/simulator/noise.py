@@ -3,51 +3,118 @@
 
 from __future__ import annotations
 
+import heapq
 import random
+from collections.abc import Iterator
 
 import msgspec
 
-from forewarn.apps.simulator.spec import SimSpec, ts_key
+from forewarn.apps.simulator.spec import SimSpec
 from forewarn.core import events as ev
 from forewarn.core.timefmt import SECOND
 
 
-def noise(spec: SimSpec, valid: list[tuple[int, bytes]]) -> tuple[list[bytes], dict[str, int]]:
-    """Redeliveries, out-of-order arrivals and malformed lines, from a generator of their own."""
-    r = random.Random(f"forewarn-sim:{spec.seed}:noise")
-    stats = {"valid": len(valid), "duplicates": 0, "late": 0, "invalid": 0}
-    if spec.duplicate_rate or spec.late_rate:
-        keyed: list[tuple[int, bytes]] = []
-        dups: list[tuple[int, bytes]] = []
-        dup_rate, late_rate = spec.duplicate_rate, spec.late_rate
+class Noise:
+    """Redeliveries, out-of-order arrivals and malformed lines over a stream of valid events,
+    with memory bounded by the few minutes of displacement, not by the store.
+
+    A redelivery repeats a line (same bytes) 0–2 min after its (possibly displaced) place; a
+    late arrival is placed 1 s–2 min after its event time; a malformed line (a corrupted copy
+    of its neighbour) is put in at a random place. The stream is the same as sorting the
+    whole store at once (stably: a redelivery behind the originals of its instant). Where the
+    malformed lines go is drawn before the first line is written, so the total is needed up
+    front: ``n_valid``, the count of valid lines to come. The draws come from a generator of
+    their own, in the same sequence as ever, so a seed gives the same file as before.
+
+    >>> spec = SimSpec(duplicate_rate=0.5)
+    >>> valid = [(t * SECOND, b'{"n":%d}' % t) for t in range(4)]
+    >>> n = Noise(spec, len(valid))
+    >>> [line for _, line in n.stream(iter(valid))]  # line 0 redelivered a few seconds later
+    [b'{"n":0}', b'{"n":1}', b'{"n":2}', b'{"n":3}', b'{"n":0}', b'{"n":3}']
+    >>> n.stats
+    {'valid': 4, 'duplicates': 2, 'late': 0, 'invalid': 0}
+    """
+
+    def __init__(self, spec: SimSpec, n_valid: int) -> None:
+        self.spec = spec
+        self.r = random.Random(f"forewarn-sim:{spec.seed}:noise")
+        self.stats = {"valid": n_valid, "duplicates": 0, "late": 0, "invalid": 0}
+        # Draw the redeliveries on a copy first (they depend on nothing but the draws), to
+        # know the length of the stream, where the malformed lines go, and the draws after.
+        self.after = random.Random()
+        self.after.setstate(self.r.getstate())
+        self.n_dups = sum(1 for _, dup in self._decisions(self.after, n_valid) if dup is not None)
+        n_lines = n_valid + self.n_dups
+        n_bad = round(spec.invalid_rate * n_valid)
+        self.spots = (sorted(self.after.randrange(n_lines + 1) for _ in range(n_bad))
+                      if n_bad and n_lines else [])
+
+    def expected_extra(self) -> int:
+        """How many lines the noise adds: the redeliveries and the malformed lines."""
+        return self.n_dups + len(self.spots)
+
+    def _decisions(self, r: random.Random, n: int) -> Iterator[tuple[int, int | None]]:
+        """For each of ``n`` lines: (its displacement, the delay of its redelivery or None),
+        in µs. The one place these draws are made."""
+        dup_rate, late_rate = self.spec.duplicate_rate, self.spec.late_rate
+        if not (dup_rate or late_rate):
+            return
         rnd, randint = r.random, r.randint
+        for _ in range(n):
+            shift = randint(1, 120) * SECOND if late_rate and rnd() < late_rate else 0
+            dup = randint(0, 120) * SECOND if dup_rate and rnd() < dup_rate else None
+            yield shift, dup
+
+    def stream(self, valid: Iterator[tuple[int, bytes]]) -> Iterator[tuple[int, bytes]]:
+        """``(position key, line)`` in stream order, from the valid ``(ts, line)`` in event-time
+        order; the key (the time a line is placed at) never decreases."""
+        return self._malformed(self._displaced(valid))
+
+    def _displaced(self, valid: Iterator[tuple[int, bytes]]) -> Iterator[tuple[int, bytes]]:
+        spec = self.spec
+        if not (spec.duplicate_rate or spec.late_rate):
+            yield from valid
+            return
+        # Pending lines as (key, 1 for a redelivery, sequence, line): a line can be let out
+        # once an event at a later time is read, since nothing to come goes before that.
+        heap: list[tuple[int, int, int, bytes]] = []
+        push, pop = heapq.heappush, heapq.heappop
+        draws = self._decisions(self.r, self.stats["valid"])
+        stats = self.stats
+        n = 0
         for ts, line in valid:
-            key = ts
-            if late_rate and rnd() < late_rate:
-                key = ts + randint(1, 120) * SECOND
+            while heap and heap[0][0] < ts:
+                item = pop(heap)
+                yield item[0], item[3]
+            shift, dup = next(draws)
+            if shift:
                 stats["late"] += 1
-            keyed.append((key, line))
-            if dup_rate and rnd() < dup_rate:
-                dups.append((key + randint(0, 120) * SECOND, line))
-        stats["duplicates"] = len(dups)
-        keyed += dups  # after the originals, so a stable sort keeps a redelivery behind them
-        keyed.sort(key=ts_key)
-        lines = [line for _, line in keyed]
-    else:
-        lines = [line for _, line in valid]
-    n_bad = round(spec.invalid_rate * len(valid))
-    if n_bad and lines:
-        spots = sorted(r.randrange(len(lines) + 1) for _ in range(n_bad))
-        out: list[bytes] = []
-        prev = 0
-        for pos in spots:
-            out += lines[prev:pos]
-            out.append(corrupt(r, lines[min(pos, len(lines) - 1)]))
-            prev = pos
-        out += lines[prev:]
-        lines = out
-        stats["invalid"] = n_bad
-    return lines, stats
+            key = ts + shift
+            n += 1
+            push(heap, (key, 0, n, line))
+            if dup is not None:
+                stats["duplicates"] += 1
+                push(heap, (key + dup, 1, n, line))
+        while heap:
+            item = pop(heap)
+            yield item[0], item[3]
+
+    def _malformed(self, lines: Iterator[tuple[int, bytes]]) -> Iterator[tuple[int, bytes]]:
+        spots = self.spots
+        if not spots:
+            yield from lines
+            return
+        r, k, pos = self.after, 0, 0
+        key, line = 0, b""
+        for key, line in lines:
+            while k < len(spots) and spots[k] == pos:
+                yield key, corrupt(r, line)
+                k += 1
+            yield key, line
+            pos += 1
+        for _ in range(k, len(spots)):  # after the last line: copies of it
+            yield key, corrupt(r, line)
+        self.stats["invalid"] = len(spots)
 
 
 def corrupt(r: random.Random, line: bytes) -> bytes:

@@ -1,0 +1,35 @@
+"""Progress of a long command: a bar with count, rate and ETA on a terminal, silent when piped.
+
+One helper for every long command (``simulate``, ``backtest``, sweeps, ``record``), so they
+look alike. It is tqdm (a well-kept library, not a hand-drawn bar) writing to stderr, so
+stdout stays clean for data; when stderr is not a terminal (a pipe, a file, CI) it prints
+nothing, and a command that wants a summary line prints its own.
+
+>>> import io
+>>> out = io.StringIO()  # not a terminal, like a pipe
+>>> with bar(3, "simulate", "customer", stream=out) as p:
+...     p.update(3)
+>>> out.getvalue()
+''
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import IO
+
+from tqdm import tqdm
+
+
+def bar(total: int | None, desc: str, unit: str = "it", *, enabled: bool | None = None,
+        stream: IO[str] | None = None) -> tqdm:
+    """A progress bar on ``stream`` (default stderr); use it as a context manager and call
+    ``update(n)``. ``enabled``: True draws it, False never does, None (the default) draws
+    it only when the stream is a terminal. ``total`` None gives a count and rate, no ETA."""
+    out = stream if stream is not None else sys.stderr
+    if enabled is None:
+        enabled = bool(getattr(out, "isatty", lambda: False)())
+    # Counts in k/M only when they are big: "4/4", but "1.68M/1.68M".
+    scale = total is None or total >= 10_000
+    return tqdm(total=total, desc=desc, unit=unit, unit_scale=scale, file=out, disable=not enabled,
+                dynamic_ncols=True, mininterval=0.25, smoothing=0.1)
