@@ -196,30 +196,26 @@ class Drafter:
         self.store = settings.store_name
         self.signature = settings.signature or None
         self.default_zone = ZoneInfo(settings.default_timezone)
-        self._envs: dict[str, SandboxedEnvironment | None] = {}
-        self._found: dict[tuple[str, str, str], tuple[str, jinja2.Template] | None] = {}
-
-    def _env(self, language: str) -> SandboxedEnvironment | None:
-        if language not in self._envs:
-            dirs = [str(root / language) for root in _roots(self.settings) if (root / language).is_dir()]
-            self._envs[language] = SandboxedEnvironment(
-                loader=jinja2.FileSystemLoader(dirs), undefined=Missing,
-                # No channel is HTML today; a template named *.html.j2 an operator adds is escaped.
-                autoescape=lambda name: name is not None and ".html" in name,
-                trim_blocks=True, lstrip_blocks=True, auto_reload=False) if dirs else None
-        return self._envs[language]
+        # One environment per template language there is a directory for, built at start: a
+        # customer's language only ever selects among these (it never becomes a path).
+        self._envs = {lang: SandboxedEnvironment(
+            loader=jinja2.FileSystemLoader([str(root / lang) for root in _roots(settings) if (root / lang).is_dir()]),
+            undefined=Missing,
+            # No channel is HTML today; a template named *.html.j2 an operator adds is escaped.
+            autoescape=lambda name: name is not None and ".html" in name,
+            trim_blocks=True, lstrip_blocks=True, auto_reload=False) for lang in sorted(_languages(settings))}
+        # Keyed by the languages that exist, so the cache stays as small as the template tree.
+        self._found: dict[tuple[str, str, tuple[str, ...]], tuple[str, jinja2.Template] | None] = {}
 
     def template(self, kind: str, channel: str, language: str | None) -> tuple[str, jinja2.Template] | None:
         """(the language it is written in, the template) for the first language of the chain that has one."""
-        key = (kind, channel, language or "")
+        chain = tuple(lang for lang in language_chain(language, self.settings.default_language) if lang in self._envs)
+        key = (kind, channel, chain)
         if key not in self._found:
             self._found[key] = None
-            for lang in language_chain(language, self.settings.default_language):
-                env = self._env(lang)
-                if env is None:
-                    continue
+            for lang in chain:
                 try:
-                    self._found[key] = (lang, env.get_template(f"{kind}/{channel}.j2"))
+                    self._found[key] = (lang, self._envs[lang].get_template(f"{kind}/{channel}.j2"))
                     break
                 except jinja2.TemplateNotFound:
                     continue
