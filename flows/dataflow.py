@@ -37,7 +37,7 @@ from sinks import metrics
 def build(config: Config, source: Source, triggers: Sink, deadletters: Sink | None,
           workers: PerWorker | None = None, waker: Source | None = None, name: str = "forewarn",
           engine: Engine | None = None, scores: Sink | None = None, checkpoint_dir: str | None = None,
-          persist: bool = True) -> Dataflow:
+          persist: bool = True, ordered: bool = False) -> Dataflow:
     """Wire the dataflow.
 
     workers, waker: live mode, where each customer is its own key: each worker's clock and
@@ -46,6 +46,8 @@ def build(config: Config, source: Source, triggers: Sink, deadletters: Sink | No
     scores: where every online-model evaluation goes (a backtest's ``--scores`` file), if anywhere.
     checkpoint_dir: where the models are checkpointed with the recovery snapshots, if anywhere.
     persist: False when no recovery will keep the customer step's snapshots.
+    ordered: one partition of a multi-process backtest: the trigger sink gets
+        ``(trigger, source_ts, ingest, order)``, ``order`` its place in the one-shard output.
     """
     engine = Engine(config) if engine is None else engine
     metrics.declare_kinds([d.kind for d in engine.detectors])
@@ -58,7 +60,7 @@ def build(config: Config, source: Source, triggers: Sink, deadletters: Sink | No
         models = worker_models.get(threading.get_ident())
         if models is None:
             models = worker_models[threading.get_ident()] = flow_models.worker(engine.models)
-        return ShardLogic(engine, resume, workers, models, persist)
+        return ShardLogic(engine, resume, workers, models, persist, ordered)
 
     flow = Dataflow(name)
     inputs = op.input("inputs", flow, source)
@@ -79,7 +81,8 @@ def build(config: Config, source: Source, triggers: Sink, deadletters: Sink | No
     def emit(kv):
         # The config is read per candidate, so a live change applies to the next trigger.
         config = engine.config
-        return outreach(route(kv[1], config.routing), config), kv[1].source_ts, kv[1].ingest
+        trig = outreach(route(kv[1], config.routing), config)
+        return (trig, kv[1].source_ts, kv[1].ingest, kv[1].order) if ordered else (trig, kv[1].source_ts, kv[1].ingest)
 
     routed = op.map("route", candidates, emit)
     op.output("triggers", routed, triggers)

@@ -10,6 +10,13 @@ that epoch carries ``(model id, version)``. A resume restores the customers of t
 committed epoch; the newest version they carry is exactly the models as they were at
 that epoch's end, neither ahead (learning twice what is replayed) nor behind (forgetting).
 
+A customer untouched since an older start still carries that start's reference, so the
+references a resume sees span several generations of starts. Each start's model id begins
+with its generation (one more than the one it resumed from): the newest generation seen is
+the lineage that learned last, and it already holds what every older one learned. Choosing
+by majority instead would pick the grandparent most customers still point at, whose files
+the parent start has already dropped.
+
 :class:`Checkpoints` is the file side: write (atomically, fsynced before Bytewax commits
 the epoch), pick the version a resumed worker should load, and drop old versions.
 
@@ -21,6 +28,17 @@ the epoch), pick the version a resumed worker should load, and drop old versions
 >>> ref[1], len(cp.read(ref)) > 0
 (1, True)
 >>> Checkpoints.choose({ref[0]: (2, 1), "other": (1, 9)}) == ref
+True
+
+A start that resumed from ``ref`` is the next generation; its own references win over the
+older ones most customers may still carry:
+
+>>> child = Checkpoints(d, keep=2)
+>>> _ = child.read(ref)
+>>> newer = child.write(b"learned more")
+>>> generation(newer[0]), generation(ref[0])
+(2, 1)
+>>> Checkpoints.choose({ref[0]: (900, 1), newer[0]: (3, 1)}) == newer
 True
 """
 
@@ -36,6 +54,13 @@ log = logging.getLogger("forewarn.models")
 
 Ref = tuple[str, int]  # (model id, version)
 
+_ID_HEX = 12  # the random part of a model id
+
+
+def generation(model_id: str) -> int:
+    """The generation in a model id: ``0003`` + 12 hex digits; ids from before generations are 0."""
+    return int(model_id[:-_ID_HEX] or 0)
+
 
 class Checkpoints:
     """One worker's model checkpoint files.
@@ -50,9 +75,10 @@ class Checkpoints:
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         self.keep = keep
-        # A fresh id per worker and start: workers that resume from the same predecessor
-        # must not overwrite each other's files.
-        self.model_id = uuid.uuid4().hex[:12]
+        # A fresh id per worker and start (workers that resume from the same predecessor must
+        # not overwrite each other's files), named at the first write: by then the worker
+        # knows which generation it resumed from.
+        self.model_id: str | None = None
         self.version = 0
         self.inherited: str | None = None  # the predecessor this worker's models were loaded from
 
@@ -61,6 +87,9 @@ class Checkpoints:
 
     def write(self, data: bytes) -> Ref:
         """Store ``data`` as the next version; durable when this returns."""
+        if self.model_id is None:
+            parent = generation(self.inherited) if self.inherited is not None else 0
+            self.model_id = f"{parent + 1:04d}{uuid.uuid4().hex[:_ID_HEX]}"
         self.version += 1
         ref = (self.model_id, self.version)
         path = self._path(ref)
@@ -105,10 +134,12 @@ class Checkpoints:
         seen: per model id, (how many of the worker's resumed customers carry it, the newest
             version they carry).
 
-        The predecessor most of them were learned by — after a change of worker count a
-        worker resumes customers of several — at the newest version they carry.
+        The newest generation among them (see the module docstring); within it — after a
+        change of worker count a worker resumes customers of several workers of that start —
+        the one most of them were learned by, at the newest version they carry.
         """
         if not seen:
             return None
-        model_id = max(seen, key=lambda m: (seen[m][0], m))  # ties broken by id: deterministic
+        # ties broken by id: deterministic
+        model_id = max(seen, key=lambda m: (generation(m), seen[m][0], m))
         return model_id, seen[model_id][1]

@@ -9,7 +9,7 @@ def test_defaults_load_without_a_file(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     cfg = load(None, env={})
     assert cfg.detectors.delivery_late.grace_hours == 12.0
-    assert cfg.kafka.topics == ["orders", "payments", "shipments", "customers"]
+    assert cfg.kafka.topics == ["orders", "payments", "shipments", "customers", "support"]
 
 
 @pytest.mark.parametrize("data, message", [

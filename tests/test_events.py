@@ -29,6 +29,9 @@ def test_valid_events_of_every_type_decode_to_their_struct():
         event("shipment.delivered", "2026-11-01T10:00:00Z", order_id="o1", shipment_id="s1"),
         event("customer.updated", "2026-11-01T10:00:00Z", consent={"email": True, "sms": False}, tier="vip"),
         event("customer.activity", "2026-11-01T10:00:00Z", kind="email_open"),
+        event("support.message", "2026-11-01T10:00:00Z", message_id="m1", channel="email",
+              body="Where is my parcel?", subject="Order 1001", order_id="o1", language="en"),
+        event("support.labelled", "2026-11-01T14:00:00Z", message_id="m1", intent="where_is_my_order", by="agent"),
     ]
     decoded = [ev.decode(_raw(s)) for s in samples]
     assert [type(d).__struct_config__.tag for d in decoded] == list(ev.EVENT_TYPES)
@@ -55,9 +58,39 @@ def test_valid_events_of_every_type_decode_to_their_struct():
     (_raw(event("order.cancelled", "2026-11-01T10:00:00Z", order_id="o1"))[:-1] + b', "deep": '
      + b"[" * 100_000 + b"]" * 100_000 + b"}", "bad_json", "nested too deeply"),
     (b'{"pad": "' + b"x" * (ev.MAX_EVENT_BYTES + 1) + b'"}', "too_large", "limit"),
+    # v1.1: support messages and the customer's new fields
+    (_raw(event("support.message", "2026-11-01T10:00:00Z", message_id="m1", channel="email", body="")),
+     "bad_value", "$.body"),
+    (_raw(event("support.message", "2026-11-01T10:00:00Z", message_id="m1", channel="email", body=" \n\t ")),
+     "bad_value", "white space"),
+    (_raw(event("support.message", "2026-11-01T10:00:00Z", message_id="m1", channel="fax", body="hello")),
+     "bad_value", "$.channel"),
+    (_raw(event("support.message", "2026-11-01T10:00:00Z", message_id="m1", channel="chat",
+                body="x" * (1 << 20))), "too_large", "limit"),
+    (_raw(event("support.message", "2026-11-01T10:00:00Z", channel="chat", body="hi")), "missing_field", "message_id"),
+    (_raw(event("support.labelled", "2026-11-01T10:00:00Z", message_id="m1", intent="")), "bad_value", "$.intent"),
+    (_raw(event("customer.updated", "2026-11-01T10:00:00Z", timezone="Mars/Olympus_Mons")), "bad_value", "IANA"),
+    (_raw(event("customer.updated", "2026-11-01T10:00:00Z", timezone="../../etc/passwd")), "bad_value", "IANA"),
+    (_raw(event("customer.updated", "2026-11-01T10:00:00Z", language="English please")), "bad_value", "$.language"),
 ])
 def test_bad_input_is_invalid_with_a_reason(raw, reason, where):
     result = ev.decode(raw)
     assert isinstance(result, ev.Invalid)
     assert result.reason == reason
     assert where in result.error
+
+
+def test_a_customer_update_v1_1_decodes_language_zone_phone_and_marketing_consent():
+    got = ev.decode(_raw(event("customer.updated", "2026-11-01T10:00:00Z", phone="+33 6 12 34 56 78",
+                               language="pt_BR", timezone="America/Sao_Paulo",
+                               consent={"email": True, "marketing": False})))
+    assert got.phone == "+33 6 12 34 56 78"
+    assert got.language == "pt_BR"
+    assert got.timezone == "America/Sao_Paulo"
+    assert got.consent.marketing is False
+    assert got.consent.email is True
+
+
+def test_support_events_live_on_the_support_topic():
+    assert ev.TOPIC_OF_TYPE["support.message"] == "support"
+    assert ev.TOPIC_OF_TYPE["support.labelled"] == "support"

@@ -9,7 +9,9 @@ that carries the reason, so nothing is lost on the way to the dead-letter stream
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from typing import Annotated, Literal, Union
+from zoneinfo import available_timezones
 
 import msgspec
 
@@ -44,6 +46,20 @@ class Consent(msgspec.Struct, frozen=True, gc=False):
     email: bool | None = None
     sms: bool | None = None
     phone: bool | None = None
+    # v1.1: promotional content on the channels opted into; without it only service messages.
+    marketing: bool | None = None
+
+
+# BCP 47 in shape (``en``, ``pt-BR``, ``zh-Hant-TW``); ``_`` is taken for ``-`` (``pt_BR``, as
+# many systems write it) and normalised when kept. Registry validity is not checked: a tag of
+# the right shape the drafts have no templates for falls back to the store's language.
+Language = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8}){0,6}$")]
+# An IANA zone name; checked against the zone database by :func:`decode`.
+TimeZone = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+Channel = Literal["email", "chat", "sms", "phone", "social"]
+# A message body: not empty, nor only white space (checked by :func:`decode`). Bounded by the
+# event size (MAX_EVENT_BYTES); what triage reads of it is bounded again (detectors/support_message.py).
+Body = Annotated[str, msgspec.Meta(min_length=1)]
 
 
 class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", gc=False):
@@ -163,6 +179,9 @@ class CustomerUpdated(Event, frozen=True, kw_only=True, tag="customer.updated"):
     consent: Consent | None = None
     tier: str | None = None
     name: str | None = None
+    phone: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None  # v1.1, as given
+    language: Language | None = None  # v1.1
+    timezone: TimeZone | None = None  # v1.1
 
 
 class CustomerActivity(Event, frozen=True, kw_only=True, tag="customer.activity"):
@@ -170,16 +189,36 @@ class CustomerActivity(Event, frozen=True, kw_only=True, tag="customer.activity"
     value: float | None = None
 
 
+class SupportMessage(Event, frozen=True, kw_only=True, tag="support.message"):
+    """v1.1: a message the customer wrote in; untrusted text (never echoed raw into reasons)."""
+
+    message_id: NonEmpty
+    channel: Channel
+    body: Body
+    subject: Annotated[str, msgspec.Meta(max_length=1000)] | None = None
+    order_id: NonEmpty | None = None
+    language: Language | None = None
+
+
+class SupportLabelled(Event, frozen=True, kw_only=True, tag="support.labelled"):
+    """v1.1: the intent a person confirmed for an earlier message (the store's own, open intent set)."""
+
+    message_id: NonEmpty
+    intent: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    by: Annotated[str, msgspec.Meta(max_length=32)] | None = None  # "agent", "qa"
+
+
 AnyEvent = Union[
     OrderPlaced, OrderCancelled, OrderReturned,
     PaymentSucceeded, PaymentFailed, PaymentRefunded, PaymentDisputed,
     ShipmentCreated, ShipmentUpdated, ShipmentException, ShipmentDelivered,
     CustomerUpdated, CustomerActivity,
+    SupportMessage, SupportLabelled,
 ]
 EVENT_TYPES: tuple[str, ...] = tuple(cls.__struct_config__.tag for cls in AnyEvent.__args__)
 TOPIC_OF_TYPE: dict[str, str] = {
     t: {"order": "orders", "payment": "payments", "shipment": "shipments",
-        "customer": "customers"}[t.split(".")[0]]
+        "customer": "customers", "support": "support"}[t.split(".")[0]]
     for t in EVENT_TYPES
 }
 
@@ -219,7 +258,24 @@ def decode(raw: bytes) -> AnyEvent | Invalid:
     ts = event.ts_us
     if not MIN_TS_US <= ts < MAX_TS_US:
         return Invalid(raw, f"ts {event.ts.isoformat()} is outside 2000-01-01..2100-01-01 - at `$.ts`", "bad_timestamp")
+    if type(event) is SupportMessage and event.body.isspace():
+        return Invalid(raw, "body is only white space: nothing to triage - at `$.body`", "bad_value")
+    if type(event) is CustomerUpdated and event.timezone is not None and not known_zone(event.timezone):
+        # A wrong zone would put quiet hours in the wrong place: refused, like any bad value,
+        # rather than kept or silently dropped (the producer fixes and resends the update).
+        return Invalid(raw, f"timezone {event.timezone[:64]!r} is not an IANA time zone (e.g. Europe/Paris) "
+                            "- at `$.timezone`", "bad_value")
     return event
+
+
+@lru_cache(maxsize=1)
+def _zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def known_zone(name: str) -> bool:
+    """True if ``name`` is in the IANA zone database (``Europe/Paris``, ``UTC``); no file is opened."""
+    return name in _zones()
 
 
 def _validation_reason(message: str) -> str:

@@ -19,6 +19,8 @@ from forewarn.core.money import to_base
 
 MAX_ORDERS = 16  # most recent orders kept for context; LTV and counts cover the rest
 SEEN_EVENTS = 64  # recent event ids remembered to drop duplicate deliveries
+# Consent records kept per customer: the contact channels, and (v1.1) marketing on them.
+CONSENTS = ("email", "sms", "phone", "marketing")
 
 
 # gc=False: these hold only numbers and strings, so they can never be part of a reference
@@ -66,6 +68,11 @@ class CustomerState(msgspec.Struct):
     shipments: dict[str, Shipment] = {}
     timers: dict[str, int] = {}  # deadline key -> deadline (event time, us)
     ext: dict[str, Any] = {}  # small per-detector and per-model state, keyed by kind
+    # v1.1 (after the v1 fields, so snapshots taken before them still load)
+    phone: str | None = None  # as given
+    language: str | None = None  # BCP 47, ``-`` separated (``pt-BR``); interned
+    timezone: str | None = None  # IANA (validated on decode); interned
+    country: str | None = None  # shipping country of the latest order; interned
 
     def is_duplicate(self, event_id: str) -> bool:
         """Remember ``event_id``; True if it was already seen (a redelivery)."""
@@ -99,6 +106,11 @@ class CustomerState(msgspec.Struct):
             "segment": self.segment(vip_ltv),
             "name": self.name,
             "email": self.email,
+            # v1.1: what a draft is written and timed by, and the number a phone draft is for.
+            "phone": self.phone,
+            "language": self.language,
+            "timezone": self.timezone,
+            "country": self.country,
         }
 
     def apply(self, event: ev.AnyEvent, ts: int, rates: Mapping[str, float] | None = None) -> None:
@@ -129,6 +141,8 @@ class CustomerState(msgspec.Struct):
                     self.email = event.email
                 if event.email_verified is not None:
                     self.email_verified = event.email_verified
+                if ts >= self.last_order_us:  # just set to the latest order's time
+                    self.country = intern(event.shipping_address.country)
             case ev.OrderCancelled() | ev.OrderReturned():
                 status = "cancelled" if isinstance(event, ev.OrderCancelled) else "returned"
                 order = self.orders.get(event.order_id)
@@ -177,9 +191,16 @@ class CustomerState(msgspec.Struct):
                     self.tier = intern(event.tier)
                 if event.name is not None:
                     self.name = event.name
-                # Per channel, the latest record in event time wins, even if it arrives late.
+                if event.phone is not None:
+                    self.phone = event.phone
+                if event.language is not None:
+                    self.language = intern(event.language.replace("_", "-"))
+                if event.timezone is not None:
+                    self.timezone = intern(event.timezone)
+                # Per channel (and for marketing, cust.consent["marketing"]), the latest record
+                # in event time wins, even if it arrives late.
                 if event.consent is not None:
-                    for ch in ("email", "sms", "phone"):
+                    for ch in CONSENTS:
                         val = getattr(event.consent, ch)
                         if val is not None and (ch not in self.consent or ts >= self.consent[ch][1]):
                             self.consent[ch] = (val, ts)

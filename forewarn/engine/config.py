@@ -45,7 +45,7 @@ class Kafka(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     bootstrap: str = "127.0.0.1:9092"
     group_id: str = "forewarn"
     topics: Annotated[list[str], msgspec.Meta(min_length=1)] = msgspec.field(
-        default_factory=lambda: ["orders", "payments", "shipments", "customers"])
+        default_factory=lambda: ["orders", "payments", "shipments", "customers", "support"])
     batch_size: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 2000
     extra: dict[str, str] = {}  # passed to librdkafka as is (security settings and the like)
 
