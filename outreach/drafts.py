@@ -241,14 +241,15 @@ class Drafter:
         fired = from_us(parse_rfc3339(trig.fired_at))
         cust = trig.customer
         zones = zones_of(cust.get("timezone"), cust.get("country"))
+        wanted = language_of(trig)
         by_language: dict[str, dict[str, Any]] = {}
         for channel, purpose in self.channels(trig):
-            found = self.template(trig.kind, channel, cust.get("language"))
+            found = self.template(trig.kind, channel, wanted)
             if found is None:
                 continue  # validate() saw the default language: only a kind with no template at all lands here
             lang, tmpl = found
             if lang not in by_language:  # the same facts for every channel in one language
-                loc = _locale(cust.get("language"), lang)
+                loc = _locale(wanted, lang)
                 by_language[lang] = self.facts(trig, loc, zones[0] if len(zones) == 1 else self.default_zone)
             facts = by_language[lang]
             try:
@@ -344,17 +345,21 @@ def topic_of(intent: str | None) -> str:
     return next((topic for topic, stems in TOPICS if any(s in words for s in stems)), "other")
 
 
+def language_of(trig: Trigger) -> str | None:
+    """The language to write in: a reply's is the message's own (``evidence.language``), else the customer's."""
+    if purpose_of(trig.kind) == "reply" and isinstance(trig.evidence.get("language"), str):
+        return trig.evidence["language"]
+    return trig.customer.get("language")
+
+
 def purpose_of(kind: str) -> str:
     """The compliance purpose of a kind's drafts: an answer to the customer, or a service notice."""
     return "reply" if kind == "support_message" else "service"
 
 
 def reply_channel(ev: dict[str, Any]) -> str | None:
-    """The channel a support message came in on, which its reply goes out on."""
-    triage = ev.get("triage")
+    """The channel a support message came in on (``evidence.channel``), which its reply goes out on."""
     channel = ev.get("channel")
-    if channel is None and isinstance(triage, dict):
-        channel = triage.get("channel")
     return channel if channel in REPLY_CHANNELS else None
 
 

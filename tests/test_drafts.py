@@ -172,7 +172,7 @@ def test_a_support_message_gets_one_reply_on_its_channel_answered_from_the_order
         customer={"segment": "loyal", "name": "Léa Martin", "language": "fr", "country": "FR"},
         outreach={"allowed": False, "channels": [], "basis": "no consent on record"},
         evidence={"triage": {"message_id": "m1", "intent": "where_is_my_order", "confidence": 0.9, "flags": [],
-                             "channel": "sms", "order_id": "ord-7", "linked": []},
+                             "order_id": "ord-7", "linked": []}, "channel": "sms",
                   "order_facts": {"carrier": "Colissimo", "estimated_delivery_at": "2026-11-22T10:00:00Z"}})
     [reply] = drafter().drafts(trig)
     assert reply["channel"] == "sms" and reply["language"] == "fr"
@@ -230,3 +230,14 @@ def test_a_customer_language_only_selects_among_the_template_languages():
         [email, _] = d.drafts(late_parcel(language=hostile))
         assert email["language"] == "en" and email["template"] == "en/delivery_late/email.j2"
     assert len(d._found) == 2  # email and sms, however many distinct junk languages came in
+
+
+def test_a_reply_is_written_in_the_language_of_the_message():
+    trig = Trigger(
+        trigger_id="t4", kind="support_message", customer_id="c1", order_id=None, fired_at="2026-11-20T12:00:00Z",
+        priority="p3", route="ai", score=0.5, reasons=[], customer={"segment": "new", "language": "de"},
+        outreach={"allowed": False, "channels": [], "basis": "no consent on record"},
+        evidence={"triage": {"message_id": "m9", "intent": None, "flags": []}, "channel": "chat", "language": "es"})
+    [reply] = drafter().drafts(trig)
+    assert reply["language"] == "es" and reply["channel"] == "chat"
+    assert reply["body"].startswith("Hola, ") and "Gracias por su mensaje" in reply["body"]

@@ -209,7 +209,7 @@ def support_message(intent: str | None, channel: str, language: str, flags: list
         customer={"segment": "loyal", "name": "Léa Martin", "language": language, "country": "FR"},
         outreach={"allowed": False, "channels": [], "basis": "no consent on record"},
         evidence={"triage": {"message_id": "m1", "intent": intent, "confidence": 0.9, "flags": list(flags),
-                             "channel": channel, "order_id": "ord-7", "linked": []},
+                             "order_id": "ord-7", "linked": []}, "channel": channel,
                   "order_facts": facts, "routing": ["kind support_message: p3, ai lane"]})
 
 
