@@ -11,10 +11,10 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from forewarn.engine import config as cfgmod
 
+def _load(args: argparse.Namespace, overrides: dict | None = None):
+    from forewarn.engine import config as cfgmod
 
-def _load(args: argparse.Namespace, overrides: dict | None = None) -> cfgmod.Config:
     return cfgmod.load(getattr(args, "config", None), overrides)
 
 
@@ -22,7 +22,8 @@ def _sim_spec(args: argparse.Namespace):
     from forewarn.apps.simulator import SimSpec
 
     return SimSpec(customers=args.customers, days=args.days, seed=args.seed, start=args.start, end=args.end,
-                   duplicate_rate=args.duplicate_rate, late_rate=args.late_rate, invalid_rate=args.invalid_rate)
+                   duplicate_rate=args.duplicate_rate, late_rate=args.late_rate, invalid_rate=args.invalid_rate,
+                   support_rate=args.support_rate)
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:
@@ -42,6 +43,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
 def _workers(args: argparse.Namespace) -> int:
     from forewarn.apps import parallel
+    from forewarn.engine import config as cfgmod
 
     if args.workers is None:
         return parallel.default_workers()
@@ -55,6 +57,7 @@ def _whatif(args: argparse.Namespace) -> int:
     import json
 
     from forewarn.apps import parallel, whatif
+    from forewarn.engine import config as cfgmod
 
     if args.output == "-":
         raise cfgmod.ConfigError("--output -: the report goes to stdout; give the triggers a file path")
@@ -79,6 +82,7 @@ def _whatif(args: argparse.Namespace) -> int:
 def cmd_record(args: argparse.Namespace) -> int:
     from forewarn.apps.record import record
     from forewarn.core.timefmt import parse_rfc3339
+    from forewarn.engine import config as cfgmod
 
     config = _load(args)
     times = {}
@@ -234,6 +238,12 @@ def cmd_dashboards_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_lint(args: argparse.Namespace) -> int:
+    from forewarn.apps import lint
+
+    return lint.main(args)
+
+
 def _add_sim_args(p: argparse.ArgumentParser, customers: int, days: float) -> None:
     p.add_argument("--customers", type=int, default=customers, help="number of customers (default %(default)s)")
     p.add_argument("--days", type=float, default=days, help="days of store history (default %(default)s)")
@@ -246,9 +256,13 @@ def _add_sim_args(p: argparse.ArgumentParser, customers: int, days: float) -> No
     p.add_argument("--duplicate-rate", type=float, default=0.01, help="share of events delivered twice")
     p.add_argument("--late-rate", type=float, default=0.0, help="share of events delivered out of order")
     p.add_argument("--invalid-rate", type=float, default=0.0, help="share of malformed lines mixed in")
+    p.add_argument("--support-rate", type=float, default=1.0,
+                   help="inbound support messages and their labels, as a multiple of the rates in "
+                        "docs/situations.md (default %(default)s; 0 = none, the other events stay the same)")
 
 
-def parser() -> argparse.ArgumentParser:
+def parser(queue: bool = True) -> argparse.ArgumentParser:
+    """The whole command line; ``queue=False`` leaves out ``forewarn queue`` (it imports the Redis client)."""
     p = argparse.ArgumentParser(prog="forewarn", description="Real-time triggers for proactive e-commerce support.")
     p.add_argument("-v", "--verbose", action="store_true")
     sub = p.add_subparsers(dest="command", required=True)
@@ -319,16 +333,31 @@ def parser() -> argparse.ArgumentParser:
     gb.add_argument("--out", default="dashboards/build", help="output directory (default %(default)s)")
     gb.set_defaults(func=cmd_dashboards_build)
 
-    from forewarn.queue.cli import register as register_queue
+    li = sub.add_parser("lint", help="compliance review of outbound texts (JSONL in, one result per line out); no services")
+    li.add_argument("--input", required=True, help="messages JSONL, one {id, channel, body, purpose, ...} per line ('-' for stdin)")
+    li.add_argument("--output", help="results JSONL, one {id, ok, findings} per input line (default stdout)")
+    li.add_argument("--config", help="TOML config whose [compliance] table applies (default forewarn.toml if present)")
+    li.set_defaults(func=cmd_lint)
 
-    register_queue(sub)
+    if queue:
+        from forewarn.queue.cli import register as register_queue
+
+        register_queue(sub)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    command = next((a for a in argv if not a.startswith("-")), None)
+    # lint must start fast and without any service client: it needs neither the queue
+    # commands (Redis) nor the engine config (detectors, River), and reports its own errors.
+    args = parser(queue=command != "lint").parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    if args.command == "lint":
+        return args.func(args)
+    from forewarn.engine import config as cfgmod
+
     try:
         return args.func(args)
     except cfgmod.ConfigError as exc:
