@@ -296,7 +296,7 @@ _CODE_FIRST = re.compile(r"(?<![\d.,#])(\d{4,8}|\d{3}[ \-]\d{3})\W{0,3}(?:is|as|
                          r"(?:your|ihr|dein|votre|ton|tu|su|seu|o seu|teu|o teu)\W{1,3}(?:[a-z\-]+\W{1,3}){0,2}?"
                          r"(?:code|passcode|pin|tan|otp|codigo|password|passwort|mot de passe|senha|contrasena|clave)\b")
 _CVV_VALUE = re.compile(r"\W{0,3}(?:(?:is|ist|lautet|est|es|e)\W{1,3})?(\d{3,4})\b")
-_PASSWORD_VALUE = re.compile(r"(\s{0,2}[:=]\s{0,2}|\s{1,2}(?:is|ist|lautet|est|es|e)\s{0,2}:?\s{0,2})[\"'“«]?([^\s\"'”»]{3,64})")
+_PASSWORD_VALUE = re.compile(r"(?:\s[a-z]{3,15}){0,2}?(\s{0,2}[:=]\s{0,2}|\s{1,2}(?:is|ist|lautet|est|es|e)\s{0,2}:?\s{0,2})[\"'“«]?([^\s\"'”»]{3,64})")
 _SHOUT_WORD = re.compile(r"[\w'’-]+")
 _PUNCT_RUN = re.compile(r"[!?¡¿]{3,}")
 _CLAUSE_END = re.compile(r"[.,;:!?\n()\[\]]|\s[-–—]\s|\b(?:but|aber|mais|pero|mas)\b")
@@ -349,23 +349,29 @@ class Checker:
         opt_out_seen = False
         for v, raw, is_subject in texts:
             add = _adder(out, v, is_subject)
+
+            def said(m: Match, v=v, raw=raw) -> str:
+                """What the writer wrote there (not its folded form), quoted."""
+                start, end = v.span(m.start, m.end)
+                return quote(raw[start:end] or m.text)
+
             found = lists.all.find_all(v.folded)
             self._placeholders(raw, v, lists, add)
             self._sensitive(v, lists, found, add)
             promo = self._phrases(v, lists, found, "promo", negatable=False)
             if promo and promo_seen is None:
-                promo_seen = (promo[0], v, is_subject)
+                promo_seen = (promo[0], v, is_subject, said(promo[0]))
             opt_out_seen = opt_out_seen or bool(found.get("opt_out")) or _opt_out_link(raw)
             if not opt_out_seen and not is_subject and len(full_body) > len(raw) - 1000:
                 # the footer of a body longer than what is scanned: where the unsubscribe line lives
                 opt_out_seen = bool(lists.lists["opt_out"].find(view(full_body[-5_000:]).folded, limit=1))
             for m in self._phrases(v, lists, found, "risky_promise", negatable=True):
-                add("risky_promise", f"promise: {quote(m.text)}", m)
+                add("risky_promise", f"promise: {said(m)}", m)
             for m in self._phrases(v, lists, found, "legal_risk", negatable=("admission",)):
                 what = "admission of fault" if m.group == "admission" else "legal wording"
-                add("legal_risk", f"{what}: {quote(m.text)}", m)
+                add("legal_risk", f"{what}: {said(m)}", m)
             for m in self._phrases(v, lists, found, "spam_phrase", negatable=False):
-                add("spam_phrase", f"spam-trigger phrase {quote(m.text)}", m)
+                add("spam_phrase", f"spam-trigger phrase {said(m)}", m)
             self._shouting(v, add)
         self._marketing(msg, promo_seen, out)
         if msg.purpose == "marketing" and msg.channel in ("email", "sms") and not opt_out_seen:
@@ -458,11 +464,11 @@ class Checker:
             return
         state = {False: "opted out of marketing", None: "no marketing consent"}[r.consent.get("marketing")]
         if promo_seen is not None:
-            m, v, is_subject = promo_seen
+            m, v, is_subject, quoted = promo_seen
             where = "in the subject " if is_subject else ""
             span = None if is_subject else v.span(m.start, m.end)
             out["marketing_without_consent"].append(
-                (f"promotional content {where}{quote(m.text)}; the recipient has {state}", span))
+                (f"promotional content {where}{quoted}; the recipient has {state}", span))
         elif msg.purpose == "marketing":
             out["marketing_without_consent"].append((f"a marketing message; the recipient has {state}", None))
 

@@ -147,7 +147,7 @@ def test_a_helpdesk_reviews_an_edited_draft_before_sending(tmp_path):
 def test_the_queue_package_does_not_load_river_or_bytewax_for_a_review():
     import subprocess
     import sys
-    code = ("import sys, outreach.review, outreach.drafts, outreach.step; "
+    code = ("import sys, forewarn.queue.cli, outreach.review, outreach.drafts, outreach.step; "
             "print(any(m.split('.')[0] in ('river', 'bytewax') for m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

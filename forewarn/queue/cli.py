@@ -2,7 +2,9 @@
 
 Readable tables by default, ``--json`` for scripts. Exit codes a script can branch on:
 0 done; 1 nothing to do (empty queue, nothing pending, nothing trimmed); 2 usage or config
-error; 3 Redis unreachable; 4 Redis refused a command (too old, a key of the wrong type).
+error; 3 Redis unreachable; 4 Redis refused a command (too old, a key of the wrong type);
+5 the output was closed before everything was written (``pull | head``: nothing is
+acknowledged then, the entries stay pending and are reclaimed after the visibility timeout).
 ``review`` (an edited draft before sending): 0 nothing blocks, 1 a ``block`` finding.
 """
 
@@ -16,15 +18,17 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
+import msgspec
 import redis
 
-from forewarn.engine import config as cfgmod
+from forewarn.core.settings import ConfigError, QueueSettings, explain, load_queue_settings, read
 from forewarn.queue.client import DeadLetter, Job, Peeked, TriggerQueue, parse_handle
 from forewarn.queue.retention import trim
 from forewarn.queue.stats import NO_GROUP, failed_length, queue_stats
+from outreach.compliance import Compliance
 from sinks.redis_queue import failed_key
 
-OK, NOTHING, USAGE, UNREACHABLE, REFUSED = 0, 1, 2, 3, 4
+OK, NOTHING, USAGE, UNREACHABLE, REFUSED, BROKEN_PIPE = 0, 1, 2, 3, 4, 5
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -47,14 +51,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_guard(cmd_stats))
 
     p = qs.add_parser("peek", parents=[common], help="look at the next entries without taking them")
-    p.add_argument("-n", "--count", type=int, default=10)
+    p.add_argument("-n", "--count", type=int, default=10, help="show at most this many entries (default %(default)s)")
     which = p.add_mutually_exclusive_group()
     which.add_argument("--pending", action="store_true", help="entries delivered and not acknowledged")
     which.add_argument("--failed", action="store_true", help="the dead-letter stream forewarn:queue:failed")
     p.set_defaults(func=_guard(cmd_peek))
 
     p = qs.add_parser("pull", parents=[common, consumer], help="take entries, most urgent first (ack them when done)")
-    p.add_argument("-n", "--count", type=int, default=1)
+    p.add_argument("-n", "--count", type=int, default=1, help="take at most this many entries (default %(default)s)")
     p.add_argument("--block", type=float, default=0.0, metavar="SECONDS", help="wait this long for an entry")
     p.add_argument("--ack", action="store_true", help="acknowledge at once (at most once: for inspection, not handling)")
     p.set_defaults(func=_guard(cmd_pull))
@@ -65,7 +69,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = qs.add_parser("reclaim", parents=[common, consumer],
                       help="take entries left pending too long; dead-letter those delivered too often")
-    p.add_argument("-n", "--count", type=int, default=100)
+    p.add_argument("-n", "--count", type=int, default=100,
+                   help="reclaim at most this many entries (default %(default)s)")
     p.add_argument("--min-idle", type=float, metavar="SECONDS", help="default: the visibility timeout")
     p.set_defaults(func=_guard(cmd_reclaim))
 
@@ -92,15 +97,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_guard(cmd_review))
 
 
-def _guard(cmd: Callable[[argparse.Namespace, cfgmod.Config], int]) -> Callable[[argparse.Namespace], int]:
+def _guard(cmd: Callable[[argparse.Namespace, QueueSettings], int]) -> Callable[[argparse.Namespace], int]:
     """Load the config, run the command, turn Redis and usage errors into exit codes with what to do."""
 
     def run(args: argparse.Namespace) -> int:
         try:
-            config = cfgmod.load(args.config)
-        except cfgmod.ConfigError as exc:
+            config = load_queue_settings(args.config)
+        except ConfigError as exc:
             return _error(f"bad config: {exc}", USAGE)
         where = _safe_url(config.redis.url)
+        # Which Redis (and prefix) this reads, on stderr: the answer to "why is my queue empty?".
+        print(f"forewarn queue: Redis {where}" + (f", prefix {config.redis.prefix!r}" if config.redis.prefix else ""),
+              file=sys.stderr)
         try:
             return cmd(args, config)
         except (redis.ConnectionError, redis.TimeoutError) as exc:
@@ -112,6 +120,13 @@ def _guard(cmd: Callable[[argparse.Namespace, cfgmod.Config], int]) -> Callable[
             return _error(str(exc), USAGE)
 
     return run
+
+
+def _stdout_closed() -> None:
+    """Stdout's reader is gone: point it at /dev/null so the interpreter's final flush is quiet."""
+    import os
+
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def _error(message: str, code: int) -> int:
@@ -126,18 +141,18 @@ def _safe_url(url: str) -> str:
     return f"{parts.scheme}://{host}:{parts.port or 6379}{parts.path}"
 
 
-def _queue(args: argparse.Namespace, config: cfgmod.Config) -> TriggerQueue:
+def _queue(args: argparse.Namespace, config: QueueSettings, **extra: Any) -> TriggerQueue:
     q = TriggerQueue.from_config(
         config, group=args.group, route=args.route,
         consumer=getattr(args, "consumer", None) or f"cli@{socket.gethostname()}",
-        visibility_timeout=getattr(args, "visibility_timeout", None))
+        visibility_timeout=getattr(args, "visibility_timeout", None), **extra)
     q.check()
     return q
 
 
 # --- commands --------------------------------------------------------------------------------
 
-def cmd_stats(args: argparse.Namespace, config: cfgmod.Config) -> int:
+def cmd_stats(args: argparse.Namespace, config: QueueSettings) -> int:
     q = _queue(args, config)
     group = args.group or config.queue.group
     lanes = queue_stats(q.client, q.prefix, args.route)
@@ -159,7 +174,7 @@ def cmd_stats(args: argparse.Namespace, config: cfgmod.Config) -> int:
     return OK
 
 
-def cmd_peek(args: argparse.Namespace, config: cfgmod.Config) -> int:
+def cmd_peek(args: argparse.Namespace, config: QueueSettings) -> int:
     q = _queue(args, config)
     if args.failed:
         letters = [d for d in q.failed(count=10_000) if args.route is None or d.lane.startswith(args.route)]
@@ -183,19 +198,26 @@ def cmd_peek(args: argparse.Namespace, config: cfgmod.Config) -> int:
     return OK if entries else NOTHING
 
 
-def cmd_pull(args: argparse.Namespace, config: cfgmod.Config) -> int:
+def cmd_pull(args: argparse.Namespace, config: QueueSettings) -> int:
     q = _queue(args, config)
     jobs = q.pull(count=args.count, block_ms=int(args.block * 1000))
-    if args.ack and jobs:
+    try:
+        _print_jobs(jobs, args.json)
+        sys.stdout.flush()
+    except BrokenPipeError:  # `| head` closed the output: acknowledge nothing, so nothing is lost
+        _stdout_closed()
+        return _error(f"the output was closed before all was written; none of the {len(jobs)} entries pulled is "
+                      f"acknowledged: they stay pending for consumer {q.consumer!r} and are handed out again after "
+                      "the visibility timeout (or now: forewarn queue reclaim --min-idle 0)", BROKEN_PIPE)
+    if args.ack and jobs:  # after the write: an entry is acknowledged only once it was printed
         q.ack(*jobs)
-    _print_jobs(jobs, args.json)
     if jobs and not args.json and not args.ack:
         print(f"\nacknowledge when handled: forewarn queue ack {' '.join(j.handle for j in jobs[:3])}"
               f"{' ...' if len(jobs) > 3 else ''}", file=sys.stderr)
     return OK if jobs else NOTHING
 
 
-def cmd_ack(args: argparse.Namespace, config: cfgmod.Config) -> int:
+def cmd_ack(args: argparse.Namespace, config: QueueSettings) -> int:
     handles = sys.stdin.read().split() if args.handles == ["-"] else args.handles
     for h in handles:
         parse_handle(h)  # all well-formed before any is acknowledged
@@ -212,7 +234,7 @@ def cmd_ack(args: argparse.Namespace, config: cfgmod.Config) -> int:
     return OK if done else NOTHING
 
 
-def cmd_reclaim(args: argparse.Namespace, config: cfgmod.Config) -> int:
+def cmd_reclaim(args: argparse.Namespace, config: QueueSettings) -> int:
     q = _queue(args, config)
     failed_before = failed_length(q.client, q.prefix)
     jobs = q.reclaim(count=args.count, min_idle=args.min_idle)
@@ -224,7 +246,7 @@ def cmd_reclaim(args: argparse.Namespace, config: cfgmod.Config) -> int:
     return OK if jobs or dead > 0 else NOTHING
 
 
-def cmd_replay(args: argparse.Namespace, config: cfgmod.Config) -> int:
+def cmd_replay(args: argparse.Namespace, config: QueueSettings) -> int:
     if bool(args.ids) == args.all:
         raise ValueError("name the dead letters to replay (ids from `forewarn queue peek --failed`) or pass --all")
     q = _queue(args, config)
@@ -240,7 +262,7 @@ def cmd_replay(args: argparse.Namespace, config: cfgmod.Config) -> int:
     return OK if done else NOTHING
 
 
-def cmd_trim(args: argparse.Namespace, config: cfgmod.Config) -> int:
+def cmd_trim(args: argparse.Namespace, config: QueueSettings) -> int:
     q = _queue(args, config)
     result = trim(q.client, q.prefix, config.queue.retain_acked_hours * 3600)
     if args.json:
@@ -250,7 +272,20 @@ def cmd_trim(args: argparse.Namespace, config: cfgmod.Config) -> int:
     return OK if any(t for t, _f in result.values()) else NOTHING
 
 
-def cmd_review(args: argparse.Namespace, config: cfgmod.Config) -> int:
+def load_compliance(path: str | None) -> Compliance:
+    """The ``[compliance]`` section of the config file, validated as the engine validates it."""
+    data = read(path).get("compliance", {})
+    try:
+        return msgspec.convert(data, Compliance, strict=False)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(explain(str(exc), {"compliance": data})) from None
+
+
+def cmd_review(args: argparse.Namespace, config: QueueSettings) -> int:
+    try:
+        compliance = load_compliance(args.config)
+    except ConfigError as exc:
+        return _error(f"bad config: {exc}", USAGE)
     if args.trigger is not None:
         raw = sys.stdin.read() if args.trigger == "-" else _read(args.trigger)
         try:
@@ -261,9 +296,9 @@ def cmd_review(args: argparse.Namespace, config: cfgmod.Config) -> int:
             trigger = trigger["trigger"]  # an entry as pull --json prints it
         if not isinstance(trigger, dict):
             raise ValueError(f"--trigger {args.trigger}: not a trigger object")
-        q = TriggerQueue.from_config(config)
+        q = TriggerQueue.from_config(config, compliance=compliance)
     else:
-        q = _queue(args, config)
+        q = _queue(args, config, compliance=compliance)
         trigger = q.get(args.handle)
         if trigger is None:
             raise ValueError(f"{args.handle}: no such trigger in the queue (acknowledged and trimmed?)")

@@ -20,7 +20,7 @@ from typing import Any
 import msgspec
 import redis
 
-from forewarn.engine.config import Config
+from forewarn.core.settings import QueueSettings
 from outreach.compliance import Checker, Compliance
 from outreach.review import review_edit
 from forewarn.core.timefmt import format_us, now_us
@@ -175,13 +175,13 @@ class TriggerQueue:
         self._checker: Checker | None = None
 
     @classmethod
-    def from_config(cls, config: Config, **overrides: Any) -> TriggerQueue:
-        """A queue with the ``[redis]`` and ``[queue]`` settings of a forewarn config; keyword arguments win."""
+    def from_config(cls, config: QueueSettings, **overrides: Any) -> TriggerQueue:
+        """A queue with the ``[redis]`` and ``[queue]`` settings of a forewarn config (these, or the
+        engine's whole ``Config``, which holds the same sections); keyword arguments win."""
         q = config.queue
         kwargs: dict[str, Any] = dict(prefix=config.redis.prefix, group=q.group,
                                       visibility_timeout=q.visibility_timeout_seconds,
-                                      max_deliveries=q.max_deliveries, retry_backoff=q.retry_backoff_seconds,
-                                      compliance=config.compliance)
+                                      max_deliveries=q.max_deliveries, retry_backoff=q.retry_backoff_seconds)
         kwargs.update({k: v for k, v in overrides.items() if v is not None})
         return cls(config.redis.url, **kwargs)
 
@@ -203,7 +203,9 @@ class TriggerQueue:
         """The compliance review of an edited draft before it is sent: ``{"ok", "findings"}``.
 
         ``trigger`` is ``job.trigger``; ``channel`` names which of its drafts was edited;
-        ``subject`` None keeps the draft's. The same checker and settings (``[compliance]``)
+        ``subject`` None keeps the draft's. The same checker and settings (``compliance``, the
+        ``[compliance]`` section: pass ``compliance=config.compliance`` or see
+        :func:`forewarn.queue.cli.load_compliance`)
         as the engine's review and ``forewarn lint``, with the draft's recipient, purpose and
         ``send_after``: send only when ``ok``. No Redis call. ValueError if there is no such draft.
         """
