@@ -31,23 +31,24 @@ def measure(written: list[tuple[Trigger, int | None, float]]) -> None:
     wall = time.time()
     for trig, source_ts, ingest in written:
         kind = trig.kind
-        metrics.TRIGGERS.labels(kind, trig.route, trig.priority).inc()
+        child = metrics.child
+        child(metrics.TRIGGERS, kind, trig.route, trig.priority).inc()
         for reason in trig.reasons:
-            metrics.TRIGGER_REASONS.labels(kind, reason["code"]).inc()
+            child(metrics.TRIGGER_REASONS, kind, reason["code"]).inc()
         if not trig.outreach.get("allowed", False):
-            metrics.OUTREACH_SUPPRESSED.labels(kind).inc()
+            child(metrics.OUTREACH_SUPPRESSED, kind).inc()
         for draft in trig.drafts:
-            metrics.DRAFTS.labels(kind, draft["channel"]).inc()
+            child(metrics.DRAFTS, kind, draft["channel"]).inc()
         for finding in trig.compliance.get("findings", ()):
-            metrics.COMPLIANCE_FINDINGS.labels(finding["code"], finding["severity"]).inc()
+            child(metrics.COMPLIANCE_FINDINGS, finding["code"], finding["severity"]).inc()
         if moved_by_compliance(trig.evidence):
-            metrics.DRAFTS_BLOCKED.labels(kind).inc()
+            child(metrics.DRAFTS_BLOCKED, kind).inc()
         value = float(trig.evidence.get("value_at_risk", 0.0))
         if value:
-            metrics.VALUE_AT_RISK.labels(kind, trig.evidence.get("currency", "unknown")).inc(value)
+            child(metrics.VALUE_AT_RISK, kind, trig.evidence.get("currency", "unknown")).inc(value)
         if source_ts is not None:
-            metrics.EVENT_TO_QUEUE.labels(kind).observe(max(0.0, (now - source_ts) / 1e6))
-        metrics.INGEST_TO_QUEUE.labels(kind).observe(max(0.0, wall - ingest))
+            child(metrics.EVENT_TO_QUEUE, kind).observe(max(0.0, (now - source_ts) / 1e6))
+        child(metrics.INGEST_TO_QUEUE, kind).observe(max(0.0, wall - ingest))
 
 
 class _CallPartition(StatelessSinkPartition):

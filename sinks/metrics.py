@@ -16,6 +16,10 @@ docs/observability.md lists every metric with what it means and which panel show
 
 from __future__ import annotations
 
+import functools
+import math
+import time
+
 from prometheus_client import Counter, Gauge, Histogram, disable_created_metrics
 
 # The ``*_created`` companions of every counter and histogram double the series and no panel
@@ -55,6 +59,17 @@ DRAFTS_BLOCKED = Counter("forewarn_drafts_blocked_to_human_total", "Triggers mov
 # --- event time ----------------------------------------------------------------------------
 WATERMARK_LAG = Gauge("forewarn_watermark_lag_seconds", "Wall clock minus the engine's event-time watermark.")
 WATERMARK = Gauge("forewarn_watermark_timestamp_seconds", "The event-time watermark, as a Unix timestamp.")
+_watermark_s = [math.nan]  # NaN until the first watermark
+
+
+def set_watermark(seconds: float) -> None:
+    """The watermark now; the lag is computed at each scrape, so it keeps growing while the
+    dataflow is held (an outage of a sink blocks the worker that would otherwise set it)."""
+    _watermark_s[0] = seconds
+    WATERMARK.set(seconds)
+
+
+WATERMARK_LAG.set_function(lambda: time.time() - _watermark_s[0])
 CONSUMER_LAG = Gauge("forewarn_kafka_consumer_lag_messages", "Messages between the engine's read position and the end of the partition.", ["topic", "partition"])
 
 # --- detectors -----------------------------------------------------------------------------
@@ -101,12 +116,22 @@ def set_queue_slas(slas: dict[str, float]) -> None:
         QUEUE_SLA.labels(priority).set(seconds)
 
 
+@functools.cache
+def child(metric, *labels: str):
+    """``metric.labels(*labels)``, looked up once: ``labels()`` checks and locks on every call,
+    a cost per event on the hot path (the children are never removed)."""
+    return metric.labels(*labels)
+
+
 def observe_scores(scores: list[tuple[str, float, float | None]]) -> None:
     """Record scored evaluations ``(kind, score, threshold in force or None)``."""
+    thresholds = {}
     for kind, score, threshold in scores:
-        DETECTOR_SCORE.labels(kind).observe(score)
+        child(DETECTOR_SCORE, kind).observe(score)
         if threshold is not None:
-            DETECTOR_SCORE_THRESHOLD.labels(kind).set(threshold)
+            thresholds[kind] = threshold  # the last one in force
+    for kind, threshold in thresholds.items():
+        child(DETECTOR_SCORE_THRESHOLD, kind).set(threshold)
 
 
 # --- live configuration (tuning: forewarn/engine/liveconfig.py, docs/tuning.md) ---

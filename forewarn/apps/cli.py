@@ -65,8 +65,6 @@ def _workers(args: argparse.Namespace) -> int:
     from forewarn.apps import parallel
     from forewarn.engine import config as cfgmod
 
-    if args.workers is None:
-        return parallel.default_workers()
     if args.workers < 1:
         raise cfgmod.ConfigError(f"--workers {args.workers}: give 1 or more processes")
     return args.workers
@@ -352,8 +350,10 @@ def parser(queue: bool = True) -> argparse.ArgumentParser:
     b.add_argument("--output", required=True, help="triggers JSONL ('-' for stdout)")
     b.add_argument("--config", help="TOML config (default forewarn.toml if present)")
     b.add_argument("--deadletter", help="also write invalid events to this JSONL")
-    b.add_argument("--workers", type=int, help="processes, customers split among them (default: the cores); "
-                   "rule-based kinds are the same for any number, model kinds learn per process (docs/tuning.md)")
+    b.add_argument("--workers", type=int, default=1,
+                   help="processes, customers split among them (default 1: one model per kind learns from the whole "
+                        "file, so the output does not depend on the machine); rule-based kinds are the same for any "
+                        "number, model kinds learn per process (docs/tuning.md)")
     b.add_argument("--set", action="append", metavar="KEY=V1,V2",
                    help="what-if: replay once per value of a config key (repeat for a cartesian product); "
                         "with several runs, one output file per run (docs/tuning.md)")
