@@ -12,6 +12,7 @@ from detectors import (
     payment_failed,
     shipment_exception,
     shipment_stalled,
+    support_message,
     vip_engagement_drop,
 )
 
@@ -28,4 +29,5 @@ REGISTRY = {
     "churn_risk": (churn_risk.ChurnRisk, churn_risk.Params),
     # After delivery_late: it reads the deadline delivery_late has just armed or re-armed.
     "delivery_at_risk": (delivery_at_risk.DeliveryAtRisk, delivery_at_risk.Params),
+    "support_message": (support_message.SupportMessage, support_message.Params),
 }

@@ -70,7 +70,7 @@ def build(config: Config, source: Source, triggers: Sink, deadletters: Sink | No
         op.output("scores", op.map("score_rows", scored.trues, lambda kv: kv[1]), scores)
         candidates = scored.falses
     # The routing table is read per candidate, so a live change applies to the next trigger.
-    routed = op.map("route", candidates, lambda kv: (route(kv[1], engine.config.routing), kv[1].source_ts, kv[1].ingest))
+    routed = op.map("route", candidates, lambda kv: (route(kv[1], engine.config.routing, engine.config.triage), kv[1].source_ts, kv[1].ingest))
     op.output("triggers", routed, triggers)
     return flow
 

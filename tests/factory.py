@@ -73,7 +73,7 @@ def replay_with_engine(events: list[dict], config: Config | None = None, latenes
         high = max(high, ev.ts_us)
         out.extend(engine.on_event(shard, ev, high - lateness))
     out.extend(engine.finish(shard, high))
-    return [route(c, config.routing) for c in out], engine
+    return [route(c, config.routing, config.triage) for c in out], engine
 
 
 def at(ts: str) -> int:
