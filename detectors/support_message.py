@@ -72,7 +72,7 @@ class Params(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     repeat_days: Annotated[float, msgspec.Meta(ge=0, le=365)] = 7.0
     open_days: Annotated[float, msgspec.Meta(ge=0, le=365)] = 3.0
     dispute_days: Annotated[float, msgspec.Meta(ge=0, le=365)] = 75.0
-    max_pending: Annotated[int, msgspec.Meta(ge=1, le=10_000_000)] = 50_000
+    max_pending: Annotated[int, msgspec.Meta(ge=1, le=10_000_000)] = 20_000
     pending_days: Annotated[float, msgspec.Meta(gt=0, le=365)] = 14.0
 
 

@@ -40,6 +40,13 @@ def measure(written: list[tuple[Trigger, int | None, float]]) -> None:
         if source_ts is not None:
             metrics.EVENT_TO_QUEUE.labels(kind).observe(max(0.0, (now - source_ts) / 1e6))
         metrics.INGEST_TO_QUEUE.labels(kind).observe(max(0.0, wall - ingest))
+        if kind == "support_message":
+            triage = trig.evidence.get("triage", {})
+            metrics.TRIAGE_MESSAGES.labels(trig.route).inc()
+            if triage.get("linked"):
+                metrics.TRIAGE_LINKED.inc()
+            for flag in triage.get("flags", ()):
+                metrics.TRIAGE_FLAGS.labels(flag).inc()
 
 
 class _CallPartition(StatelessSinkPartition):
