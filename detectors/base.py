@@ -66,6 +66,7 @@ class Candidate(msgspec.Struct, kw_only=True):
     consent: dict[str, Any] = {}
     source_ts: int | None = None  # event time of the event or deadline that caused it, for latency
     ingest: float = 0.0  # wall time the engine read the input that led to it, for latency
+    order: tuple = ()  # where it falls in a one-shard backtest (forewarn.engine.engine, ordered shards)
 
 
 def order_value(cust: CustomerState, order_id: str | None) -> tuple[float, str]:

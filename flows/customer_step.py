@@ -7,7 +7,7 @@ import time
 
 from bytewax.operators import StatefulBatchLogic
 
-from flows.items import END, EVENT, PROGRESS
+from flows.items import END, EVENT, PROGRESS, SHARE
 from flows.worker_models import WorkerModels
 from forewarn.engine.engine import Engine, Shard
 from forewarn.engine.watermark import PerWorker
@@ -18,7 +18,10 @@ class ShardLogic(StatefulBatchLogic):
     """Feeds one key's inputs to the engine in arrival order; snapshots its shard as bytes.
 
     Finite mode (``workers`` None, one shard for the whole ordered stream): each item carries
-    the watermark its source stamped on it.
+    the watermark its source stamped on it. One partition of a multi-process backtest gets
+    ``SHARE`` items: it moves through every watermark the whole input goes through (the
+    ticks), and labels each candidate with ``(input position, order)`` so the partitions'
+    outputs merge into the one-shard order (:mod:`forewarn.engine.engine`).
 
     Live mode (one customer per key): the watermark is this worker's clock, fed by the
     partitions' progress reports (items tagged ``PROGRESS``, under keys of their own). A batch
@@ -37,7 +40,7 @@ class ShardLogic(StatefulBatchLogic):
     """
 
     def __init__(self, engine: Engine, resume: bytes | None, workers: PerWorker | None,
-                 models: WorkerModels, persist: bool = True) -> None:
+                 models: WorkerModels, persist: bool = True, ordered: bool = False) -> None:
         self.engine = engine
         self.workers = workers
         self.models = models
@@ -45,7 +48,7 @@ class ShardLogic(StatefulBatchLogic):
         # Bytewax does not tell a builder its key: it comes with the first item, or the snapshot.
         self.key: str | None = None
         if resume is None:
-            self.shard = Shard()
+            self.shard = Shard(ordered=ordered)
         else:
             # Snapshots from before model checkpoints have no reference: the models start fresh.
             self.key, customers, pending, watermark, seq, *ref = pickle.loads(resume)
@@ -90,9 +93,23 @@ class ShardLogic(StatefulBatchLogic):
         for tag, _key, payload, wm, ingest in items:
             if tag == EVENT:
                 out.extend(engine.on_event(shard, payload, wm, ingest))
+            elif tag == SHARE:
+                at, event, ticks = payload
+                self._tick(ticks, ingest, out)
+                if event is not None:
+                    out.extend(_at(at, engine.on_event(shard, event, wm, ingest, seq=at)))
+            elif tag == END and payload is not None:
+                at, ticks = payload
+                self._tick(ticks, ingest, out)
+                out.extend(_at(at, engine.finish(shard, wm, ingest)))
             elif tag == END:
                 out.extend(engine.finish(shard, wm, ingest))
         return out
+
+    def _tick(self, ticks: list[tuple[int, int]], ingest: float, out: list) -> None:
+        """Move an ordered shard through the other partitions' watermark moves, as the one shard would."""
+        for at, wm in ticks:
+            out.extend(_at(at, self.engine.advance(self.shard, wm, ingest)))
 
     def _live(self, items: list[tuple]) -> list:
         engine, shard = self.engine, self.shard
@@ -120,3 +137,10 @@ class ShardLogic(StatefulBatchLogic):
         metrics.SNAPSHOT_BYTES.inc(len(snap))
         metrics.LAST_SNAPSHOT.set(time.time())
         return snap
+
+
+def _at(position: int, found: list) -> list:
+    """Prefix the input position to an ordered shard's candidates' order."""
+    for c in found:
+        c.order = (position, *c.order)
+    return found

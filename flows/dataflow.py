@@ -33,7 +33,7 @@ from sinks import metrics
 def build(config: Config, source: Source, triggers: Sink, deadletters: Sink | None,
           workers: PerWorker | None = None, waker: Source | None = None, name: str = "forewarn",
           engine: Engine | None = None, scores: Sink | None = None, checkpoint_dir: str | None = None,
-          persist: bool = True) -> Dataflow:
+          persist: bool = True, ordered: bool = False) -> Dataflow:
     """Wire the dataflow.
 
     workers, waker: live mode, where each customer is its own key: each worker's clock and
@@ -42,6 +42,8 @@ def build(config: Config, source: Source, triggers: Sink, deadletters: Sink | No
     scores: where every online-model evaluation goes (a backtest's ``--scores`` file), if anywhere.
     checkpoint_dir: where the models are checkpointed with the recovery snapshots, if anywhere.
     persist: False when no recovery will keep the customer step's snapshots.
+    ordered: one partition of a multi-process backtest: the trigger sink gets
+        ``(trigger, source_ts, ingest, order)``, ``order`` its place in the one-shard output.
     """
     engine = Engine(config) if engine is None else engine
     metrics.declare_kinds([d.kind for d in engine.detectors])
@@ -53,7 +55,7 @@ def build(config: Config, source: Source, triggers: Sink, deadletters: Sink | No
         models = worker_models.get(threading.get_ident())
         if models is None:
             models = worker_models[threading.get_ident()] = flow_models.worker(engine.models)
-        return ShardLogic(engine, resume, workers, models, persist)
+        return ShardLogic(engine, resume, workers, models, persist, ordered)
 
     flow = Dataflow(name)
     inputs = op.input("inputs", flow, source)
@@ -70,7 +72,13 @@ def build(config: Config, source: Source, triggers: Sink, deadletters: Sink | No
         op.output("scores", op.map("score_rows", scored.trues, lambda kv: kv[1]), scores)
         candidates = scored.falses
     # The routing table is read per candidate, so a live change applies to the next trigger.
-    routed = op.map("route", candidates, lambda kv: (route(kv[1], engine.config.routing, engine.config.triage), kv[1].source_ts, kv[1].ingest))
+    if ordered:
+        routed = op.map("route", candidates, lambda kv: (route(kv[1], engine.config.routing, engine.config.triage),
+                                                         kv[1].source_ts, kv[1].ingest, kv[1].order))
+    else:
+        routed = op.map("route", candidates,
+                        lambda kv: (route(kv[1], engine.config.routing, engine.config.triage), kv[1].source_ts,
+                                    kv[1].ingest))
     op.output("triggers", routed, triggers)
     return flow
 

@@ -6,7 +6,12 @@
 * ``WAKE``     payload is None; the watermark has passed a due time of that key (live)
 * ``PROGRESS`` payload is ``(partition, high_us, quiet_since)``: how far a partition has read;
   key is one of ``flows.broadcast.clock_keys``, so each worker gets it (live)
-* ``END``      payload is None; end of a finite input, watermark is the final one
+* ``SHARE``    payload is ``(position, event or None, ticks)``: one partition's share of a finite
+  input (``forewarn backtest --workers N``); ``ticks`` are ``(position, watermark)`` of the
+  other partitions' events that moved the watermark since the last item, so this
+  partition's clock moves exactly as the whole input's does
+* ``END``      payload is None (with shares: ``(position, ticks)``); end of a finite input,
+  watermark is the final one
 * ``INVALID``  payload is ``(raw, error, source, reason)`` for the dead-letter stream
 
 ``watermark_us`` is the stamp a finite, ordered source puts on each item; live items leave it
@@ -16,5 +21,6 @@ unused (a live customer step reads its worker's clock instead, see ``forewarn/en
 EVENT = "e"
 WAKE = "w"
 PROGRESS = "p"
+SHARE = "s"
 END = "end"
 INVALID = "x"

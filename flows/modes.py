@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,7 +14,7 @@ from bytewax.run import cli_main
 from bytewax.testing import run_main
 
 from flows import dataflow
-from flows.outputs import CallbackSink, JsonlSink, RedisDeadLetterSink, RedisTriggerSink, trigger_line
+from flows.outputs import CallbackSink, JsonlSink, OrderedSink, RedisDeadLetterSink, RedisTriggerSink, trigger_line
 from flows.broadcast import clock_keys
 from flows.sources import KafkaSource, LinesSource, WakerSource, file_lines, list_partitions
 from forewarn.engine.config import Config
@@ -23,7 +23,8 @@ from forewarn.core.timefmt import format_us
 from forewarn.engine.watermark import PerWorker
 from online_models.base import Observation
 from sinks.deadletter import DeadLetterWriter
-from sinks.redis_queue import QueueWriter
+from sinks.redis_queue import TRANSIENT, QueueWriter, RedisLostData, claim_marker, connect
+from sinks.retry import with_backoff
 
 log = logging.getLogger("forewarn")
 
@@ -79,6 +80,22 @@ def backtest(config: Config, input_path: str, output_path: str, deadletter_path:
            JsonlSink(scores_path, _score_line) if scores_path else None)
 
 
+def backtest_share(config: Config, input_path: str, share: tuple[int, int], triggers_path: str,
+                   deadletter_path: str | None = None, scores_path: str | None = None) -> None:
+    """One partition of ``forewarn backtest --workers N`` (see :mod:`forewarn.apps.parallel`).
+
+    ``share`` ``(index, count)``: only the customers :func:`flows.sources.share_of` puts in
+    ``index``; triggers go to ``triggers_path`` as pickled batches of ``(order, line)``, in
+    ``order``; dead letters (``index`` 0 only) and model evaluations as ``backtest`` writes them.
+    """
+    source = LinesSource(file_lines(input_path), _lateness_us(config), _one_shard, share=share)
+    flow = dataflow.build(config, source, OrderedSink(triggers_path),
+                          JsonlSink(deadletter_path, _deadletter_line) if deadletter_path and share[0] == 0 else None,
+                          scores=JsonlSink(scores_path, _score_line) if scores_path else None, persist=False,
+                          ordered=True)
+    run_main(flow, epoch_interval=timedelta(seconds=3600))
+
+
 def demo(config: Config, lines: Callable[[], Iterator[tuple[str, bytes]]], show: Callable[[list], None]) -> None:
     replay(config, lines, CallbackSink(show), None)
 
@@ -94,11 +111,12 @@ def kafka_conf(config: Config) -> dict:
     }
 
 
-def build_live(config: Config, worker_count: int = 1, engine: Engine | None = None):
+def build_live(config: Config, worker_count: int = 1, engine: Engine | None = None, marker: str | None = None):
     """The live dataflow: Kafka in, Redis queues and dead letters out, one key per customer.
 
     ``worker_count`` is the number of Bytewax workers in the whole cluster (all processes):
     every partition reports its progress to each of them. ``engine``: see :func:`run`.
+    ``marker``: the token Redis must hold for the queue writers to write (:func:`sinks.redis_queue.claim_marker`).
     """
     from confluent_kafka import OFFSET_BEGINNING
 
@@ -107,7 +125,7 @@ def build_live(config: Config, worker_count: int = 1, engine: Engine | None = No
     workers = PerWorker(_lateness_us(config), config.engine.idle_timeout_seconds, parts)
     source = KafkaSource(conf, parts, clock_keys(worker_count), config.kafka.batch_size, OFFSET_BEGINNING)
     r = config.redis
-    triggers = RedisTriggerSink(lambda: QueueWriter(r.url, r.prefix, r.dedupe_ttl_days, r.retry_max_seconds))
+    triggers = RedisTriggerSink(lambda: QueueWriter(r.url, r.prefix, r.dedupe_ttl_days, r.retry_max_seconds, marker))
     letters = RedisDeadLetterSink(lambda: DeadLetterWriter(r.url, r.prefix, r.dedupe_ttl_days, r.retry_max_seconds))
     models = str(Path(config.recovery.directory) / "models") if config.recovery.directory else None
     return dataflow.build(config, source, triggers, letters, workers=workers, waker=WakerSource(workers),
@@ -115,9 +133,18 @@ def build_live(config: Config, worker_count: int = 1, engine: Engine | None = No
 
 
 def run(config: Config, workers: int = 1, process_id: int | None = None, addresses: list[str] | None = None,
-        engine: Engine | None = None) -> None:
-    """``engine``: pass one to change its thresholds while the flow runs (``forewarn.engine.liveconfig``)."""
-    flow = build_live(config, workers * (len(addresses) if addresses else 1), engine)
+        engine: Engine | None = None, accept_empty_redis: bool = False) -> None:
+    """``engine``: pass one to change its thresholds while the flow runs (``forewarn.engine.liveconfig``).
+
+    Raises :class:`sinks.redis_queue.RedisLostData` when Redis was wiped, at start or while
+    running (``accept_empty_redis``: the operator accepts an empty Redis at start).
+    """
+    r = config.redis
+    client = connect(r.url)
+    marker = with_backoff("redis_queue", lambda: claim_marker(client, r.prefix, config.recovery.directory or None,
+                                                                 accept_empty_redis), TRANSIENT, r.retry_max_seconds)
+    client.close()
+    flow = build_live(config, workers * (len(addresses) if addresses else 1), engine, marker)
     rec = config.recovery
     recovery = None
     if rec.directory:
@@ -132,20 +159,31 @@ def run(config: Config, workers: int = 1, process_id: int | None = None, address
         cli_main(flow, workers_per_process=workers, process_id=process_id, addresses=addresses,
                  epoch_interval=timedelta(seconds=rec.snapshot_interval_seconds), recovery_config=recovery)
     except BytewaxRuntimeError as exc:
+        lost = _cause(exc, RedisLostData)
+        if lost is not None:
+            raise lost from None
         if not _stopped_by_signal(exc):
             raise
         log.info("stopped by signal; the next start resumes from the last snapshot" if recovery else
                  "stopped by signal")
 
 
-def _stopped_by_signal(exc: BaseException) -> bool:
-    """A stop by SIGINT/SIGTERM: Bytewax's own "signal received", or our KeyboardInterrupt
-    raised inside a source or sink call (then Bytewax wraps it as that call's error)."""
+def _chain(exc: BaseException) -> Iterable[BaseException]:
+    """``exc`` and its causes, as Bytewax wraps the error of a source or sink call."""
     seen: set[int] = set()
     node: BaseException | None = exc
     while node is not None and id(node) not in seen:
-        if isinstance(node, KeyboardInterrupt) or "signal received" in str(node) or "KeyboardInterrupt" in str(node):
-            return True
+        yield node
         seen.add(id(node))
         node = node.__cause__ or node.__context__
-    return False
+
+
+def _cause(exc: BaseException, kind: type[BaseException]) -> BaseException | None:
+    return next((node for node in _chain(exc) if isinstance(node, kind)), None)
+
+
+def _stopped_by_signal(exc: BaseException) -> bool:
+    """A stop by SIGINT/SIGTERM: Bytewax's own "signal received", or our KeyboardInterrupt
+    raised inside a source or sink call (then Bytewax wraps it as that call's error)."""
+    return any(isinstance(node, KeyboardInterrupt) or "signal received" in str(node) or "KeyboardInterrupt" in str(node)
+               for node in _chain(exc))

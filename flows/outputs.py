@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import sys
 import time
 from collections.abc import Callable
@@ -112,6 +113,34 @@ class JsonlSink(DynamicSink):
                 f.close()
 
         return _CallPartition(write, close)
+
+
+class OrderedSink(DynamicSink):
+    """One backtest partition's triggers, as pickled batches of ``(order, trigger JSON line)``
+    for the merge into the one-shard order (``forewarn.apps.parallel``)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def build(self, step_id: str, worker_index: int, worker_count: int) -> _CallPartition:
+        f = open(self.path, "wb")
+
+        def write(items: list) -> None:
+            pickle.dump([(order, trigger_line((trig, source_ts, ingest))) for trig, source_ts, ingest, order in items],
+                        f, protocol=5)
+
+        return _CallPartition(write, f.close)
+
+
+def read_ordered(path: str):
+    """The ``(order, line)`` records an :class:`OrderedSink` wrote, in order."""
+    with open(path, "rb") as f:
+        while True:
+            try:
+                batch = pickle.load(f)
+            except EOFError:
+                return
+            yield from batch
 
 
 def trigger_line(item: tuple[Trigger, int | None, float]) -> bytes:

@@ -12,13 +12,14 @@ from __future__ import annotations
 import itertools
 import logging
 import time
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 
 from bytewax.inputs import DynamicSource, FixedPartitionedSource, StatefulSourcePartition, StatelessSourcePartition
 
-from flows.items import END, EVENT, INVALID, PROGRESS, WAKE
+from flows.items import END, EVENT, INVALID, PROGRESS, SHARE, WAKE
 from forewarn.core import events as ev
 from forewarn.engine.watermark import NEVER, PerWorker
 from sinks import metrics
@@ -31,22 +32,35 @@ def _count(counts: Counter) -> None:
         metrics.EVENTS.labels(topic, typ).inc(n)
 
 
+def share_of(customer_id: str, shares: int) -> int:
+    """The partition of a multi-process backtest a customer belongs to: crc32, the same in every process."""
+    return zlib.crc32(customer_id.encode()) % shares
+
+
 class _LinesPartition(StatefulSourcePartition):
-    """One ordered stream of JSON lines: watermark = largest event time so far, less the lateness."""
+    """One ordered stream of JSON lines: watermark = largest event time so far, less the lateness.
+
+    ``share`` ``(index, count)``: emit only the events of customers :func:`share_of` puts in
+    partition ``index`` (as ``SHARE`` items), with the watermark moves of everyone else's as
+    ticks; the first partition alone emits and counts the invalid lines.
+    """
 
     def __init__(self, lines: Iterator[tuple[str, bytes]], lateness_us: int, key_of: Callable[[str], str],
-                 batch_size: int, start: int) -> None:
+                 batch_size: int, start: int, share: tuple[int, int] | None = None) -> None:
         self.lines = itertools.islice(lines, start, None)
         self.pos = start
         self.lateness_us = lateness_us
         self.key_of = key_of
         self.batch_size = batch_size
+        self.share = share
         self.high = NEVER
         self.done = False
 
     def next_batch(self) -> list[tuple]:
         if self.done:
             raise StopIteration
+        if self.share is not None:
+            return self._share_batch()
         out = []
         counts: Counter = Counter()
         now = time.time()
@@ -69,6 +83,43 @@ class _LinesPartition(StatefulSourcePartition):
             self.done = True
         return out
 
+    def _share_batch(self) -> list[tuple]:
+        index, shares = self.share
+        key = self.key_of("")
+        out = []
+        ticks: list[tuple[int, int]] = []
+        counts: Counter = Counter()
+        now = time.time()
+        read = 0
+        wm = self.high - self.lateness_us
+        for source, raw in itertools.islice(self.lines, self.batch_size):
+            self.pos += 1
+            read += 1
+            item = ev.decode(raw)
+            if isinstance(item, ev.Invalid):
+                if index == 0:
+                    metrics.INVALID.labels(item.reason).inc()
+                    out.append((INVALID, None, (item.raw, item.error, source, item.reason), self.high, now))
+                continue
+            ts = item.ts_us
+            if ts > self.high:
+                self.high = ts
+            if share_of(item.customer_id, shares) == index:
+                counts[(ev.TOPIC_OF_TYPE[item.__struct_config__.tag], item.__struct_config__.tag)] += 1
+                wm = self.high - self.lateness_us
+                out.append((SHARE, key, (self.pos, item, ticks), wm, now))
+                ticks = []
+            elif self.high - self.lateness_us > wm:
+                wm = self.high - self.lateness_us
+                ticks.append((self.pos, wm))
+        _count(counts)
+        if read < self.batch_size and self.pos == self._exhausted_at():
+            out.append((END, key, (self.pos + 1, ticks), self.high, now))
+            self.done = True
+        elif ticks:
+            out.append((SHARE, key, (self.pos, None, ticks), wm, now))
+        return out
+
     def _exhausted_at(self) -> int:
         peek = next(self.lines, None)
         if peek is None:
@@ -84,17 +135,19 @@ class LinesSource(FixedPartitionedSource):
     """A finite, ordered stream of ``(source position, raw bytes)``: a JSONL file or the simulator."""
 
     def __init__(self, opener: Callable[[], Iterator[tuple[str, bytes]]], lateness_us: int,
-                 key_of: Callable[[str], str], batch_size: int = 2000) -> None:
+                 key_of: Callable[[str], str], batch_size: int = 2000, share: tuple[int, int] | None = None) -> None:
         self.opener = opener
         self.lateness_us = lateness_us
         self.key_of = key_of
         self.batch_size = batch_size
+        self.share = share
 
     def list_parts(self) -> list[str]:
         return ["stream"]
 
     def build_part(self, step_id: str, for_part: str, resume_state: int | None) -> _LinesPartition:
-        return _LinesPartition(self.opener(), self.lateness_us, self.key_of, self.batch_size, resume_state or 0)
+        return _LinesPartition(self.opener(), self.lateness_us, self.key_of, self.batch_size, resume_state or 0,
+                               self.share)
 
 
 def file_lines(path: str) -> Callable[[], Iterator[tuple[str, bytes]]]:

@@ -8,19 +8,35 @@ of input older than that horizon would queue its triggers again.
 
 Needs Redis >= 7.0: the script's ``#!lua`` line makes Redis refuse it *before* it runs when
 memory is full, so the marker and the entry are written together or not at all.
+
+A Redis that restarts empty (no persistence, a failover to an empty replica, a FLUSHALL) has
+lost those markers too, and a replay would queue again every trigger helpdesks already
+handled. So ``forewarn run`` keeps a token in Redis (``{prefix}forewarn:marker``) and a copy
+in its recovery directory (:func:`claim_marker`), and the enqueue script refuses to write
+while the token in Redis is not the one the engine started with: a wiped Redis stops the
+engine with :class:`RedisLostData` instead of re-emitting blindly (docs/helpdesk.md).
 """
 
 from __future__ import annotations
+
+import logging
+import os
+import uuid
+from pathlib import Path
 
 import redis
 
 from forewarn.core.trigger import Trigger, encode
 from sinks.retry import with_backoff
 
-# KEYS[1] = marker, KEYS[2] = stream; ARGV[1] = ttl seconds, ARGV[2] = trigger JSON.
-# XADD before SET: if the XADD is refused (a key of the wrong type), no marker is left
+# KEYS[1] = seen key, KEYS[2] = stream, KEYS[3] = the engine's marker; ARGV[1] = ttl
+# seconds, ARGV[2] = trigger JSON, ARGV[3] = the marker's expected token ("" = not checked).
+# XADD before SET: if the XADD is refused (a key of the wrong type), no seen key is left
 # behind that would make the retry skip a trigger that was never queued.
 _ENQUEUE = """#!lua
+if ARGV[3] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[3] then
+  return -1
+end
 if redis.call('EXISTS', KEYS[1]) == 1 then
   return false
 end
@@ -32,6 +48,8 @@ return id
 # Full memory is an outage like a lost connection: it clears when helpdesks ack and the
 # retention trims, so the writer holds its position instead of failing the dataflow.
 TRANSIENT = (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError, redis.exceptions.OutOfMemoryError)
+
+log = logging.getLogger("forewarn.sinks")
 
 ROUTES = ("human", "ai")
 PRIORITIES = ("p1", "p2", "p3", "p4")
@@ -65,6 +83,54 @@ def seen_key(prefix: str, trigger_id: str) -> str:
     return f"{prefix}forewarn:seen:{trigger_id}"
 
 
+def marker_key(prefix: str) -> str:
+    return f"{prefix}forewarn:marker"
+
+
+class RedisLostData(RuntimeError):
+    """Redis no longer holds the marker this engine set: it was wiped, and with it the record of
+    which triggers were already queued. The message says what happened and what to do."""
+
+
+MARKER_FILE = "redis-marker"
+
+
+def claim_marker(client: redis.Redis, prefix: str, recovery_dir: str | Path | None,
+                 accept_empty: bool = False) -> str:
+    """The token the engine checks on every write; raises :class:`RedisLostData` for a wiped Redis.
+
+    The recovery directory remembers the token of the Redis this engine wrote to. Redis
+    without a token while the directory has one means Redis lost its data; ``accept_empty``
+    (``forewarn run --accept-empty-redis``) is the operator saying so is fine: a fresh token is
+    set and triggers replayed after the last snapshot are queued again. Without a recovery
+    directory there is nothing to compare with: a missing token is taken as a first start.
+    """
+    key = marker_key(prefix)
+    local_path = Path(recovery_dir) / MARKER_FILE if recovery_dir else None
+    local = local_path.read_text().strip() if local_path is not None and local_path.exists() else None
+    current = client.get(key)
+    current = current.decode() if current is not None else None
+    if current is None:
+        if local is not None and not accept_empty:
+            raise RedisLostData(
+                f"Redis lost its data: the marker {key} this engine set is gone (its token is in "
+                f"{local_path}), so it cannot tell which triggers helpdesks already have, and it "
+                f"queued nothing again. Restore Redis from its backup and start again, or start with "
+                f"--accept-empty-redis to queue again the triggers replayed since the last snapshot "
+                f"(docs/helpdesk.md, 'Redis persistence').")
+        token = uuid.uuid4().hex
+        client.set(key, token, nx=True)
+        current = client.get(key).decode()  # another engine of this deployment may have set it first
+        log.warning("Redis had no marker: %s; set %s", "accepted as empty" if local is not None
+                    else "a first start on this Redis", key)
+    if local_path is not None and local != current:
+        local_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = local_path.with_suffix(".tmp")
+        tmp.write_text(current + "\n")
+        os.replace(tmp, local_path)
+    return current
+
+
 def connect(url: str) -> redis.Redis:
     return redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5, health_check_interval=30)
 
@@ -74,11 +140,14 @@ class QueueWriter:
 
     Parameters: ``url`` of Redis; ``prefix`` of every key; ``dedupe_ttl_days``, how long a
     written ``trigger_id`` is remembered; ``retry_max_seconds``, the longest pause between
-    retries while Redis is unreachable.
+    retries while Redis is unreachable; ``marker``, the token from :func:`claim_marker` that
+    Redis must still hold for a write to go ahead (None: not checked).
     """
 
-    def __init__(self, url: str, prefix: str = "", dedupe_ttl_days: float = 30.0, retry_max_seconds: float = 30.0) -> None:
+    def __init__(self, url: str, prefix: str = "", dedupe_ttl_days: float = 30.0, retry_max_seconds: float = 30.0,
+                 marker: str | None = None) -> None:
         self.client = connect(url)
+        self.marker = marker or ""
         self.prefix = prefix
         self.ttl = int(dedupe_ttl_days * 86400)
         self.retry_max = retry_max_seconds
@@ -91,8 +160,18 @@ class QueueWriter:
         def attempt() -> list[bool]:
             pipe = self.client.pipeline(transaction=False)
             for t, body in payloads:
-                self._script(keys=[seen_key(self.prefix, t.trigger_id), queue_key(self.prefix, t.route, t.priority)],
-                             args=[self.ttl, body], client=pipe)
-            return [r is not None and r is not False for r in pipe.execute()]
+                self._script(keys=[seen_key(self.prefix, t.trigger_id), queue_key(self.prefix, t.route, t.priority),
+                                   marker_key(self.prefix)],
+                             args=[self.ttl, body, self.marker], client=pipe)
+            return pipe.execute()
 
-        return with_backoff("redis_queue", attempt, TRANSIENT, self.retry_max)
+        results = with_backoff("redis_queue", attempt, TRANSIENT, self.retry_max)
+        if -1 in results:
+            # The script refused the whole batch (the marker is checked first): nothing new was
+            # queued, and the dataflow stops before it commits the epoch these triggers are in.
+            raise RedisLostData(
+                f"Redis lost its data while the engine ran: the marker {marker_key(self.prefix)} is gone, "
+                f"so the engine stopped instead of queueing again triggers helpdesks may already have. "
+                f"Restore Redis from its backup and start again, or start with --accept-empty-redis "
+                f"(docs/helpdesk.md, 'Redis persistence').")
+        return [r is not None and r is not False for r in results]

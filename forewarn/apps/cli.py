@@ -11,10 +11,10 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from forewarn.engine import config as cfgmod
 
+def _load(args: argparse.Namespace, overrides: dict | None = None):
+    from forewarn.engine import config as cfgmod
 
-def _load(args: argparse.Namespace, overrides: dict | None = None) -> cfgmod.Config:
     return cfgmod.load(getattr(args, "config", None), overrides)
 
 
@@ -22,38 +22,42 @@ def _sim_spec(args: argparse.Namespace):
     from forewarn.apps.simulator import SimSpec
 
     return SimSpec(customers=args.customers, days=args.days, seed=args.seed, start=args.start, end=args.end,
-                   duplicate_rate=args.duplicate_rate, late_rate=args.late_rate, invalid_rate=args.invalid_rate)
+                   duplicate_rate=args.duplicate_rate, late_rate=args.late_rate, invalid_rate=args.invalid_rate,
+                   support_rate=args.support_rate)
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:
-    from flows import modes
+    from forewarn.apps import parallel
 
     if args.set or args.truth or args.json:
         return _whatif(args)
-    from sinks import metrics
-
     config = _load(args)
-    # Counters are process-wide: report this run's share (tests call main() more than once).
-    events0, invalid0, held0 = (metrics.total(m) for m in (metrics.EVENTS, metrics.INVALID, metrics.TRIGGERS_SUPPRESSED))
-    started = time.monotonic()
-    modes.backtest(config, args.input, args.output, args.deadletter, args.scores)
-    took = time.monotonic() - started
-    events, invalid = metrics.total(metrics.EVENTS) - events0, metrics.total(metrics.INVALID) - invalid0
-    print(f"backtest: {int(events)} events ({int(invalid)} invalid) in {took:.1f} s "
-          f"({events / took:,.0f} events/s) -> {args.output}", file=sys.stderr)
-    held = metrics.total(metrics.TRIGGERS_SUPPRESSED) - held0
-    if held:
-        print(f"backtest: {int(held)} trigger(s) held back by [routing.cooldown_hours]", file=sys.stderr)
+    counts = parallel.backtest(parallel.Run(config, args.input, args.output, args.deadletter, args.scores),
+                               _workers(args))
+    print(f"backtest: {counts.events} events ({counts.invalid} invalid) in {counts.seconds:.1f} s "
+          f"({counts.events / max(counts.seconds, 1e-9):,.0f} events/s) -> {args.output}", file=sys.stderr)
+    if counts.held:
+        print(f"backtest: {counts.held} trigger(s) held back by [routing.cooldown_hours]", file=sys.stderr)
     return 0
+
+
+def _workers(args: argparse.Namespace) -> int:
+    from forewarn.apps import parallel
+    from forewarn.engine import config as cfgmod
+
+    if args.workers is None:
+        return parallel.default_workers()
+    if args.workers < 1:
+        raise cfgmod.ConfigError(f"--workers {args.workers}: give 1 or more processes")
+    return args.workers
 
 
 def _whatif(args: argparse.Namespace) -> int:
     """``backtest`` with ``--set``, ``--truth`` or ``--json``: one run per combination, and a report."""
     import json
 
-    from flows import modes
-    from forewarn.apps import whatif
-    from sinks import metrics
+    from forewarn.apps import parallel, whatif
+    from forewarn.engine import config as cfgmod
 
     if args.output == "-":
         raise cfgmod.ConfigError("--output -: the report goes to stdout; give the triggers a file path")
@@ -62,11 +66,12 @@ def _whatif(args: argparse.Namespace) -> int:
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     combos = whatif.grid(whatif.parse_sets(args.set or []))
     configs = [(overrides, _load(args, overrides)) for overrides in combos]  # all valid before any run
+    workers = _workers(args)
 
-    def replay(config: cfgmod.Config, input_path: str, output_path: str) -> int:
-        before = metrics.total(metrics.EVENTS)
-        modes.backtest(config, input_path, output_path, args.deadletter)
-        return int(metrics.total(metrics.EVENTS) - before)
+    def replay(runs: list[tuple[cfgmod.Config, str, str]], done) -> None:
+        parallel.backtest_many([parallel.Run(config, input_path, output_path, args.deadletter)
+                                for config, input_path, output_path in runs], workers,
+                               lambda i, counts: done(i, counts.events, counts.seconds))
 
     report = whatif.sweep(configs, args.input, args.output, replay, args.truth,
                           progress=lambda line: print(f"backtest: {line}", file=sys.stderr, flush=True))
@@ -77,6 +82,7 @@ def _whatif(args: argparse.Namespace) -> int:
 def cmd_record(args: argparse.Namespace) -> int:
     from forewarn.apps.record import record
     from forewarn.core.timefmt import parse_rfc3339
+    from forewarn.engine import config as cfgmod
 
     config = _load(args)
     times = {}
@@ -206,8 +212,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     addresses = args.addresses.split(";") if args.addresses else None
     engine = Engine(config)
     reloader.start(engine)
+    from sinks.redis_queue import RedisLostData
+
     try:
-        modes.run(config, workers=args.workers, process_id=args.process_id, addresses=addresses, engine=engine)
+        modes.run(config, workers=args.workers, process_id=args.process_id, addresses=addresses, engine=engine,
+                  accept_empty_redis=args.accept_empty_redis)
+    except RedisLostData as exc:
+        print(f"forewarn: {exc}", file=sys.stderr)
+        return 3
     finally:
         reloader.stop()
     return 0
@@ -226,6 +238,12 @@ def cmd_dashboards_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_lint(args: argparse.Namespace) -> int:
+    from forewarn.apps import lint
+
+    return lint.main(args)
+
+
 def _add_sim_args(p: argparse.ArgumentParser, customers: int, days: float) -> None:
     p.add_argument("--customers", type=int, default=customers, help="number of customers (default %(default)s)")
     p.add_argument("--days", type=float, default=days, help="days of store history (default %(default)s)")
@@ -238,9 +256,13 @@ def _add_sim_args(p: argparse.ArgumentParser, customers: int, days: float) -> No
     p.add_argument("--duplicate-rate", type=float, default=0.01, help="share of events delivered twice")
     p.add_argument("--late-rate", type=float, default=0.0, help="share of events delivered out of order")
     p.add_argument("--invalid-rate", type=float, default=0.0, help="share of malformed lines mixed in")
+    p.add_argument("--support-rate", type=float, default=1.0,
+                   help="inbound support messages and their labels, as a multiple of the rates in "
+                        "docs/situations.md (default %(default)s; 0 = none, the other events stay the same)")
 
 
-def parser() -> argparse.ArgumentParser:
+def parser(queue: bool = True) -> argparse.ArgumentParser:
+    """The whole command line; ``queue=False`` leaves out ``forewarn queue`` (it imports the Redis client)."""
     p = argparse.ArgumentParser(prog="forewarn", description="Real-time triggers for proactive e-commerce support.")
     p.add_argument("-v", "--verbose", action="store_true")
     sub = p.add_subparsers(dest="command", required=True)
@@ -250,6 +272,9 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("-w", "--workers", type=int, default=1, help="Bytewax worker threads in this process")
     r.add_argument("-i", "--process-id", type=int, help="this process's index in a Bytewax cluster")
     r.add_argument("-a", "--addresses", help="cluster addresses host:port;host:port (with --process-id)")
+    r.add_argument("--accept-empty-redis", action="store_true",
+                   help="start although Redis lost the marker this engine set (it was wiped): triggers replayed "
+                        "since the last snapshot are queued again (exit code 3 without it; docs/helpdesk.md)")
     r.set_defaults(func=cmd_run)
 
     d = sub.add_parser("demo", help="a quick look: a simulated store through the dataflow, no services needed")
@@ -283,6 +308,8 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--output", required=True, help="triggers JSONL ('-' for stdout)")
     b.add_argument("--config")
     b.add_argument("--deadletter", help="also write invalid events to this JSONL")
+    b.add_argument("--workers", type=int, help="processes, customers split among them (default: the cores); "
+                   "rule-based kinds are the same for any number, model kinds learn per process (docs/tuning.md)")
     b.add_argument("--set", action="append", metavar="KEY=V1,V2",
                    help="what-if: replay once per value of a config key (repeat for a cartesian product); "
                         "with several runs, one output file per run (docs/tuning.md)")
@@ -306,16 +333,31 @@ def parser() -> argparse.ArgumentParser:
     gb.add_argument("--out", default="dashboards/build", help="output directory (default %(default)s)")
     gb.set_defaults(func=cmd_dashboards_build)
 
-    from forewarn.queue.cli import register as register_queue
+    li = sub.add_parser("lint", help="compliance review of outbound texts (JSONL in, one result per line out); no services")
+    li.add_argument("--input", required=True, help="messages JSONL, one {id, channel, body, purpose, ...} per line ('-' for stdin)")
+    li.add_argument("--output", help="results JSONL, one {id, ok, findings} per input line (default stdout)")
+    li.add_argument("--config", help="TOML config whose [compliance] table applies (default forewarn.toml if present)")
+    li.set_defaults(func=cmd_lint)
 
-    register_queue(sub)
+    if queue:
+        from forewarn.queue.cli import register as register_queue
+
+        register_queue(sub)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    command = next((a for a in argv if not a.startswith("-")), None)
+    # lint must start fast and without any service client: it needs neither the queue
+    # commands (Redis) nor the engine config (detectors, River), and reports its own errors.
+    args = parser(queue=command != "lint").parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    if args.command == "lint":
+        return args.func(args)
+    from forewarn.engine import config as cfgmod
+
     try:
         return args.func(args)
     except cfgmod.ConfigError as exc:

@@ -386,6 +386,8 @@ def _planted_models(by_type, planted) -> list[dict[str, Any]]:
 def trigger_subject(trigger: Mapping[str, Any]) -> str | None:
     """What a trigger is about, comparable with a truth row's ``subject``."""
     kind = trigger.get("kind")
+    if kind == "support_message":
+        return ((trigger.get("evidence") or {}).get("triage") or {}).get("message_id")
     if kind in SHIPMENT_KINDS:
         return (trigger.get("evidence") or {}).get("shipment_id")
     if kind in CUSTOMER_KINDS:

@@ -192,28 +192,34 @@ def read_triggers(path: str) -> list[dict[str, Any]]:
 
 
 def sweep(configs: list[tuple[dict[str, Any], Config]], input_path: str, output: str,
-          replay: Callable[[Config, str, str], int], truth_path: str | None,
-          progress: Callable[[str], None]) -> dict[str, Any]:
+          replay: Callable[[list[tuple[Config, str, str]], Callable[[int, int, float], None]], None],
+          truth_path: str | None, progress: Callable[[str], None]) -> dict[str, Any]:
     """Run every combination and build the report (see the module docstring).
 
     configs: (overrides, validated config) per run, in order.
-    replay: runs one backtest ``(config, input, output) -> events read``.
+    replay: runs the backtests ``[(config, input, output)]`` (side by side where it can), and
+        calls ``done(index, events read, seconds)`` as each one's output is complete.
     progress: takes a line per run as it starts and as it ends (with events/s).
     The report lists the kinds that fired in any run, and the swept ones.
     """
     keys = list(configs[0][0]) if configs else []
-    runs = []
+    jobs = []
     for i, (overrides, config) in enumerate(configs, 1):
         out_path = output_path(output, overrides, len(configs) > 1)
-        label = run_label(overrides) or "as configured"
-        progress(f"run {i}/{len(configs)} {label}: replaying {input_path}")
-        started = time.monotonic()
-        events = replay(config, input_path, out_path)
-        took = time.monotonic() - started
+        progress(f"run {i}/{len(configs)} {run_label(overrides) or 'as configured'}: replaying {input_path}")
+        jobs.append((config, input_path, out_path))
+    finished: dict[int, tuple[int, float, list[dict[str, Any]]]] = {}
+
+    def done(index: int, events: int, took: float) -> None:
+        out_path = jobs[index][2]
         triggers = read_triggers(out_path)
-        progress(f"run {i}/{len(configs)} {label}: {events:,} events in {took:.1f} s "
+        finished[index] = (events, took, triggers)
+        label = run_label(configs[index][0]) or "as configured"
+        progress(f"run {index + 1}/{len(configs)} {label}: {events:,} events in {took:.1f} s "
                  f"({events / max(took, 1e-9):,.0f} events/s), {len(triggers):,} triggers -> {out_path}")
-        runs.append((overrides, config, out_path, events, took, triggers))
+
+    replay(jobs, done)
+    runs = [(overrides, config, jobs[i][2], *finished[i]) for i, (overrides, config) in enumerate(configs)]
     swept = swept_kinds(keys)
     shown = sorted(swept | {t["kind"] for *_, triggers in runs for t in triggers})
     ruled = rule_kinds(keys)

@@ -18,6 +18,7 @@ from detectors import REGISTRY
 from detectors.base import FLAGS, TRIAGE_FLAGS
 from forewarn.core.money import DEFAULT_RATES
 from outreach import drafts
+from outreach.compliance import Compliance
 
 Priority = Literal["p1", "p2", "p3", "p4"]
 Route = Literal["human", "ai"]
@@ -294,6 +295,7 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     routing: Routing = Routing()
     detectors: Detectors = msgspec.field(default_factory=Detectors)
     outreach: drafts.Outreach = drafts.Outreach()
+    compliance: Compliance = Compliance()
     triage: Triage = Triage()
 
 

@@ -16,6 +16,15 @@ Rules (contract section 2):
 * an event older than the watermark is late: applied at once and counted;
 * at the end of a finite input the watermark moves to the last event time, and every
   event and deadline up to it is processed.
+
+A shard built with ``ordered=True`` (one partition of a multi-process backtest,
+``forewarn backtest --workers N``) also labels each candidate with ``order``: where the
+operation that produced it (an event applied, a deadline fired) falls in the one-shard
+order. Operations are popped by the key ``(ts, 0, seq)`` for an event and ``(deadline, 1,
+customer, key)`` for a deadline, which is the one-shard merge order; a deadline armed in the
+past pops at once, right after the operation that armed it, so it takes that operation's
+key extended by ``(0,)``. The caller prefixes the input position it was processing, and the
+partitions' candidates sorted by ``order`` are the one-shard output, in its order.
 """
 
 from __future__ import annotations
@@ -38,15 +47,17 @@ NEVER = -(2**62)
 class Shard:
     """Customers, the events waiting for the watermark, the armed deadlines, and the watermark."""
 
-    __slots__ = ("customers", "pending", "heap", "watermark", "seq")
+    __slots__ = ("customers", "pending", "heap", "watermark", "seq", "ordered", "last")
 
     def __init__(self, customers: dict[str, CustomerState] | None = None,
                  pending: list[tuple[int, int, ev.AnyEvent, float]] | None = None,
-                 watermark: int = NEVER, seq: int = 0) -> None:
+                 watermark: int = NEVER, seq: int = 0, ordered: bool = False) -> None:
         self.customers: dict[str, CustomerState] = customers or {}
         self.pending = pending or []  # heap of (ts, arrival seq, event, ingest wall time)
         self.watermark = watermark
         self.seq = seq
+        self.ordered = ordered  # label candidates with their one-shard order (see the module docstring)
+        self.last: tuple = ()  # with ordered: the order key of the last operation
         self.heap: list[tuple[int, str, str]] = [
             (d, cid, key) for cid, c in self.customers.items() for key, d in c.timers.items()]
         heapq.heapify(self.heap)
@@ -181,15 +192,24 @@ class Engine:
             self._gen = _Generation(config, [rebuilt.get(d.kind, d) for d in old.detectors])
             return changed
 
-    def on_event(self, shard: Shard, event: ev.AnyEvent, watermark: int, ingest: float = 0.0) -> list[Candidate]:
-        """Take one event; process whatever the (stamped) watermark now allows."""
+    def on_event(self, shard: Shard, event: ev.AnyEvent, watermark: int, ingest: float = 0.0,
+                 seq: int | None = None) -> list[Candidate]:
+        """Take one event; process whatever the (stamped) watermark now allows.
+
+        ``seq``: the event's position in the whole input (an ordered shard's tie-break among
+        events of the same time); by default, its arrival number in this shard.
+        """
         ts = event.ts_us
+        if seq is None:
+            seq = shard.seq
+            shard.seq += 1
         if ts < shard.watermark:
             self.stats.late += 1
             out = self._apply(shard, event, ingest)  # deadlines before the watermark have fired
+            if shard.ordered:
+                self._label(shard, out, (ts, 0, seq))
         else:
-            heapq.heappush(shard.pending, (ts, shard.seq, event, ingest))
-            shard.seq += 1
+            heapq.heappush(shard.pending, (ts, seq, event, ingest))
             out = []
         out.extend(self.advance(shard, watermark, ingest))
         return out
@@ -205,13 +225,27 @@ class Engine:
             ev_ts = pending[0][0] if pending and pending[0][0] <= wm else None
             d = heap[0][0] if heap and (heap[0][0] < wm or (inclusive and heap[0][0] <= wm)) else None
             if ev_ts is not None and (d is None or ev_ts <= d):
-                _ts, _seq, event, ev_ingest = heapq.heappop(pending)
-                out.extend(self._apply(shard, event, ev_ingest))
+                _ts, seq, event, ev_ingest = heapq.heappop(pending)
+                found = self._apply(shard, event, ev_ingest)
+                if shard.ordered:
+                    self._label(shard, found, (ev_ts, 0, seq))
             elif d is not None:
                 deadline, cid, key = heapq.heappop(heap)
-                out.extend(self._fire(shard, cid, key, deadline, ingest))
+                found = self._fire(shard, cid, key, deadline, ingest)
+                if shard.ordered:
+                    self._label(shard, found, (deadline, 1, cid, key))
             else:
                 return out
+            out.extend(found)
+
+    @staticmethod
+    def _label(shard: Shard, found: list[Candidate], key: tuple) -> None:
+        """Give an ordered shard's candidates of one operation their one-shard order."""
+        if key <= shard.last:  # armed in the past: it pops right after the operation that armed it
+            key = shard.last + (0,)
+        shard.last = key
+        for i, c in enumerate(found):
+            c.order = (key, i)
 
     def finish(self, shard: Shard, final_watermark: int, ingest: float = 0.0) -> list[Candidate]:
         """End of input: process everything up to and including the final watermark."""

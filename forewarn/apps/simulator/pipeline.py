@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any
 
 from forewarn.apps import groundtruth
+from forewarn.apps.simulator import inbound
 from forewarn.apps.simulator.noise import Noise
 from forewarn.apps.simulator.spec import SimSpec, ts_key
 from forewarn.apps.simulator.store import Store
@@ -48,6 +49,11 @@ class Pipeline:
         self.n_valid = 0
         self.last_us: int | None = None
         self.noise: Noise | None = None
+        # Inbound support (v1.1): its own runs, merged in after the noise, and counted as written.
+        self.inbound = (inbound.Inbound(spec.seed, spec.support_rate, start_us, end_us, self.store.encode,
+                                        self.store.fmt) if spec.support_rate > 0 else None)
+        self.support_runs: list[Iterable[tuple[int, str, bytes]]] = []
+        self.support_counts = dict.fromkeys(inbound.WHAT, 0)
 
     @property
     def planted(self) -> dict[str, Any]:
@@ -57,6 +63,14 @@ class Pipeline:
     def stats(self) -> dict[str, int]:
         stats = dict(self.noise.stats) if self.noise else {"valid": 0, "duplicates": 0, "late": 0, "invalid": 0}
         stats["customers"] = self.spec.customers
+        if self.inbound is not None:
+            counts = self.support_counts
+            stats.update({
+                "support_messages": counts["message"] + counts["hostile"], "support_hostile": counts["hostile"],
+                "support_invalid": counts["invalid"], "support_duplicates": counts["duplicate"],
+                "support_labels": counts["label"], "support_orphan_labels": counts["orphan_label"],
+                "support_profiles": counts["profile"],
+            })
         return stats
 
     def generate(self, tick: Callable[[int], None] = lambda n: None) -> None:
@@ -73,25 +87,59 @@ class Pipeline:
                 batch = store.out
                 store.out = []
                 batch.sort(key=ts_key)
+                customers, store.customers, store.current = store.customers, [], None
                 if batch:
                     self.n_valid += len(batch)
                     last = batch[-1][0]
                     self.last_us = last if self.last_us is None else max(self.last_us, last)
-                    rows += groundtruth.open_rows((line for _, line in batch), self.config, store.planted)
+                    found = groundtruth.open_rows((line for _, line in batch), self.config, store.planted)
+                    rows += found
                     self.runs.append(self._spill(batch) if spill else batch)
+                    if self.inbound is not None:
+                        self._support(customers, found, spill)
                 tick(hi - lo)
+            if self.inbound is not None:
+                rows += inbound.settle(self.inbound.rows, self.last_us)
             self.truth = groundtruth.finish(rows, self.last_us) if self.last_us is not None else []
         self.noise = Noise(spec, self.n_valid)
 
+    def _support(self, customers: list, found: list[dict[str, Any]], spill: bool) -> None:
+        """Plant the support events of a batch's customers, from their truth rows and history."""
+        by_customer: dict[str, list[dict[str, Any]]] = {}
+        for row in found:
+            by_customer.setdefault(row["customer_id"], []).append(row)
+        planter = self.inbound
+        for c in customers:
+            mine = sorted(by_customer.get(c.cid, ()), key=lambda row: (row["fired_at_us"], row["kind"], row["subject"]))
+            planter.customer(c, mine)
+            c.history = []
+        batch, planter.out = planter.out, []
+        batch.sort(key=ts_key)
+        if batch:
+            self.support_runs.append(self._spill(batch) if spill else batch)
+
     def lines(self) -> Iterator[bytes]:
-        """The output lines in stream order (valid events merged by time, with the noise)."""
+        """The output lines in stream order (valid events merged by time, with the noise; the
+        support events merged in after the noise, the store's events first at equal times)."""
         try:
-            merged = heapq.merge(*self.runs, key=ts_key) if len(self.runs) > 1 else iter(
-                self.runs[0] if self.runs else ())
-            for _, line in self.noise.stream(merged):
-                yield line
+            merged = _merge(self.runs)
+            stream: Iterator[tuple] = self.noise.stream(merged)
+            if self.support_runs:
+                stream = heapq.merge(stream, self._support_lines(), key=ts_key)
+            for item in stream:
+                yield item[-1]
         finally:
             self.close()
+
+    def _support_lines(self) -> Iterator[tuple[int, str, bytes]]:
+        """The support events up to the store's last event (so the end of the input, and with
+        it the truth of every other kind, is the same with or without them), counted."""
+        counts, last = self.support_counts, self.last_us
+        for item in _merge(self.support_runs):
+            if item[0] > last:
+                return
+            counts[item[1]] += 1
+            yield item
 
     def close(self) -> None:
         for fh in self._files:
@@ -102,13 +150,27 @@ class Pipeline:
         """Write a sorted batch to a temporary file; read it back lazily, in order."""
         fh = tempfile.TemporaryFile(prefix="forewarn-sim-")
         self._files.append(fh)
+        if batch and len(batch[0]) == 3:  # support events: (ts, what, line)
+            fh.writelines(b"%d\t%s\t%s\n" % (ts, what.encode(), line) for ts, what, line in batch)
+            return _read_support_run(fh)
         fh.writelines(b"%d\t%s\n" % pair for pair in batch)
         return _read_run(fh)
 
 
+def _merge(runs: list) -> Iterator[tuple]:
+    return heapq.merge(*runs, key=ts_key) if len(runs) > 1 else iter(runs[0] if runs else ())
+
+
+# A JSON line holds no raw tab or newline (msgspec escapes them inside strings).
 def _read_run(fh: IO[bytes]) -> Iterator[tuple[int, bytes]]:
-    # A JSON line holds no raw tab or newline (msgspec escapes them inside strings).
     fh.seek(0)
     for raw in fh:
         ts, _, line = raw.partition(b"\t")
         yield int(ts), line[:-1]
+
+
+def _read_support_run(fh: IO[bytes]) -> Iterator[tuple[int, str, bytes]]:
+    fh.seek(0)
+    for raw in fh:
+        ts, what, line = raw.split(b"\t", 2)
+        yield int(ts), what.decode(), line[:-1]

@@ -132,3 +132,34 @@ def postal(r: random.Random, prefix: str, pattern: str) -> str:
             out.append(ch)
     return "".join(out)
 
+
+
+# --------------------------------------------------------------------------- v1.1 profiles
+# Drawn from the support generator (forewarn.apps.simulator.inbound), never from a customer's own.
+
+# country -> [(language tag, weight)]: what a customer of that country writes in.
+LANGUAGE_BY_COUNTRY = {
+    "DE": (("de", 0.86), ("en", 0.08), ("pt", 0.03), ("es", 0.03)),
+    "AT": (("de", 0.9), ("en", 0.1)),
+    "CH": (("de", 0.62), ("fr", 0.25), ("en", 0.13)),
+    "FR": (("fr", 0.88), ("en", 0.04), ("pt", 0.05), ("es", 0.03)),
+    "BE": (("fr", 0.5), ("en", 0.5)),
+    "ES": (("es", 0.9), ("en", 0.05), ("pt", 0.05)),
+    "NL": (("en", 1.0),), "IE": (("en", 1.0),), "SE": (("en", 1.0),),
+    "GB": (("en", 0.92), ("pt", 0.04), ("es", 0.04)),
+    "IT": (("en", 0.75), ("es", 0.15), ("fr", 0.1)),
+    "PL": (("en", 0.9), ("de", 0.1)),
+}
+# How a language is tagged on the profile (BCP 47 as stores send it: some with a region).
+LANGUAGE_TAGS = {"en": ("en", "en", "en-GB"), "de": ("de", "de", "de-DE", "de-AT"), "fr": ("fr", "fr-FR"),
+                 "es": ("es", "es-ES"), "pt": ("pt", "pt-PT", "pt-BR")}
+TIMEZONES = {"DE": ("Europe/Berlin",), "AT": ("Europe/Vienna",), "CH": ("Europe/Zurich",),
+             "FR": ("Europe/Paris",), "BE": ("Europe/Brussels",), "ES": ("Europe/Madrid", "Atlantic/Canary"),
+             "NL": ("Europe/Amsterdam",), "IE": ("Europe/Dublin",), "SE": ("Europe/Stockholm",),
+             "GB": ("Europe/London",), "IT": ("Europe/Rome",), "PL": ("Europe/Warsaw",)}
+# country -> (calling code, mobile prefixes, digits after the prefix)
+PHONES = {"DE": ("49", ("151", "160", "170", "176"), 8), "AT": ("43", ("650", "664", "676"), 7),
+          "CH": ("41", ("76", "78", "79"), 7), "FR": ("33", ("6", "7"), 8), "BE": ("32", ("470", "475", "486"), 6),
+          "ES": ("34", ("6", "7"), 8), "NL": ("31", ("6",), 8), "IE": ("353", ("83", "85", "87"), 7),
+          "SE": ("46", ("70", "72", "73"), 7), "GB": ("44", ("7700", "7911", "7400"), 6),
+          "IT": ("39", ("320", "333", "347"), 7), "PL": ("48", ("50", "60", "69"), 7)}

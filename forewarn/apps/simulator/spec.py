@@ -21,6 +21,9 @@ class SimSpec:
         2 min later in the stream).
     late_rate: share of events placed later in the stream than their event time (1 s–2 min).
     invalid_rate: malformed lines mixed in, as a share of the valid lines.
+    support_rate: inbound support (v1.1 profiles, messages, labels) at this multiple of the
+        documented rates (``docs/situations.md``); 0 leaves it out: the events of the rest of
+        the store are the same bytes whatever this is.
     """
 
     customers: int = 2000
@@ -31,6 +34,7 @@ class SimSpec:
     duplicate_rate: float = 0.01
     late_rate: float = 0.0
     invalid_rate: float = 0.0
+    support_rate: float = 0.0
 
 
 def check(spec: SimSpec) -> None:
@@ -43,6 +47,8 @@ def check(spec: SimSpec) -> None:
         value = getattr(spec, name)
         if not 0.0 <= value <= 1.0:
             raise ValueError(f"{name} = {value}: must be between 0 and 1")
+    if not 0.0 <= spec.support_rate <= 20.0:
+        raise ValueError(f"support_rate = {spec.support_rate}: must be between 0 and 20")
 
 
 def window(spec: SimSpec) -> tuple[int, int]:

@@ -28,13 +28,18 @@ from forewarn.apps.simulator.spec import SimSpec
 from forewarn.core.timefmt import DAY, HOUR, MINUTE, SECOND, format_us
 
 class Customer:
-    __slots__ = ("cid", "segment", "tier", "country", "currency", "rate", "home", "email",
-                 "basket", "orders", "verified", "explicit_verified")
+    """One customer as generated. ``history`` keeps ``(ts, type, fields)`` of the customer's
+    events other than engagement, for the support messages planted afterwards
+    (:mod:`.inbound`); ``index``, ``name`` and ``life`` (first seen, µs) likewise."""
+
+    __slots__ = ("cid", "index", "name", "life", "segment", "tier", "country", "currency", "rate", "home",
+                 "email", "basket", "orders", "verified", "explicit_verified", "history")
 
     def __init__(self) -> None:
         self.orders = 0
         self.verified: list[tuple[int, bool]] = []
         self.explicit_verified = False
+        self.history: list[tuple[int, str, dict[str, Any]]] = []
 
     def verified_at(self, ts: int) -> bool:
         value = True
@@ -72,6 +77,10 @@ class Store(Payments, Parcels):
         skus = cat.sample(range(10000, 100000), len(prices))
         self.catalogue: list[tuple[str, float]] = [(f"SKU-{s}", p) for s, p in zip(skus, prices)]
         self.prices = [p for _, p in self.catalogue]
+        # The customers generated since the pipeline last took them (one batch), and the one
+        # being generated, whose history emit() keeps.
+        self.customers: list[Customer] = []
+        self.current: Customer | None = None
 
     # -- output
 
@@ -82,6 +91,8 @@ class Store(Payments, Parcels):
         d = {"event_id": f"ev{self.n_events:09d}", "type": type_, "ts": self.fmt(ts), "customer_id": cid}
         d.update(fields)
         self.out.append((ts, self.encode(d)))
+        if self.current is not None:
+            self.current.history.append((ts, type_, fields))
 
     # -- one customer, start to end
 
@@ -91,6 +102,9 @@ class Store(Payments, Parcels):
         span = end - start
         c = Customer()
         c.cid = cid = f"cus_{i + 1:06d}"
+        c.index = i
+        self.current = c
+        self.customers.append(c)
         seg = pick(r, SEGMENT_T)
         c.segment, _, orders_30d, activity_day, basket_factor = seg
         c.tier = "vip" if c.segment == "vip" else "standard"
@@ -108,6 +122,7 @@ class Store(Payments, Parcels):
             life = start + _sec(r.random() * 0.9 * span)
         else:
             life = start + _sec(r.random() * HOUR)
+        c.name, c.life = f"{first} {last}", life
         verified = r.random() >= 0.02
         c.verified.append((life, verified))
         consent: dict[str, bool] = {}

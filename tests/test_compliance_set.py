@@ -1,0 +1,56 @@
+"""The labelled set (tests/data/compliance_set.jsonl) through ``forewarn lint``: what a store would see.
+
+Every line is a lint input plus ``expected``, the codes a careful reviewer finds in it.
+Recall over the planted findings must stay at or above 0.9, and no clean message (a
+late-parcel notice, a payment retry reminder, a marketing mail with its unsubscribe line, an
+order confirmation, a refund reported as done, a reply) may be blocked.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from collections import Counter
+from pathlib import Path
+
+from forewarn.apps.cli import main
+from outreach.compliance import CODES, LANGUAGES
+
+ROOT = Path(__file__).resolve().parents[1]
+SET = ROOT / "tests" / "data" / "compliance_set.jsonl"
+spec = importlib.util.spec_from_file_location("compliance_quality", ROOT / "scripts" / "compliance_quality.py")
+quality = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(quality)
+
+LABELLED = [json.loads(line) for line in SET.read_text().splitlines() if line.strip()]
+
+
+def test_the_set_covers_every_code_and_language_with_clean_messages():
+    assert len(LABELLED) >= 200
+    planted = Counter(code for row in LABELLED for code in row["expected"])
+    assert set(planted) == set(CODES), set(CODES) - set(planted)
+    assert min(planted.values()) >= 6
+    languages = Counter((row.get("language") or "mixed").split("-")[0] for row in LABELLED)
+    assert all(languages[lang] >= 20 for lang in LANGUAGES), languages
+    assert sum(1 for row in LABELLED if not row["expected"]) >= 50
+
+
+def test_lint_finds_the_planted_findings_and_blocks_no_clean_message(tmp_path):
+    out = tmp_path / "results.jsonl"
+    code = main(["lint", "--input", str(SET), "--output", str(out)])
+    assert code == 1  # the set has blocking findings, and no bad line
+    results = [json.loads(line) for line in out.read_text().splitlines()]
+    report = quality.score(LABELLED, results)
+    assert report["clean_blocked"] == [], report["clean_blocked"]
+    assert report["recall"] >= 0.9, quality.table(report)
+    for code_name, row in report["per_code"].items():
+        assert row["recall"] is None or row["recall"] >= 0.75, (code_name, row)
+
+
+def test_the_score_fails_when_findings_are_missing():
+    """The yardstick itself: results with nothing found give recall 0 and no clean block."""
+    empty = [{"id": row["id"], "ok": True, "findings": []} for row in LABELLED]
+    report = quality.score(LABELLED, empty)
+    assert report["recall"] == 0.0 and report["clean_blocked"] == []
+    blocked = [{"id": row["id"], "ok": False, "findings": [{"code": "risky_promise"}]} for row in LABELLED]
+    assert len(quality.score(LABELLED, blocked)["clean_blocked"]) == sum(1 for r in LABELLED if not r["expected"])
