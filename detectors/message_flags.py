@@ -10,8 +10,8 @@ accents and case do not matter, and common spellings without umlauts (``rueck``)
 misspellings nobody can avoid (``chargback``, ``urgnet``) are listed where they are cheap.
 
 * ``angry``: insults to the service and exasperation (ridiculous, unacceptable, a joke,
-  Frechheit, inadmissible, vergüenza, absurdo, ...), or shouting: three or more words in
-  capitals in a row, or runs of ``!!``/``?!``, or an angry emoji;
+  Frechheit, inadmissible, vergüenza, absurdo, ...), or shouting — three or more words in
+  capitals in a row together with ``!!``/``?!`` — or an angry emoji;
 * ``legal_threat``: a lawyer, a court, legal action, a consumer-protection body (Verbraucherzentrale,
   DGCCRF, OCU, Procon, ...);
 * ``chargeback_threat``: a chargeback, disputing or reversing the payment with the bank or
@@ -100,8 +100,8 @@ _PHRASES: dict[str, tuple[str, ...]] = {
         r"perderam um cliente", r"nao compro mais",
     ),
     "urgent": (
-        r"urgen", r"urgnet", r"\basap\b", r"emergency", r"immediately", r"right (?:now|away)", r"as soon as possible",
-        r"time[ -]sensitive", r"need (?:it|this|them) (?:by|before|for|today)", r"by tomorrow", r"(?:reply|answer|respond|call me|ship it) today",
+        r"(?<!envio )(?<!entrega )(?<!shipping )(?<!delivery )(?<!versand )(?<!livraison )urgen", r"urgnet", r"\basap\b", r"emergency", r"immediately", r"right (?:now|away)", r"as soon as possible",
+        r"time[ -]sensitive", r"need (?:it|this|them) (?:by|before|today)", r"by tomorrow", r"(?:reply|answer|respond|call me|ship it) today",
         r"dringend", r"sofort", r"eilig", r"so schnell wie moglich", r"heute noch", r"bis morgen", r"brauche (?:es|das|sie) bis",
         r"au plus vite", r"immediatement", r"des que possible", r"tout de suite", r"(?:repondre|reponse|rappeler) aujourd ?hui", r"besoin avant",
         r"en urgence",
@@ -146,6 +146,8 @@ def flags_in(raw: str) -> set[str]:
     normalised form (lower case, no accents), and shouting, ``!!`` and angry emoji on itself."""
     text = normalise(raw)
     found = {flag for flag, pattern in FLAG_PATTERNS.items() if pattern.search(text)}
-    if "angry" not in found and (shouting(raw) or _EXCLAIM.search(raw) or _ANGRY_EMOJI.search(raw)):
+    # Capitals alone are how some people type, and "!!" how others say thanks: only both
+    # together, or an angry emoji, count as anger without an angry word.
+    if "angry" not in found and (shouting(raw) and _EXCLAIM.search(raw) or _ANGRY_EMOJI.search(raw)):
         found.add("angry")
     return found

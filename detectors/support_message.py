@@ -11,7 +11,8 @@ The trigger routes the message itself: ``score`` is the intent's confidence, and
   labels before it and learns from its ``support.labelled`` when that comes;
 * ``flags``: rules (:mod:`detectors.message_flags`) over the text — ``angry``, ``legal_threat``,
   ``chargeback_threat``, ``churn_threat``, ``urgent``, and ``repeat_contact`` also from history:
-  another message from the customer in the last ``repeat_days`` days;
+  another message from the customer in the last ``repeat_days`` days about the same order (or,
+  neither naming one, with the same predicted intent);
 * ``order_id``: the message's own field, else an order number in the text that is one of the
   customer's own orders (the digits of an order id, ``#1234`` for ``ord_0001234``, at least
   three of them): an id the customer does not own is never taken;
@@ -77,10 +78,11 @@ class Params(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
 
 
 class Seen(msgspec.Struct, array_like=True, gc=False):
-    """Per customer: crc32 of the latest message ids (4 bytes each) and their times."""
+    """Per customer: crc32 of the latest message ids (4 bytes each), and of the latest few
+    messages (time, order, intent) for telling a repeat contact."""
 
     ids: bytes = b""
-    times: list[int] = []
+    recent: list[tuple[int, str | None, str | None]] = []
 
 
 def own_order(text: str, order_ids: list[str]) -> str | None:
@@ -124,18 +126,21 @@ class SupportMessage:
             model.count("message_duplicate")
             return []
         ts = event.ts_us
-        p = self.params
-        repeat = any(0 <= ts - t <= p.repeat_days * DAY_US for t in seen.times)
-        seen.times = [t for t in seen.times if ts - t <= p.repeat_days * DAY_US][-7:] + [ts]
-
+        window = self.params.repeat_days * DAY_US
         text = cut_quoted(event.body[:2 * MAX_TEXT])[:MAX_TEXT]
         if event.subject:
             text = f"{event.subject[:200]}\n{text}"
         prediction = model.predict(cust.customer_id, event.message_id, event.subject, event.body, ts)
         flags = flags_in(text)
-        if repeat:
-            flags.add("repeat_contact")
         order_id = event.order_id or own_order(text, list(cust.orders))
+        # Writing again about the same thing: the same order, or (no order either time) the
+        # same intent, within repeat_days.
+        intent = prediction.intent
+        recent = [r for r in seen.recent if 0 <= ts - r[0] <= window]
+        if any(order_id is not None and r[1] == order_id
+               or order_id is None and r[1] is None and intent is not None and r[2] == intent for r in recent):
+            flags.add("repeat_contact")
+        seen.recent = recent[-7:] + [(ts, order_id, intent)]
         linked, parcel = self._linked(cust, order_id, ts)
         flags_sorted = sorted(flags)
         sched.score(self.kind, prediction.confidence)

@@ -60,6 +60,11 @@ CALIBRATION_HALF_LIFE = 2000.0  # labels
 MIN_CALIBRATION = 30  # labels scored before any confidence above 0 is given
 Z = 1.96  # Wilson bound at 95 %
 ALTERNATIVES = 3
+# Naive Bayes counts every n-gram of a message as independent evidence, so its posterior is
+# all but 0 or 1 for any message: the probabilities reported (and ranked by the calibration)
+# are tempered to the evidence of this many independent words (the log-likelihoods are
+# scaled by EVIDENCE / the message's feature count). The ranking of intents is unchanged.
+EVIDENCE = 12.0
 
 
 class Prediction(NamedTuple):
@@ -155,6 +160,26 @@ class SparseMultinomialNB(naive_bayes.MultinomialNB):
     True
     """
 
+    def unlearn_one(self, x, y):
+        """Take back a ``learn_one(x, y)`` (a corrected label): the counts are as if it never was."""
+        self.class_counts[y] -= 1
+        counts = self.feature_counts
+        total = 0
+        for f, frequency in x.items():
+            row = counts[f]
+            left = row.get(y, 0) - frequency
+            if left > 0:
+                row[y] = left
+            else:
+                row.pop(y, None)
+                if not row:
+                    del counts[f]
+            total += frequency
+        self.class_totals[y] -= total
+        if self.class_counts[y] <= 0:
+            del self.class_counts[y]
+            del self.class_totals[y]
+
     def learn_one(self, x, y):
         self.class_counts[y] += 1
         counts = self.feature_counts
@@ -166,11 +191,16 @@ class SparseMultinomialNB(naive_bayes.MultinomialNB):
         self.class_totals[y] += total
 
     def predict_proba_one(self, x):
+        return self.tempered_proba(x, None)
+
+    def tempered_proba(self, x, evidence: float | None):
+        """Probabilities from the log-likelihoods scaled by ``evidence / len(x)`` (None: unscaled)."""
         jll = self.joint_log_likelihood(x)
         if not jll:
             return {}
+        scale = 1.0 if evidence is None or not x else evidence / len(x)
         top = max(jll.values())
-        exp = {c: math.exp(v - top) for c, v in jll.items()}
+        exp = {c: math.exp((v - top) * scale) for c, v in jll.items()}
         total = math.fsum(exp.values())
         return {c: e / total for c, e in exp.items()}
 
@@ -216,12 +246,14 @@ class IntentModel(OnlineModel):
         self.max_pending = max_pending
         self.pending_us = int(pending_days * 86400e6)
         # (customer, message) -> (ts, hashed feature buckets as uint32 bytes, predicted intent,
-        # raw probability): a few hundred bytes a message, never its text.
-        self.pending: OrderedDict[tuple[str, str], tuple[int, bytes, str | None, float]] = OrderedDict()
+        # raw probability, the label learned or None): a few hundred bytes a message, never its
+        # text; kept after its label (until it ages out) so that a QA correction can replace it.
+        self.pending: OrderedDict[tuple[str, str], tuple[int, bytes, str | None, float, str | None]] = OrderedDict()
         self.right = 0.0  # prequential accuracy: predictions scored against the label learned
         self.scored = 0
         # What happened to messages and labels, lifetime (the forewarn_model_outcomes gauge):
-        # label_learned, label_unknown_message, pending_expired, pending_dropped, message_duplicate.
+        # label_learned, label_corrected, label_repeated, label_unknown_message, pending_expired,
+        # pending_dropped, message_duplicate.
         self.outcomes: dict[str, int] = {}
 
     @property
@@ -230,48 +262,70 @@ class IntentModel(OnlineModel):
 
     def predict(self, customer_id: str, message_id: str, subject: str | None, body: str, ts_us: int) -> Prediction:
         """Score a message with what has been learned so far; keep it for its label."""
-        x = features(readable(subject, body))
+        x, words = features(readable(subject, body))
         intent, raw, alternatives, confidence = None, 0.0, [], 0.0
         if self.classifier.class_counts:
-            proba = self.classifier.predict_proba_one(x)
+            proba = self.classifier.tempered_proba(x, EVIDENCE)
             ranked = sorted(proba.items(), key=lambda kv: (-kv[1], kv[0]))
-            intent, raw = ranked[0]
+            intent, top = ranked[0]
+            # Naive Bayes is as sure of a phrasing it has never seen as of one it has seen a
+            # hundred times: what the calibration ranks by is its probability times the share
+            # of the message's words it has met before, so new wording gets less confidence.
+            known = self.classifier.feature_counts
+            familiar = sum(1 for w in words if w in known) / len(words) if words else 0.0
+            raw = top * familiar
             alternatives = [[k, round(p, 4)] for k, p in ranked[1:1 + ALTERNATIVES]]
             confidence = self.calibration.confidence(raw)
         self._expire(ts_us)
         key = (customer_id, message_id)
         self.pending.pop(key, None)
-        self.pending[key] = (ts_us, array("I", x).tobytes(), intent, raw)
+        self.pending[key] = (ts_us, array("I", x).tobytes(), intent, raw, None)
         while len(self.pending) > self.max_pending:
-            self.pending.popitem(last=False)
-            self.count("pending_dropped")
+            _key, entry = self.pending.popitem(last=False)
+            if entry[4] is None:
+                self.count("pending_dropped")
         return Prediction(intent, round(confidence, 4), alternatives, self.learned)
 
     def learn(self, customer_id: str, message_id: str, intent: str, ts_us: int) -> str:
         """Learn the label of a message predicted earlier; returns the outcome: ``label_learned``,
         or ``label_unknown_message`` (never seen here, or no longer kept: nothing is learned)."""
         self._expire(ts_us)
-        kept = self.pending.pop((customer_id, message_id), None)
+        key = (customer_id, message_id)
+        kept = self.pending.get(key)
         if kept is None:
             return self.count("label_unknown_message")
-        _ts, buckets, predicted, raw = kept
+        ts, buckets, predicted, raw, learned_as = kept
+        x = dict.fromkeys(array("I", buckets), 1)
+        if learned_as is not None:
+            # A second label (a QA pass correcting the agent): naive Bayes is counts, so the
+            # first label is taken back exactly and the new one learned in its place.
+            if learned_as == intent:
+                return self.count("label_repeated")
+            self.classifier.unlearn_one(x, learned_as)
+            self.classifier.learn_one(x, intent)
+            self.pending[key] = (ts, buckets, predicted, raw, intent)
+            return self.count("label_corrected")
         if predicted is not None:
             right = predicted == intent
             self.calibration.update(raw, right)
             self.right += right
             self.scored += 1
-        self.classifier.learn_one(dict.fromkeys(array("I", buckets), 1), intent)
+        self.classifier.learn_one(x, intent)
         self.learned += 1
+        # Kept (until it ages out) for a correction; it no longer counts towards max_pending's
+        # purpose of waiting, but stays bounded by it.
+        self.pending[key] = (ts, buckets, predicted, raw, intent)
         return self.count("label_learned")
 
     def _expire(self, now_us: int) -> None:
         pending = self.pending
         while pending:
-            key, (ts, *_rest) = next(iter(pending.items()))
-            if now_us - ts <= self.pending_us:
+            key, entry = next(iter(pending.items()))
+            if now_us - entry[0] <= self.pending_us:
                 return
             del pending[key]
-            self.count("pending_expired")
+            if entry[4] is None:  # never labelled
+                self.count("pending_expired")
 
     def count(self, outcome: str) -> str:
         self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1

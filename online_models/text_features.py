@@ -88,6 +88,9 @@ def tokens(text: str) -> set[str]:
     return out
 
 
-def features(text: str) -> dict[int, int]:
-    """Hashed presence features of already-:func:`readable` text: ``{bucket: 1}``."""
-    return _hasher.transform_one(dict.fromkeys(tokens(text), 1))
+def features(text: str) -> tuple[dict[int, int], list[int]]:
+    """Hashed presence features of already-:func:`readable` text, ``{bucket: 1}``, and the
+    buckets of its words alone (to tell how much of the wording the model has seen before)."""
+    toks = tokens(text)
+    words = [t for t in toks if t.startswith("w:")]
+    return _hasher.transform_one(dict.fromkeys(toks, 1)), list(_hasher.transform_one(dict.fromkeys(words, 1)))

@@ -73,13 +73,17 @@ def test_once_the_parcel_is_delivered_a_message_naming_no_order_links_nothing():
     assert triage_of(out[-1])["linked"] == []
 
 
-def test_flags_come_from_the_words_and_from_writing_again():
+def test_flags_come_from_the_words_and_from_writing_again_about_the_same_order():
     out = replay([
-        message("2026-11-02T10:00:00Z", "m1", "Das ist eine Frechheit! Ich schalte meinen Anwalt ein."),
-        message("2026-11-03T10:00:00Z", "m2", "Je vais faire opposition auprès de ma banque."),
+        message("2026-11-02T10:00:00Z", "m1", "Das ist eine Frechheit! Ich schalte meinen Anwalt ein.", order_id="o1"),
+        message("2026-11-03T10:00:00Z", "m2", "Je vais faire opposition auprès de ma banque.", order_id="o1"),
+        message("2026-11-03T11:00:00Z", "m3", "Vou pedir estorno ao banco.", order_id="o2"),
+        message("2026-11-20T11:00:00Z", "m4", "Still nothing for this order", order_id="o1"),  # past repeat_days
     ])
     assert triage_of(out[0])["flags"] == ["angry", "legal_threat"]
     assert triage_of(out[1])["flags"] == ["chargeback_threat", "repeat_contact"]
+    assert triage_of(out[2])["flags"] == ["chargeback_threat"]
+    assert triage_of(out[3])["flags"] == []
     assert out[0].priority == "p1" and out[0].route == "human"
 
 
