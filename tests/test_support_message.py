@@ -135,3 +135,16 @@ def test_a_label_for_a_message_never_seen_is_counted_not_learned():
     model = engine.models["support_message"]
     assert model.outcomes == {"label_unknown_message": 1}
     assert model.learned == 0
+
+
+def test_a_routing_row_can_test_the_intent_by_the_stores_own_spelling():
+    config = load(None, {"routing.rules": [{"name": "returns go to the returns desk", "route": "human",
+                                             "priority_at_least": "p2", "when": {"intents": ["Return-Request"]}}]})
+    events = _learning_stream(40)
+    events += [message("2026-10-28T09:00:00Z", "q1", "I want to return the shoes, too small", customer_id="c2"),
+               message("2026-10-28T09:10:00Z", "q2", "where is my parcel? it has not arrived", customer_id="c3")]
+    *_, returns, parcel = replay(events, config)
+    assert triage_of(returns)["intent"] == "return_request"
+    assert (returns.route, returns.priority) == ("human", "p2")
+    assert "rule 'returns go to the returns desk'" in " ".join(returns.evidence["routing"])
+    assert triage_of(parcel)["intent"] == "where_is_my_order" and parcel.route == "ai"
