@@ -1,4 +1,4 @@
-"""What every detector shares: the candidate it emits and the scheduler it arms deadlines with.
+"""What every detector shares: the :class:`Detector` base, the candidate it emits, the scheduler.
 
 A detector is a small state machine over one customer's events. It is called with the
 customer's state *before* the event is applied to it (so it can compare the event with
@@ -9,12 +9,13 @@ It does no I/O and never reads a clock: time comes only from events and deadline
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Literal, Protocol
 
 import msgspec
 
 from forewarn.core.events import AnyEvent
 from forewarn.core.state import CustomerState
+from forewarn.core.trigger import Priority, Route
 
 
 # Facts a detector can attach to a candidate for the routing table to key on
@@ -93,25 +94,67 @@ class Scheduler(Protocol):
         ...
 
 
-class Detector(Protocol):
-    """One trigger kind. ``Params`` is a msgspec struct of its documented thresholds.
+Subject = Literal["shipment", "order", "customer", "message"]
 
-    Thresholds can change while ``forewarn run`` runs (docs/tuning.md): the engine then
-    builds a new instance with the new params, which is right for a detector that keeps all
-    its state in :class:`CustomerState`. A detector holding state of its own (a River model)
-    defines ``retune(self, params) -> None`` to take new params in place instead, so nothing
-    learned is lost; it validates before changing anything (raise ValueError to refuse).
-    A deadline armed before a change keeps its time: when firing, take the threshold it was
-    armed with from the deadline itself (or from state), not from the current params.
 
-    A detector may declare ``EVENTS``, the event types its ``on_event`` reads; the engine
-    then calls it for those only. Without it, it sees every event. One that needs more of
-    the config than its ``Params`` defines ``from_config(params, config)``, which the engine
-    then builds it with (at start and when its params change).
+class Detector:
+    """One trigger kind: everything the engine, the config and the tools need to know about it.
+
+    A kind declares, as class attributes (checked by :func:`detectors.register`):
+
+    * ``kind``: its name, as in the trigger's ``kind`` and ``[detectors.<kind>]``;
+    * ``Params``: a msgspec struct of its documented thresholds (the ``[detectors.<kind>]`` table);
+    * ``PRIORITY`` and ``ROUTE``: its default row in ``[routing.kinds]`` (the base priority and lane);
+    * ``SUBJECT``: what its triggers are about, ``shipment``, ``order``, ``customer`` or
+      ``message`` (a trigger's subject is that id; the ground truth is matched on it);
+    * ``EVENTS``: the event types ``on_event`` reads (the engine calls it for those only;
+      None = every event);
+    * ``COOLDOWN_HOURS``: its default ``[routing.cooldown_hours]`` (0 = none);
+    * ``MODEL_BASED``: it scores with a learned model (``score`` is a probability, judged by ROC AUC);
+    * ``LEAD_TIMES``: a customer notices its situation by themselves, so a trigger can be early
+      or late against them (``forewarn whatif`` reports the lead time).
+
+    It is a small state machine over one customer's events, called with the customer's state
+    *before* the event is applied to it, arming deadlines through the :class:`Scheduler`, and
+    called back with :meth:`on_deadline` when the watermark passes one. It does no I/O and
+    never reads a clock.
+
+    Thresholds can change while ``forewarn run`` runs (docs/tuning.md): the engine calls
+    :meth:`retune`, whose default builds a new instance, right for a detector that keeps all
+    its state in :class:`CustomerState`. A deadline armed before a change keeps its time:
+    when firing, take the threshold it was armed with from the deadline itself (or from
+    state), not from the current params.
     """
 
     kind: ClassVar[str]
+    Params: ClassVar[type[msgspec.Struct]]
+    PRIORITY: ClassVar[Priority]
+    ROUTE: ClassVar[Route]
+    SUBJECT: ClassVar[Subject]
+    EVENTS: ClassVar[frozenset[type] | None] = None
+    COOLDOWN_HOURS: ClassVar[float] = 0.0
+    MODEL_BASED: ClassVar[bool] = False
+    LEAD_TIMES: ClassVar[bool] = False
 
-    def on_event(self, cust: CustomerState, event: AnyEvent, sched: Scheduler) -> list[Candidate]: ...
+    def __init__(self, params: Any) -> None:
+        self.params = params
 
-    def on_deadline(self, cust: CustomerState, key: str, deadline_us: int, sched: Scheduler) -> list[Candidate]: ...
+    @classmethod
+    def from_config(cls, params: Any, config: Any) -> Detector:
+        """Build it from its params and the whole config; override to read more than the params."""
+        return cls(params)
+
+    def retune(self, params: Any, config: Any) -> Detector:
+        """Take a new config while running; return the detector to run from now on.
+
+        The default is a new instance (:meth:`from_config`). A detector holding state of its
+        own (a River model) takes the params in place and returns itself, so nothing learned
+        is lost; it validates before changing anything (raise ValueError to refuse).
+        """
+        return type(self).from_config(params, config)
+
+    def on_event(self, cust: CustomerState, event: AnyEvent, sched: Scheduler) -> list[Candidate]:
+        return []
+
+    def on_deadline(self, cust: CustomerState, key: str, deadline_us: int, sched: Scheduler) -> list[Candidate]:
+        return []

@@ -22,11 +22,11 @@ exceptions and returns only bump counters: no model call.
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar
+from typing import Annotated, Any, ClassVar
 
 import msgspec
 
-from detectors.base import Candidate, Reason, Scheduler
+from detectors.base import Candidate, Detector, Reason, Scheduler
 from forewarn.core import events as ev
 from forewarn.core.state import CustomerState
 from forewarn.core.timefmt import DAY, format_us, whole_seconds
@@ -68,8 +68,14 @@ class Params(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     max_horizon_days: Annotated[float, msgspec.Meta(gt=0)] = 60.0
 
 
-class ChurnRisk:
+class ChurnRisk(Detector):
     kind: ClassVar[str] = "churn_risk"
+    Params = Params
+    PRIORITY = "p3"
+    ROUTE = "human"
+    SUBJECT = "customer"
+    COOLDOWN_HOURS = 0.0  # the model keeps its own once-per-customer cooldown
+    MODEL_BASED = True
     EVENTS: ClassVar[frozenset[type]] = frozenset({
         ev.CustomerActivity, ev.OrderPlaced, ev.PaymentFailed, ev.ShipmentException, ev.OrderReturned,
         ev.ShipmentDelivered})
@@ -78,9 +84,10 @@ class ChurnRisk:
         self.params = params
         self.models = PerWorker(ChurnModel)
 
-    def retune(self, params: Params) -> None:
+    def retune(self, params: Params, config: Any) -> ChurnRisk:
         """New thresholds while running: read at each use, nothing learned is lost."""
         self.params = params
+        return self
 
     def _habit(self, cust: CustomerState, ts: int) -> Habit:
         h = cust.ext.get(self.kind)

@@ -24,7 +24,7 @@ from typing import ClassVar
 
 import msgspec
 
-from detectors.base import Candidate, Reason, Scheduler
+from detectors.base import Candidate, Detector, Reason, Scheduler
 from forewarn.core import events as ev
 from forewarn.core.state import CustomerState
 
@@ -49,13 +49,15 @@ def problems_of(email: str | None, verified: bool | None, address: dict[str, str
     return out
 
 
-class DataQuality:
+class DataQuality(Detector):
     kind: ClassVar[str] = "data_quality"
+    Params = Params
+    PRIORITY = "p4"
+    ROUTE = "ai"
+    SUBJECT = "order"
+    COOLDOWN_HOURS = 1.0
 
     EVENTS: ClassVar[frozenset[type]] = frozenset({ev.OrderPlaced})
-
-    def __init__(self, params: Params) -> None:
-        self.params = params
 
     def on_event(self, cust: CustomerState, event: ev.AnyEvent, sched: Scheduler) -> list[Candidate]:
         if not isinstance(event, ev.OrderPlaced):
@@ -98,6 +100,3 @@ class DataQuality:
             currency=event.currency,
             flags=tuple(flags),
         )]
-
-    def on_deadline(self, cust: CustomerState, key: str, deadline_us: int, sched: Scheduler) -> list[Candidate]:
-        return []  # arms none

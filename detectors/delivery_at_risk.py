@@ -20,11 +20,11 @@ replaces or suppresses ``delivery_late``, which fires at the deadline as ever.
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar
+from typing import Annotated, Any, ClassVar
 
 import msgspec
 
-from detectors.base import Candidate, Reason, Scheduler
+from detectors.base import Candidate, Detector, Reason, Scheduler
 from forewarn.core import events as ev
 from forewarn.core.state import CustomerState, Shipment
 from forewarn.core.timefmt import HOUR, format_us, whole_seconds
@@ -52,8 +52,14 @@ class Params(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     min_labels: Annotated[int, msgspec.Meta(ge=0)] = 300
 
 
-class DeliveryAtRisk:
+class DeliveryAtRisk(Detector):
     kind: ClassVar[str] = "delivery_at_risk"
+    Params = Params
+    PRIORITY = "p4"
+    ROUTE = "ai"
+    SUBJECT = "shipment"
+    MODEL_BASED = True
+    LEAD_TIMES = True
     EVENTS: ClassVar[frozenset[type]] = frozenset({
         ev.OrderPlaced, ev.ShipmentCreated, ev.ShipmentUpdated, ev.ShipmentException, ev.ShipmentDelivered,
         ev.OrderCancelled})
@@ -62,10 +68,11 @@ class DeliveryAtRisk:
         self.params = params
         self.models = PerWorker(LatenessModel)
 
-    def retune(self, params: Params) -> None:
+    def retune(self, params: Params, config: Any) -> DeliveryAtRisk:
         """New thresholds while running: read at each use, nothing learned is lost. Parcels
         already watched keep the checkpoints they have armed until their next judgement."""
         self.params = params
+        return self
 
     def _key(self, shipment_id: str) -> str:
         return f"{self.kind}|{shipment_id}"
@@ -236,4 +243,3 @@ class DeliveryAtRisk:
             score=round(p, 4),
             value_at_risk=order.total if order is not None else 0.0,
         )
-

@@ -16,7 +16,7 @@ from typing import Annotated, ClassVar
 
 import msgspec
 
-from detectors.base import Candidate, Reason, Scheduler
+from detectors.base import Candidate, Detector, Reason, Scheduler
 from forewarn.core import events as ev
 from forewarn.core.state import CustomerState
 from forewarn.core.timefmt import HOUR, format_us
@@ -32,13 +32,16 @@ class Params(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     grace_hours: Annotated[float, msgspec.Meta(ge=0, le=720)] = 12.0
 
 
-class DeliveryLate:
+class DeliveryLate(Detector):
     kind: ClassVar[str] = "delivery_late"
+    Params = Params
+    PRIORITY = "p3"
+    ROUTE = "ai"
+    SUBJECT = "shipment"
+    COOLDOWN_HOURS = 0.0  # every late parcel is its own case
+    LEAD_TIMES = True
     EVENTS: ClassVar[frozenset[type]] = frozenset({
         ev.ShipmentCreated, ev.ShipmentUpdated, ev.ShipmentDelivered, ev.OrderCancelled})
-
-    def __init__(self, params: Params) -> None:
-        self.params = params
 
     def _key(self, shipment_id: str) -> str:
         return f"{self.kind}|{shipment_id}"

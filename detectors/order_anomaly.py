@@ -13,11 +13,11 @@ on a model outlier with at least one fact that stood out; ``reasons`` name those
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar
+from typing import Annotated, Any, ClassVar
 
 import msgspec
 
-from detectors.base import Candidate, Reason, Scheduler
+from detectors.base import Candidate, Detector, Reason, Scheduler
 from forewarn.core import events as ev
 from forewarn.core.state import CustomerState
 from online_models.anomaly import OrderAnomalyModel, assess, evidence
@@ -54,17 +54,23 @@ class Params(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     warmup_orders: Annotated[int, msgspec.Meta(ge=0)] = 200
 
 
-class OrderAnomaly:
+class OrderAnomaly(Detector):
     kind: ClassVar[str] = "order_anomaly"
+    Params = Params
+    PRIORITY = "p2"
+    ROUTE = "human"
+    SUBJECT = "order"
+    MODEL_BASED = True
     EVENTS: ClassVar[frozenset[type]] = frozenset({ev.OrderPlaced})
 
     def __init__(self, params: Params) -> None:
         self.params = params
         self.models = PerWorker(lambda: OrderAnomalyModel(self.params.quantile))
 
-    def retune(self, params: Params) -> None:
+    def retune(self, params: Params, config: Any) -> OrderAnomaly:
         """New thresholds while running; each worker's model takes a new quantile at its next order."""
         self.params = params
+        return self
 
     def on_event(self, cust: CustomerState, event: ev.AnyEvent, sched: Scheduler) -> list[Candidate]:
         if type(event) is not ev.OrderPlaced:
@@ -101,6 +107,3 @@ class OrderAnomaly:
             score=round(verdict.score, 4),
             value_at_risk=event.total,
         )]
-
-    def on_deadline(self, cust: CustomerState, key: str, deadline_us: int, sched: Scheduler) -> list[Candidate]:
-        return []  # decides at the order; arms nothing

@@ -17,7 +17,7 @@ from typing import ClassVar
 
 import msgspec
 
-from detectors.base import Candidate, Reason, Scheduler
+from detectors.base import Candidate, Detector, Reason, Scheduler
 from forewarn.core import events as ev
 from forewarn.core.state import CustomerState
 from forewarn.core.timefmt import format_us
@@ -39,13 +39,15 @@ class Params(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     """``[detectors.payment_disputed]``: no thresholds; every dispute fires."""
 
 
-class PaymentDisputed:
+class PaymentDisputed(Detector):
     kind: ClassVar[str] = "payment_disputed"
+    Params = Params
+    PRIORITY = "p1"
+    ROUTE = "human"
+    SUBJECT = "order"
+    COOLDOWN_HOURS = 0.0  # every chargeback has its own response deadline
 
     EVENTS: ClassVar[frozenset[type]] = frozenset({ev.PaymentDisputed})
-
-    def __init__(self, params: Params) -> None:
-        self.params = params
 
     def on_event(self, cust: CustomerState, event: ev.AnyEvent, sched: Scheduler) -> list[Candidate]:
         if not isinstance(event, ev.PaymentDisputed):
@@ -80,6 +82,3 @@ class PaymentDisputed:
             currency=event.currency,
             flags=flags,
         )]
-
-    def on_deadline(self, cust: CustomerState, key: str, deadline_us: int, sched: Scheduler) -> list[Candidate]:
-        return []  # arms none

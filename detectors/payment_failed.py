@@ -28,7 +28,7 @@ from typing import Annotated, ClassVar, NamedTuple
 
 import msgspec
 
-from detectors.base import Candidate, Reason, Scheduler, order_value
+from detectors.base import Candidate, Detector, Reason, Scheduler, order_value
 from forewarn.core import events as ev
 from forewarn.core.state import CustomerState
 from forewarn.core.timefmt import MINUTE, format_us
@@ -90,8 +90,14 @@ class Episode(msgspec.Struct, array_like=True):
     fired: bool = False
 
 
-class PaymentFailed:
+class PaymentFailed(Detector):
     kind: ClassVar[str] = "payment_failed"
+    Params = Params
+    PRIORITY = "p2"
+    ROUTE = "ai"
+    SUBJECT = "order"
+    COOLDOWN_HOURS = 1.0
+    LEAD_TIMES = True
 
     def __init__(self, params: Params) -> None:
         self.params = params

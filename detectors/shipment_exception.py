@@ -16,7 +16,7 @@ from typing import ClassVar, NamedTuple
 
 import msgspec
 
-from detectors.base import Candidate, Reason, Scheduler, order_value
+from detectors.base import Candidate, Detector, Reason, Scheduler, order_value
 from forewarn.core import events as ev
 from forewarn.core.state import CustomerState
 from forewarn.core.timefmt import format_us
@@ -56,13 +56,16 @@ class Params(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     """``[detectors.shipment_exception]``: no thresholds; every carrier exception fires."""
 
 
-class ShipmentException:
+class ShipmentException(Detector):
     kind: ClassVar[str] = "shipment_exception"
+    Params = Params
+    PRIORITY = "p2"
+    ROUTE = "ai"
+    SUBJECT = "shipment"
+    COOLDOWN_HOURS = 6.0
+    LEAD_TIMES = True
 
     EVENTS: ClassVar[frozenset[type]] = frozenset({ev.ShipmentException})
-
-    def __init__(self, params: Params) -> None:
-        self.params = params
 
     def on_event(self, cust: CustomerState, event: ev.AnyEvent, sched: Scheduler) -> list[Candidate]:
         if not isinstance(event, ev.ShipmentException):
@@ -95,6 +98,3 @@ class ShipmentException:
             currency=currency,
             flags=x.flags,
         )]
-
-    def on_deadline(self, cust: CustomerState, key: str, deadline_us: int, sched: Scheduler) -> list[Candidate]:
-        return []  # arms none

@@ -19,7 +19,7 @@ from typing import Annotated, ClassVar
 
 import msgspec
 
-from detectors.base import Candidate, Reason, Scheduler, order_value
+from detectors.base import Candidate, Detector, Reason, Scheduler, order_value
 from forewarn.core import events as ev
 from forewarn.core.state import CustomerState
 from forewarn.core.timefmt import HOUR, format_us
@@ -36,8 +36,14 @@ class Params(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     stall_hours: Annotated[float, msgspec.Meta(ge=1, le=720)] = 48.0
 
 
-class ShipmentStalled:
+class ShipmentStalled(Detector):
     kind: ClassVar[str] = "shipment_stalled"
+    Params = Params
+    PRIORITY = "p3"
+    ROUTE = "ai"
+    SUBJECT = "shipment"
+    COOLDOWN_HOURS = 6.0
+    LEAD_TIMES = True
 
     def __init__(self, params: Params) -> None:
         self.params = params

@@ -42,7 +42,7 @@ from typing import Annotated, Any, ClassVar
 
 import msgspec
 
-from detectors.base import Candidate, Reason, Scheduler, order_value
+from detectors.base import Candidate, Detector, Reason, Scheduler, order_value
 from detectors.message_flags import flags_in
 from forewarn.core import events as ev
 from forewarn.core.state import CustomerState
@@ -102,17 +102,25 @@ def own_order(text: str, order_ids: list[str]) -> str | None:
     return None
 
 
-class SupportMessage:
-    kind: ClassVar[str] = "support_message"
+class SupportMessage(Detector):
+    kind = "support_message"
+    Params = Params
+    # The lane of a message is [triage]'s (forewarn/engine/routing.py); p3: answered within the day.
+    PRIORITY = "p3"
+    ROUTE = "ai"
+    SUBJECT = "message"
+    COOLDOWN_HOURS = 0.0  # every message is answered
     EVENTS: ClassVar[frozenset[type]] = frozenset({ev.SupportMessage, ev.SupportLabelled})
 
     def __init__(self, params: Params) -> None:
         self.params = params
         self.models = PerWorker(lambda: IntentModel(params.max_pending, params.pending_days))
 
-    def retune(self, params: Params) -> None:
-        """New thresholds while running: read at each message; the model keeps what it learned."""
+    def retune(self, params: Params, config: Any) -> SupportMessage:
+        """New thresholds while running: read at each message; the model keeps what it learned
+        (its pending bounds stay those it was built with until a restart)."""
         self.params = params
+        return self
 
     def on_event(self, cust: CustomerState, event: ev.AnyEvent, sched: Scheduler) -> list[Candidate]:
         model = self.models.get()
@@ -162,9 +170,6 @@ class SupportMessage:
             }, "channel": event.channel, "language": event.language or cust.language,
                 **self._order_facts(cust, order_id, parcel)},
             score=prediction.confidence, value_at_risk=value, currency=currency, flags=tuple(flags_sorted))]
-
-    def on_deadline(self, cust: CustomerState, key: str, deadline_us: int, sched: Scheduler) -> list[Candidate]:
-        return []
 
     @staticmethod
     def _order_facts(cust: CustomerState, order_id: str | None, parcel: str | None) -> dict[str, Any]:

@@ -35,7 +35,7 @@ from typing import Annotated, Any, ClassVar
 
 import msgspec
 
-from detectors.base import Candidate, Reason, Scheduler
+from detectors.base import Candidate, Detector, Reason, Scheduler
 from forewarn.core import events as ev
 from forewarn.core.state import CustomerState
 from forewarn.core.timefmt import DAY, SECOND, format_us
@@ -74,8 +74,13 @@ class Watch(msgspec.Struct, array_like=True):
     fired: bool = False
 
 
-class VipEngagementDrop:
+class VipEngagementDrop(Detector):
     kind: ClassVar[str] = "vip_engagement_drop"
+    Params = Params
+    PRIORITY = "p2"
+    ROUTE = "human"
+    SUBJECT = "customer"
+    COOLDOWN_HOURS = 168.0
 
     EVENTS: ClassVar[frozenset[type]] = frozenset({ev.OrderPlaced, ev.CustomerActivity})
 

@@ -296,7 +296,7 @@ _CODE_FIRST = re.compile(r"(?<![\d.,#])(\d{4,8}|\d{3}[ \-]\d{3})\W{0,3}(?:is|as|
                          r"(?:your|ihr|dein|votre|ton|tu|su|seu|o seu|teu|o teu)\W{1,3}(?:[a-z\-]+\W{1,3}){0,2}?"
                          r"(?:code|passcode|pin|tan|otp|codigo|password|passwort|mot de passe|senha|contrasena|clave)\b")
 _CVV_VALUE = re.compile(r"\W{0,3}(?:(?:is|ist|lautet|est|es|e)\W{1,3})?(\d{3,4})\b")
-_PASSWORD_VALUE = re.compile(r"(\s{0,2}[:=]\s{0,2}|\s{1,2}(?:is|ist|lautet|est|es|e)\s{0,2}:?\s{0,2})[\"'“«]?([^\s\"'”»]{3,64})")
+_PASSWORD_VALUE = re.compile(r"(?:\s[a-z]{3,15}){0,2}?(\s{0,2}[:=]\s{0,2}|\s{1,2}(?:is|ist|lautet|est|es|e)\s{0,2}:?\s{0,2})[\"'“«]?([^\s\"'”»]{3,64})")
 _SHOUT_WORD = re.compile(r"[\w'’-]+")
 _PUNCT_RUN = re.compile(r"[!?¡¿]{3,}")
 _CLAUSE_END = re.compile(r"[.,;:!?\n()\[\]]|\s[-–—]\s|\b(?:but|aber|mais|pero|mas)\b")

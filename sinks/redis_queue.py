@@ -26,7 +26,7 @@ from pathlib import Path
 
 import redis
 
-from forewarn.core.trigger import Trigger, encode
+from forewarn.core.trigger import PRIORITIES, ROUTES, Trigger, encode
 from sinks.retry import with_backoff
 
 # KEYS[1] = seen key, KEYS[2] = stream, KEYS[3] = the engine's marker; ARGV[1] = ttl
@@ -50,9 +50,6 @@ return id
 TRANSIENT = (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError, redis.exceptions.OutOfMemoryError)
 
 log = logging.getLogger("forewarn.sinks")
-
-ROUTES = ("human", "ai")
-PRIORITIES = ("p1", "p2", "p3", "p4")
 
 
 def queue_key(prefix: str, route: str, priority: str) -> str:

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from forewarn.engine.config import ENV_OVERRIDES, to_toml
+from forewarn.core.settings import ENV_OVERRIDES
+from forewarn.engine.config import to_toml
 
 REPO = Path(__file__).resolve().parent.parent
 KAFKA = os.environ.get("FOREWARN_KAFKA_BOOTSTRAP", "127.0.0.1:9092")

@@ -127,7 +127,9 @@ def test_order_confirmations_and_late_parcel_notices_are_not_promotional():
     for body in ["Thanks for your order #10482! Subtotal €59.90, shipping: free. Discount: -€5.00. We'll email you when it ships.",
                  "Your parcel is running late. The carrier now expects to deliver it on Friday. Don't miss it: someone should be home.",
                  "Ihre Bestellung ist unterwegs. Damit Sie die Lieferung nicht verpassen, verfolgen Sie sie hier.",
-                 "Tu pedido sale hoy del almacén y llegará el jueves."]:
+                 "Tu pedido sale hoy del almacén y llegará el jueves.",
+                 "Your discount code SAVE10 was applied to this order.",
+                 "Votre commande bénéficie de la livraison gratuite.", "O seu pedido tem portes grátis."]:
         assert codes(body, recipient=r) == [], body
 
 
@@ -148,6 +150,18 @@ def test_a_marketing_email_or_sms_needs_an_unsubscribe_or_stop_line():
 # --- risky promises ------------------------------------------------------------------
 
 @pytest.mark.parametrize("body,lang", [
+    ("Keep the item, we'll send a new one at no extra cost.", "en"),
+    ("Your money will be refunded within 3 days.", "en"),
+    ("Rest assured, it will arrive tomorrow.", "en"),
+    ("Ihre nächste Bestellung geht auf uns.", "de"),
+    ("Les frais de livraison vous seront remboursés.", "fr"),
+    ("Te aseguro que mañana lo tienes.", "es"),
+    ("Os portes serão reembolsados.", "pt"),
+    ("Your next order is on us!", "en"),
+    ("We'll waive the late fee this time.", "en"),
+    ("Here's a $15 credit on your account for the inconvenience.", "en"),
+    ("Wir schicken Ihnen kostenlos einen Ersatz.", "de"),
+    ("Te garantizo que llega el viernes.", "es"),
     ("Don't worry, we'll refund you in full.", "en"),
     ("You'll get a full refund by Friday.", "en"),
     ("It is guaranteed to arrive by Friday.", "en"),
@@ -173,6 +187,7 @@ def test_promises_are_blocked(body, lang):
     ("Tu reembolso completo ya ha sido procesado.", "es"),
     ("O seu reembolso total foi processado ontem.", "pt"),
     ("We'll try the payment again on 5 May. Please check your card details.", "en"),
+    ("Keep the item, we can't send a new one at no extra cost.", "en"),
 ])
 def test_negations_and_facts_are_not_promises(body, lang):
     assert only("risky_promise", body, language=lang) == []
@@ -202,6 +217,8 @@ def test_not_our_fault_is_no_admission_and_a_payment_is_processed_not_sued():
     ("Hi %(name)s", "%(name)s"), ("Hello $FIRST_NAME", "$FIRST_NAME"), ("Dear ,\nyour parcel", "Dear ,"),
     ("Hi , your parcel is late", "Hi ,"), ("Your order #None has shipped", "#None"), ("Total: undefined", ": undefined"),
     ("Your refund of € was issued.", "€"), ("Hallo [Vorname], Ihr Paket", "[Vorname]"),
+    ("Hi null, your order is ready.", "Hi null,"), ("Dear Customer Name,", "Dear Customer Name,"),
+    ("Your tracking number is: . Thanks", ": "), ("Sehr geehrte/r ,", "Sehr geehrte/r ,"),
 ])
 def test_unfilled_placeholders_are_blocked_where_they_are(body, found):
     fs = only("placeholder", body)
@@ -212,6 +229,7 @@ def test_unfilled_placeholders_are_blocked_where_they_are(body, found):
 def test_html_tags_prices_and_names_are_not_placeholders():
     assert only("placeholder", "<p>Hi <b>Anna</b>,</p><BR><TABLE><tr><td>Total: 20 €.</td></tr></TABLE>") == []
     assert only("placeholder", "Hi, your order ships today. [SALE] Nothing else. Hi Anna, thanks!") == []
+    assert only("placeholder", "Dear Customer,\nHallo,\nBetrag: 440,91\u00a0€. Summe 1\u202f234,50 €, bitte") == []
     assert only("placeholder", "<style>p {color: red} .x{margin:0}</style><p>Hello Ana</p>") == []
 
 
@@ -226,10 +244,16 @@ def test_card_numbers_by_luhn_cvv_passwords_and_codes_are_blocked_and_masked():
     assert body[fs[0].span[0]:fs[0].span[1]] == "4242 4242 4242 4242"
 
 
+def test_a_code_given_before_its_name_is_a_one_time_code():
+    [f] = only("sensitive_data", "Use 445566 as your login code.")
+    assert f.span == (4, 29)  # "445566 as your login code"
+
+
 def test_order_tracking_and_phone_numbers_are_not_card_numbers():
     for body in ["Order 4242424242424242 has shipped.", "Tracking number 4242 4242 4242 4242",
                  "Call us on +49 4242 4242 4242 4", "Card ending 4242", "4242 4242 4242 4241 is not Luhn-valid",
-                 "Never share your CVV with anyone.", "Your password was changed."]:
+                 "Never share your CVV with anyone.", "Your password was changed.",
+                 "Your order number is 4111111111111111.", "IBAN DE89 3704 0044 0532 0130 00"]:
         assert only("sensitive_data", body) == [], body
 
 
@@ -314,3 +338,19 @@ def test_odd_values_never_crash_the_checker():
         CHECKER.review(msg)
     fs = CHECKER.review(Message("email", "x", subject="Hi {{name}}"))
     assert [(f.code, f.span) for f in fs] == [("placeholder", None)] and "subject" in fs[0].detail
+
+
+@pytest.mark.parametrize("body,lang", [
+    ("To guarantee the security of your payment, we use 3-D Secure.", "en"),
+    ("Your order is protected by our buyer guarantee.", "en"),
+    ("We promise to keep your data safe.", "en"),
+    ("Um die Sicherheit Ihrer Zahlung zu garantieren, nutzen wir 3-D Secure.", "de"),
+    ("Ihr Gerät hat zwei Jahre Garantie.", "de"),
+    ("Votre produit est sous garantie pendant deux ans.", "fr"),
+    ("Para garantizar la seguridad de tu pago usamos 3-D Secure.", None),
+    ("Para garantir a segurança do seu pagamento, usamos 3-D Secure.", "pt"),
+    ("This email was sent by Northwind Ltd, a limited liability company.", "en"),
+    ("Haftungsausschluss: Alle Angaben ohne Gewähr.", "de"),
+])
+def test_security_warranty_and_footer_wording_is_neither_a_promise_nor_a_legal_risk(body, lang):
+    assert codes(body, language=lang) == []

@@ -12,7 +12,7 @@ from forewarn.engine.config import from_dict
 from forewarn.apps.groundtruth import trigger_subject
 from forewarn.apps.producer import produce
 from forewarn.apps.simulator import SimSpec, generate, write_jsonl
-from online_models.quality import MODEL_KINDS
+from detectors import MODEL_KINDS
 from tests.conftest import live_config, queued_triggers, wait_for
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]

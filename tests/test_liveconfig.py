@@ -112,17 +112,16 @@ def test_an_edit_that_changes_nothing_is_reported_unchanged(live):
     assert reloader.check() == "unchanged" and reloader.generation == 1
 
 
-class Learner:
+class Learner(delivery_late.DeliveryLate):
     """A detector with learned state: takes new params in place instead of being rebuilt."""
-
-    kind = "delivery_late"
 
     def __init__(self, params):
         self.params = params
         self.learned = 0
 
-    def retune(self, params):
+    def retune(self, params, config):
         self.params = params
+        return self
 
     def on_event(self, cust, event, sched):
         self.learned += 1
@@ -140,7 +139,7 @@ def test_reconfigure_keeps_a_detector_with_learned_state_and_rebuilds_stateless_
     assert engine.by_kind["delivery_late"] is not stateless
     assert engine.by_kind["delivery_late"].params.grace_hours == 3.0
 
-    monkeypatch.setitem(REGISTRY, "delivery_late", (Learner, delivery_late.Params))
+    monkeypatch.setitem(REGISTRY, "delivery_late", Learner)
     engine = Engine(load(None, env={}))
     learner = engine.by_kind["delivery_late"]
     learner.learned = 41

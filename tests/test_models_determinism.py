@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 from forewarn.apps.simulator import SimSpec, generate, write_jsonl
-from online_models.quality import MODEL_KINDS
+from detectors import MODEL_KINDS
 from tests.conftest import REPO
 
 SPEC = SimSpec(customers=400, days=21, seed=3, end="2026-10-31T00:00:00Z")

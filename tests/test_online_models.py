@@ -20,7 +20,8 @@ from online_models.customer_features import Habit
 from online_models.labels import Pending, keep_last
 from online_models.lateness import LatenessModel
 from online_models.order_features import MAX_PLACES, OrderHistory, StoreProfile, extract, remember, scaled
-from online_models.quality import Prequential, evaluate, roc_auc
+from forewarn.apps.model_quality import evaluate
+from online_models.quality import Prequential, roc_auc
 from online_models.shipment_features import NUMERIC, Watch, categories, features
 from tests.factory import lines, order
 

@@ -321,7 +321,7 @@ def parser(queue: bool = True) -> argparse.ArgumentParser:
     b.add_argument("--truth", help="ground-truth JSONL (forewarn simulate --truth): adds precision, recall and lead time")
     b.add_argument("--json", action="store_true", help="print the report as JSON instead of a table")
     b.add_argument("--scores", help="also write every online-model evaluation (fired or not) to this JSONL, "
-                                    "for online_models.quality.evaluate")
+                                    "for forewarn.apps.model_quality.evaluate")
     b.set_defaults(func=cmd_backtest)
 
     sc = sub.add_parser("score", help="per kind: truth, fired, tp, fp, fn, precision, recall (and ROC AUC of scores)")

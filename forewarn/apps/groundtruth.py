@@ -47,6 +47,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from detectors import REGISTRY
 from forewarn.core import events as ev
 from forewarn.core.timefmt import HOUR, MINUTE, format_us
 
@@ -55,8 +56,6 @@ KINDS = (
     "payment_failed", "payment_disputed", "order_anomaly", "churn_risk",
     "vip_engagement_drop", "data_quality",
 )
-SHIPMENT_KINDS = frozenset({"delivery_late", "delivery_at_risk", "shipment_stalled", "shipment_exception"})
-CUSTOMER_KINDS = frozenset({"churn_risk", "vip_engagement_drop"})
 
 # Used when the config has no ``[detectors.<kind>]`` table (yet) or the table lacks the key.
 DEFAULTS: dict[str, dict[str, float]] = {
@@ -384,14 +383,16 @@ def _planted_models(by_type, planted) -> list[dict[str, Any]]:
 
 
 def trigger_subject(trigger: Mapping[str, Any]) -> str | None:
-    """What a trigger is about, comparable with a truth row's ``subject``."""
-    kind = trigger.get("kind")
-    if kind == "support_message":
-        return ((trigger.get("evidence") or {}).get("triage") or {}).get("message_id")
-    if kind in SHIPMENT_KINDS:
-        return (trigger.get("evidence") or {}).get("shipment_id")
-    if kind in CUSTOMER_KINDS:
+    """What a trigger is about (its kind's ``SUBJECT``), comparable with a truth row's ``subject``."""
+    cls = REGISTRY.get(trigger.get("kind"))
+    subject = cls.SUBJECT if cls is not None else "order"
+    evidence = trigger.get("evidence") or {}
+    if subject == "shipment":
+        return evidence.get("shipment_id")
+    if subject == "customer":
         return trigger.get("customer_id")
+    if subject == "message":
+        return (evidence.get("triage") or {}).get("message_id")
     return trigger.get("order_id")
 
 

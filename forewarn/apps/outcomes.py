@@ -37,13 +37,13 @@ from bisect import bisect_left
 from collections import defaultdict
 from typing import Any
 
-from forewarn.core import events as ev
+from detectors import LEAD_KINDS
 from forewarn.apps import groundtruth
+from forewarn.core import events as ev
 from forewarn.core.timefmt import DAY, format_us
 
 DECIDED_AFTER = DAY
 SURFACE_WINDOW = 3 * DAY
-LEAD_KINDS = groundtruth.SHIPMENT_KINDS | {"payment_failed"}
 
 Timeline = list[tuple[int, ev.AnyEvent]]
 

@@ -8,7 +8,7 @@ file holds only what fired, so this is the ranking quality among fired triggers,
 model's ROC AUC over every prediction (the models export that as a metric). It needs
 both matched and unmatched triggers; otherwise, and for other kinds, the cell is "-".
 Given the scores of every model evaluation (``forewarn backtest --scores``), the model
-kinds' ROC AUC is instead the one of :func:`online_models.quality.evaluate`: each
+kinds' ROC AUC is instead the one of :func:`forewarn.apps.model_quality.evaluate`: each
 subject's highest score against the planted truth, over everything the model judged.
 
 >>> truth = [{"kind": "payment_failed", "customer_id": "c", "subject": "o1"}]
@@ -26,9 +26,10 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from detectors import MODEL_KINDS
 from forewarn.apps import groundtruth
+from forewarn.apps.model_quality import evaluate
 
-MODEL_KINDS = frozenset({"delivery_at_risk", "order_anomaly", "churn_risk"})
 COLUMNS = ("truth", "fired", "tp", "fp", "fn", "precision", "recall", "roc_auc")
 
 
@@ -54,8 +55,6 @@ def report_files(truth_path: str, triggers_path: str, scores_path: str | None = 
     kinds = [k for k in groundtruth.KINDS if k in seen] + sorted(seen - set(groundtruth.KINDS))
     out = report(triggers, truth, kinds)
     if scores_path is not None:
-        from online_models.quality import evaluate
-
         for kind, res in evaluate(_load(scores_path), truth).items():
             if kind in out:
                 out[kind]["roc_auc"] = res["auc"]

@@ -38,12 +38,14 @@ from typing import Any
 
 import msgspec
 
+from detectors import LEAD_KINDS
 from forewarn.apps import groundtruth, outcomes
+from forewarn.core.timefmt import HOUR, parse_rfc3339
+from forewarn.core.trigger import ROUTES
 from forewarn.engine.config import Config, ConfigError
 from forewarn.engine.liveconfig import parse_value
-from forewarn.core.timefmt import HOUR, parse_rfc3339
 
-ROUTES = ("ai", "human")
+COLUMNS_ROUTES = sorted(ROUTES)  # the table's lane columns, in name order (ai, human)
 
 
 def parse_sets(specs: Iterable[str]) -> dict[str, list[Any]]:
@@ -152,7 +154,7 @@ class Yardstick:
             if not waiting:
                 continue
             row = waiting.pop(0)
-            if t["kind"] not in outcomes.LEAD_KINDS:
+            if t["kind"] not in LEAD_KINDS:
                 continue
             fired = parse_rfc3339(t["fired_at"])
             start = min(fired, parse_rfc3339(row["fired_at"]))
@@ -183,7 +185,7 @@ def summarize(triggers: list[dict[str, Any]], kinds: list[str]) -> dict[str, dic
     """Per kind: how many fired and their routes."""
     fired = Counter(t["kind"] for t in triggers)
     routes = Counter((t["kind"], t["route"]) for t in triggers)
-    return {kind: {"fired": fired[kind], "routes": {r: routes[(kind, r)] for r in ROUTES}} for kind in kinds}
+    return {kind: {"fired": fired[kind], "routes": {r: routes[(kind, r)] for r in COLUMNS_ROUTES}} for kind in kinds}
 
 
 def read_triggers(path: str) -> list[dict[str, Any]]:

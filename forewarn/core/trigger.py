@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
 SCHEMA = "forewarn.trigger/v1"
+
+# The lanes a trigger goes to: a priority, most urgent first, and a route (contract section 3).
+Priority = Literal["p1", "p2", "p3", "p4"]
+Route = Literal["human", "ai"]
+PRIORITIES: tuple[Priority, ...] = Priority.__args__
+ROUTES: tuple[Route, ...] = Route.__args__  # human first: within a priority, people before bots
 
 
 class Trigger(msgspec.Struct, kw_only=True):

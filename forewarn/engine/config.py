@@ -1,14 +1,13 @@
 """The one TOML configuration file: parsed, validated whole at start, refused with the key.
 
-Connection settings can be overridden from the environment (``FOREWARN_KAFKA_BOOTSTRAP``,
-``FOREWARN_REDIS_URL``, ``FOREWARN_REDIS_PREFIX``, ``FOREWARN_METRICS_PORT``) so the
-same file serves a laptop, CI and a container.
+The connection, queue, metrics, recovery and live-reload sections, and how the file is
+read (with environment overrides), are :mod:`forewarn.core.settings`; here are the
+engine's own: event time, routing and the detectors' thresholds, whose tables, default
+routes and cooldowns come from the detector registry.
 """
 
 from __future__ import annotations
 
-import os
-import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -17,18 +16,14 @@ import msgspec
 from detectors import REGISTRY
 from detectors.base import FLAGS, TRIAGE_FLAGS
 from forewarn.core.money import DEFAULT_RATES
+from forewarn.core.settings import (ENUM_HINTS, ConfigError, Kafka, Live, Metrics, Queue, Recovery, Redis,
+                                    explain, read, with_overrides)
+from forewarn.core.trigger import Priority, Route
 from outreach import drafts
 from outreach.compliance import Compliance
 
-Priority = Literal["p1", "p2", "p3", "p4"]
-Route = Literal["human", "ai"]
 
-
-class ConfigError(ValueError):
-    """A configuration value that cannot be used; the message names key, value and what is allowed."""
-
-
-class Engine(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+class EventTime(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     """``[engine]``: event time.
 
     allowed_lateness_seconds: how far behind the largest event time seen the watermark
@@ -39,81 +34,6 @@ class Engine(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
 
     allowed_lateness_seconds: Annotated[float, msgspec.Meta(ge=0, le=86400)] = 300.0
     idle_timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=86400)] = 5.0
-
-
-class Kafka(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
-    bootstrap: str = "127.0.0.1:9092"
-    group_id: str = "forewarn"
-    topics: Annotated[list[str], msgspec.Meta(min_length=1)] = msgspec.field(
-        default_factory=lambda: ["orders", "payments", "shipments", "customers", "support"])
-    batch_size: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 2000
-    extra: dict[str, str] = {}  # passed to librdkafka as is (security settings and the like)
-
-
-class Redis(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
-    url: str = "redis://127.0.0.1:6379/0"
-    prefix: str = ""  # e.g. "{shop1}:" to hash-tag all keys into one Redis Cluster slot
-    dedupe_ttl_days: Annotated[float, msgspec.Meta(gt=0, le=3650)] = 30.0
-    retry_max_seconds: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 30.0
-
-
-class Queue(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
-    """``[queue]``: how helpdesks work the trigger queues (``forewarn queue``, ``TriggerQueue``).
-
-    group: the Redis consumer group a helpdesk reads with; each group gets every trigger once.
-    visibility_timeout_seconds: an entry delivered but not acknowledged for this long is
-        reclaimed by the next consumer that pulls (its holder is presumed dead).
-    max_deliveries: deliveries after which an entry still not acknowledged moves to the
-        stream ``{prefix}forewarn:queue:failed``.
-    retry_backoff_seconds: after a failed attempt, the wait before the entry is offered
-        again; it doubles with each delivery, capped at the visibility timeout.
-    retain_acked_hours: entries every group has acknowledged are kept this long (for
-        ``peek`` and audit), then trimmed. Unacknowledged entries are never trimmed.
-    upkeep_interval_seconds: how often ``forewarn run`` refreshes the queue metrics and trims.
-    """
-
-    group: Annotated[str, msgspec.Meta(min_length=1)] = "helpdesk"
-    visibility_timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=86400)] = 300.0
-    max_deliveries: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 5
-    retry_backoff_seconds: Annotated[float, msgspec.Meta(ge=0, le=86400)] = 10.0
-    retain_acked_hours: Annotated[float, msgspec.Meta(ge=0, le=8760)] = 24.0
-    upkeep_interval_seconds: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 15.0
-
-
-class Metrics(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
-    """``[metrics]``: the Prometheus endpoint of ``forewarn run`` (port 0 = none).
-
-    queue_sla_seconds: per priority, how long a trigger may wait unacknowledged; exported as
-        ``forewarn_queue_sla_seconds`` for the dashboards' SLA lines and the queue-age alert.
-    """
-
-    host: str = "127.0.0.1"
-    port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 9108
-    queue_sla_seconds: dict[Priority, Annotated[float, msgspec.Meta(gt=0)]] = msgspec.field(
-        default_factory=lambda: {"p1": 900.0, "p2": 3600.0, "p3": 14400.0, "p4": 86400.0})
-
-
-class Recovery(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
-    """``[recovery]``: Bytewax state snapshots for ``run`` (empty directory = no recovery)."""
-
-    directory: str = ""
-    partitions: Annotated[int, msgspec.Meta(ge=1, le=1024)] = 1
-    snapshot_interval_seconds: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 5.0
-    backup_interval_seconds: Annotated[float, msgspec.Meta(ge=0, le=86400)] = 0.0
-
-
-class Live(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
-    """``[live]``: how ``forewarn run`` takes threshold changes without a restart (docs/tuning.md).
-
-    poll_seconds: how often the config file and the Redis hash are checked for a change
-        (0 = only on SIGHUP).
-    redis_hash: the Redis hash, under ``redis.prefix``, whose fields override ``detectors.*``
-        and ``routing.*`` keys (field ``detectors.delivery_late.grace_hours``, value ``24``);
-        empty = not read.
-    """
-
-    poll_seconds: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 2.0
-    redis_hash: str = "forewarn:config"
 
 
 class KindRoute(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
@@ -181,20 +101,8 @@ class Routing(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     cooldown_hours: dict[str, float] = msgspec.field(default_factory=lambda: dict(DEFAULT_COOLDOWN_HOURS))
 
 
-DEFAULT_KIND_ROUTES = {
-        "delivery_late": KindRoute("p3", "ai"),
-        "delivery_at_risk": KindRoute("p4", "ai"),
-        "shipment_stalled": KindRoute("p3", "ai"),
-        "shipment_exception": KindRoute("p2", "ai"),
-        "payment_failed": KindRoute("p2", "ai"),
-        "payment_disputed": KindRoute("p1", "human"),
-        "order_anomaly": KindRoute("p2", "human"),
-        "churn_risk": KindRoute("p3", "human"),
-        "vip_engagement_drop": KindRoute("p2", "human"),
-        "data_quality": KindRoute("p4", "ai"),
-        # The lane of a message is [triage]'s (routing.py); p3: answered within the day.
-        "support_message": KindRoute("p3", "ai"),
-}
+# Each kind's default row and cooldown are what its detector declares (detectors/base.py).
+DEFAULT_KIND_ROUTES = {kind: KindRoute(cls.PRIORITY, cls.ROUTE) for kind, cls in REGISTRY.items()}
 
 DEFAULT_RULES = [
     Rule("order worth 500 or more", When(order_value_at_least=500.0), raise_=1),
@@ -212,23 +120,11 @@ DEFAULT_RULES = [
          When(kinds=["support_message"], flags=["angry", "churn_threat", "repeat_contact"]), priority_at_least="p2"),
 ]
 
-# Chosen so that no situation of the simulated stores' ground truth is held back (the
-# closest same-kind pairs per customer there: payment_failed and data_quality about 2.4 h,
-# shipment_exception 12 h, shipment_stalled 14 h; late parcels often share a deadline), while
-# a burst — card testing, a bot's orders, a carrier outage — reaches an agent once.
-DEFAULT_COOLDOWN_HOURS = {
-    "delivery_late": 0.0,  # every late parcel is its own case
-    "delivery_at_risk": 0.0,
-    "shipment_stalled": 6.0,
-    "shipment_exception": 6.0,
-    "payment_failed": 1.0,
-    "payment_disputed": 0.0,  # every chargeback has its own response deadline
-    "order_anomaly": 0.0,
-    "churn_risk": 0.0,  # the model keeps its own once-per-customer cooldown
-    "vip_engagement_drop": 168.0,
-    "data_quality": 1.0,
-    "support_message": 0.0,  # every message is answered
-}
+# Each kind's COOLDOWN_HOURS, chosen so that no situation of the simulated stores' ground truth
+# is held back (the closest same-kind pairs per customer there: payment_failed and data_quality
+# about 2.4 h, shipment_exception 12 h, shipment_stalled 14 h; late parcels often share a
+# deadline), while a burst — card testing, a bot's orders, a carrier outage — reaches an agent once.
+DEFAULT_COOLDOWN_HOURS = {kind: cls.COOLDOWN_HOURS for kind, cls in REGISTRY.items()}
 
 
 # The store's intent set is open: these are the common names stores give to the simple
@@ -278,14 +174,14 @@ def intent_key(intent: str) -> str:
 
 Detectors = msgspec.defstruct(
     "Detectors",
-    [(kind, params, msgspec.field(default_factory=params)) for kind, (_, params) in REGISTRY.items()],
+    [(kind, params, msgspec.field(default_factory=params)) for kind, params in ((k, c.Params) for k, c in REGISTRY.items())],
     forbid_unknown_fields=True,
     frozen=True,
 )
 
 
 class Config(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
-    engine: Engine = Engine()
+    engine: EventTime = EventTime()
     kafka: Kafka = Kafka()
     redis: Redis = Redis()
     queue: Queue = Queue()
@@ -297,14 +193,6 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     outreach: drafts.Outreach = drafts.Outreach()
     compliance: Compliance = Compliance()
     triage: Triage = Triage()
-
-
-ENV_OVERRIDES = {
-    "FOREWARN_KAFKA_BOOTSTRAP": ("kafka", "bootstrap"),
-    "FOREWARN_REDIS_URL": ("redis", "url"),
-    "FOREWARN_REDIS_PREFIX": ("redis", "prefix"),
-    "FOREWARN_METRICS_PORT": ("metrics", "port"),
-}
 
 
 def from_dict(data: dict[str, Any]) -> Config:
@@ -321,7 +209,7 @@ def from_dict(data: dict[str, Any]) -> Config:
     try:
         cfg = msgspec.convert(data, Config, strict=False)
     except msgspec.ValidationError as exc:
-        raise ConfigError(_explain(str(exc), data)) from None
+        raise ConfigError(explain(str(exc), data, ROUTING_HINTS)) from None
     if cfg.routing.currency != "EUR" and "exchange_rates" not in routing:
         raise ConfigError(f"routing.currency = {cfg.routing.currency!r}: the default exchange_rates are "
                           f"per EUR; give routing.exchange_rates per {cfg.routing.currency} as well")
@@ -337,13 +225,9 @@ def from_dict(data: dict[str, Any]) -> Config:
     return cfg
 
 
-def _kinds() -> set[str]:
-    return set(DEFAULT_KIND_ROUTES)
-
-
 def _check_routing(r: Routing) -> None:
     """What the types alone cannot say: names must be ones the engine knows."""
-    kinds = _kinds()
+    kinds = set(REGISTRY)
     for key in ("kinds", "cooldown_hours"):
         unknown = set(getattr(r, key)) - kinds
         if unknown:
@@ -369,63 +253,13 @@ def _check_routing(r: Routing) -> None:
                           f"the routing currency {r.currency} is worth exactly 1.0 of itself")
 
 
-# Fields whose msgspec error ("Invalid enum value") should also list what is allowed.
-ENUM_HINTS = {"priority": Priority.__args__, "priority_at_least": Priority.__args__, "route": Route.__args__,
-              "segments": Segment.__args__}
-
-
-def _explain(message: str, data: dict[str, Any]) -> str:
-    """Turn msgspec's ``... - at `$.a.b` `` into ``a.b = <value>: ...``."""
-    if " - at `$." not in message:
-        return f"config: {message}"
-    what, path = message.rsplit(" - at `$.", 1)
-    path = path.rstrip("`")
-    value: Any = data
-    for part in path.replace("[", ".").replace("]", "").split("."):
-        try:
-            value = value[int(part)] if isinstance(value, list) else value[part]
-        except (KeyError, IndexError, ValueError, TypeError):
-            return f"{path}: {what}"
-    allowed = ENUM_HINTS.get(path.rstrip("]0123456789").rstrip("[").rsplit(".", 1)[-1])
-    if allowed and what.startswith("Invalid enum value"):
-        what = f"{what}; allowed: {list(allowed)}"
-    return f"{path} = {value!r}: {what}"
-
-
-def with_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
-    """A copy of ``data`` with dotted keys (``detectors.delivery_late.grace_hours``) set."""
-    out = msgspec.convert(data, dict)  # deep enough copy of plain TOML data
-    for dotted, value in overrides.items():
-        node = out
-        *parents, leaf = dotted.split(".")
-        for part in parents:
-            node = node.setdefault(part, {})
-            if not isinstance(node, dict):
-                raise ConfigError(f"{dotted}: {part} is not a table")
-        node[leaf] = value
-    return out
+# Enum fields of the routing table whose errors also list what is allowed.
+ROUTING_HINTS = {**ENUM_HINTS, "segments": Segment.__args__}
 
 
 def load(path: str | Path | None, overrides: dict[str, Any] | None = None, env: dict[str, str] | None = None) -> Config:
     """Read the TOML file (a missing default ``forewarn.toml`` means all defaults), apply env and overrides."""
-    data: dict[str, Any] = {}
-    if path is not None:
-        p = Path(path)
-        try:
-            data = tomllib.loads(p.read_text())
-        except FileNotFoundError:
-            raise ConfigError(f"config file {p} not found; pass --config FILE or create it") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{p}: not valid TOML: {exc}") from None
-    elif Path("forewarn.toml").exists():
-        data = tomllib.loads(Path("forewarn.toml").read_text())
-    env = os.environ if env is None else env
-    env_values = {}
-    for var, (section, key) in ENV_OVERRIDES.items():
-        if var in env:
-            env_values[f"{section}.{key}"] = env[var]
-    data = with_overrides(data, {**env_values, **(overrides or {})})
-    return from_dict(data)
+    return from_dict(read(path, overrides, env))
 
 
 def to_toml(sections: dict[str, dict[str, Any]]) -> str:

@@ -33,7 +33,7 @@ import heapq
 import threading
 
 from detectors import REGISTRY
-from detectors.base import Candidate
+from detectors.base import Candidate, Detector
 from forewarn.core import events as ev
 from forewarn.engine.config import Config
 from forewarn.engine.cooldown import Cooldown
@@ -115,22 +115,19 @@ class _Generation:
 
     __slots__ = ("config", "detectors", "by_kind", "readers", "cooldown", "rates")
 
-    def __init__(self, config: Config, detectors: list) -> None:
+    def __init__(self, config: Config, detectors: list[Detector]) -> None:
         self.config = config
         self.detectors = detectors
         self.by_kind = {d.kind: d for d in detectors}
         # Per event type, the detectors that read it, in registry order.
-        self.readers = {t: [d for d in detectors if t in getattr(d, "EVENTS", (t,))]
+        self.readers = {t: [d for d in detectors if d.EVENTS is None or t in d.EVENTS]
                         for t in ev.AnyEvent.__args__}
         self.cooldown = Cooldown(config.routing.cooldown_hours)
         self.rates = config.routing.exchange_rates
 
 
-def _build(kind: str, config: Config):
-    cls, _ = REGISTRY[kind]
-    params = getattr(config.detectors, kind)
-    # A detector that needs more than its own thresholds builds itself from the config.
-    return cls.from_config(params, config) if hasattr(cls, "from_config") else cls(params)
+def _build(kind: str, config: Config) -> Detector:
+    return REGISTRY[kind].from_config(getattr(config.detectors, kind), config)
 
 
 class Engine:
@@ -168,28 +165,22 @@ class Engine:
     def reconfigure(self, config: Config) -> list[str]:
         """Take new detector thresholds and routing; return the kinds whose params changed.
 
-        A detector whose params changed is rebuilt (``cls(params)``, or ``cls.from_config``) — right for detectors
-        that keep all their state in :class:`CustomerState` — unless it has a
-        ``retune(params)`` method (detectors holding learned state, e.g. a River model), which
-        takes the new params in place so nothing learned is lost. The new generation
-        replaces the old one in a single assignment: worker threads in the middle of an
-        event finish it with the old detectors and take the next with the new ones.
-        Raises whatever a detector's constructor or ``retune`` raises, before anything
-        is swapped (``retune`` must validate before it changes anything).
+        Every detector is retuned (:meth:`detectors.base.Detector.retune`): by default a new
+        instance — right for detectors that keep all their state in :class:`CustomerState`,
+        and for those reading more of the config than their params (``routing.vip_ltv``
+        may have moved) — while a detector holding learned state (a River model) takes the
+        new params in place so nothing learned is lost. The new generation replaces the
+        old one in a single assignment: worker threads in the middle of an event finish it
+        with the old detectors and take the next with the new ones. Raises whatever a
+        detector's ``retune`` raises, before anything is swapped (``retune`` must validate
+        before it changes anything).
         """
         with self._reconfiguring:
             old = self._gen
             changed = [kind for kind in REGISTRY
                        if getattr(config.detectors, kind) != getattr(old.config.detectors, kind)]
-            # Detectors built from more of the config than their params (from_config) are
-            # rebuilt on every change: what they read (e.g. routing.vip_ltv) may have moved.
-            rebuilt = {kind: _build(kind, config) for kind, (cls, _) in REGISTRY.items()
-                       if (kind in changed or hasattr(cls, "from_config"))
-                       and not hasattr(old.by_kind[kind], "retune")}
-            for kind in changed:
-                if kind not in rebuilt:
-                    old.by_kind[kind].retune(getattr(config.detectors, kind))
-            self._gen = _Generation(config, [rebuilt.get(d.kind, d) for d in old.detectors])
+            detectors = [d.retune(getattr(config.detectors, d.kind), config) for d in old.detectors]
+            self._gen = _Generation(config, detectors)
             return changed
 
     def on_event(self, shard: Shard, event: ev.AnyEvent, watermark: int, ingest: float = 0.0,

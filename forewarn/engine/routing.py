@@ -31,9 +31,8 @@ from detectors.base import Candidate
 from forewarn.engine.config import Routing, Rule, Triage, intent_key
 from forewarn.core.money import to_base
 from forewarn.core.timefmt import format_us
-from forewarn.core.trigger import Trigger, trigger_id
+from forewarn.core.trigger import PRIORITIES, Trigger, trigger_id
 
-PRIORITIES = ("p1", "p2", "p3", "p4")
 CHANNELS = ("email", "sms", "phone")
 
 

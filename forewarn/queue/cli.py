@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import redis
 
-from forewarn.engine import config as cfgmod
+from forewarn.core.settings import ConfigError, QueueSettings, load_queue_settings
 from forewarn.queue.client import DeadLetter, Job, Peeked, TriggerQueue, parse_handle
 from forewarn.queue.retention import trim
 from forewarn.queue.stats import NO_GROUP, failed_length, queue_stats
@@ -78,13 +78,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_guard(cmd_trim))
 
 
-def _guard(cmd: Callable[[argparse.Namespace, cfgmod.Config], int]) -> Callable[[argparse.Namespace], int]:
+def _guard(cmd: Callable[[argparse.Namespace, QueueSettings], int]) -> Callable[[argparse.Namespace], int]:
     """Load the config, run the command, turn Redis and usage errors into exit codes with what to do."""
 
     def run(args: argparse.Namespace) -> int:
         try:
-            config = cfgmod.load(args.config)
-        except cfgmod.ConfigError as exc:
+            config = load_queue_settings(args.config)
+        except ConfigError as exc:
             return _error(f"bad config: {exc}", USAGE)
         where = _safe_url(config.redis.url)
         try:
@@ -112,7 +112,7 @@ def _safe_url(url: str) -> str:
     return f"{parts.scheme}://{host}:{parts.port or 6379}{parts.path}"
 
 
-def _queue(args: argparse.Namespace, config: cfgmod.Config) -> TriggerQueue:
+def _queue(args: argparse.Namespace, config: QueueSettings) -> TriggerQueue:
     q = TriggerQueue.from_config(
         config, group=args.group, route=args.route,
         consumer=getattr(args, "consumer", None) or f"cli@{socket.gethostname()}",
@@ -123,7 +123,7 @@ def _queue(args: argparse.Namespace, config: cfgmod.Config) -> TriggerQueue:
 
 # --- commands --------------------------------------------------------------------------------
 
-def cmd_stats(args: argparse.Namespace, config: cfgmod.Config) -> int:
+def cmd_stats(args: argparse.Namespace, config: QueueSettings) -> int:
     q = _queue(args, config)
     group = args.group or config.queue.group
     lanes = queue_stats(q.client, q.prefix, args.route)
@@ -145,7 +145,7 @@ def cmd_stats(args: argparse.Namespace, config: cfgmod.Config) -> int:
     return OK
 
 
-def cmd_peek(args: argparse.Namespace, config: cfgmod.Config) -> int:
+def cmd_peek(args: argparse.Namespace, config: QueueSettings) -> int:
     q = _queue(args, config)
     if args.failed:
         letters = [d for d in q.failed(count=10_000) if args.route is None or d.lane.startswith(args.route)]
@@ -169,7 +169,7 @@ def cmd_peek(args: argparse.Namespace, config: cfgmod.Config) -> int:
     return OK if entries else NOTHING
 
 
-def cmd_pull(args: argparse.Namespace, config: cfgmod.Config) -> int:
+def cmd_pull(args: argparse.Namespace, config: QueueSettings) -> int:
     q = _queue(args, config)
     jobs = q.pull(count=args.count, block_ms=int(args.block * 1000))
     if args.ack and jobs:
@@ -181,7 +181,7 @@ def cmd_pull(args: argparse.Namespace, config: cfgmod.Config) -> int:
     return OK if jobs else NOTHING
 
 
-def cmd_ack(args: argparse.Namespace, config: cfgmod.Config) -> int:
+def cmd_ack(args: argparse.Namespace, config: QueueSettings) -> int:
     handles = sys.stdin.read().split() if args.handles == ["-"] else args.handles
     for h in handles:
         parse_handle(h)  # all well-formed before any is acknowledged
@@ -198,7 +198,7 @@ def cmd_ack(args: argparse.Namespace, config: cfgmod.Config) -> int:
     return OK if done else NOTHING
 
 
-def cmd_reclaim(args: argparse.Namespace, config: cfgmod.Config) -> int:
+def cmd_reclaim(args: argparse.Namespace, config: QueueSettings) -> int:
     q = _queue(args, config)
     failed_before = failed_length(q.client, q.prefix)
     jobs = q.reclaim(count=args.count, min_idle=args.min_idle)
@@ -210,7 +210,7 @@ def cmd_reclaim(args: argparse.Namespace, config: cfgmod.Config) -> int:
     return OK if jobs or dead > 0 else NOTHING
 
 
-def cmd_replay(args: argparse.Namespace, config: cfgmod.Config) -> int:
+def cmd_replay(args: argparse.Namespace, config: QueueSettings) -> int:
     if bool(args.ids) == args.all:
         raise ValueError("name the dead letters to replay (ids from `forewarn queue peek --failed`) or pass --all")
     q = _queue(args, config)
@@ -226,7 +226,7 @@ def cmd_replay(args: argparse.Namespace, config: cfgmod.Config) -> int:
     return OK if done else NOTHING
 
 
-def cmd_trim(args: argparse.Namespace, config: cfgmod.Config) -> int:
+def cmd_trim(args: argparse.Namespace, config: QueueSettings) -> int:
     q = _queue(args, config)
     result = trim(q.client, q.prefix, config.queue.retain_acked_hours * 3600)
     if args.json:

@@ -20,7 +20,7 @@ from typing import Any
 import msgspec
 import redis
 
-from forewarn.engine.config import Config
+from forewarn.core.settings import QueueSettings
 from forewarn.core.timefmt import format_us, now_us
 from sinks import metrics
 from sinks.redis_queue import failed_key, lane_key, lane_names
@@ -165,8 +165,9 @@ class TriggerQueue:
         self._replay_script = self.client.register_script(_REPLAY)
 
     @classmethod
-    def from_config(cls, config: Config, **overrides: Any) -> TriggerQueue:
-        """A queue with the ``[redis]`` and ``[queue]`` settings of a forewarn config; keyword arguments win."""
+    def from_config(cls, config: QueueSettings, **overrides: Any) -> TriggerQueue:
+        """A queue with the ``[redis]`` and ``[queue]`` settings of a forewarn config (these, or the
+        engine's whole ``Config``, which holds the same sections); keyword arguments win."""
         q = config.queue
         kwargs: dict[str, Any] = dict(prefix=config.redis.prefix, group=q.group,
                                       visibility_timeout=q.visibility_timeout_seconds,

@@ -14,7 +14,7 @@ import threading
 import redis
 from prometheus_client import Gauge
 
-from forewarn.engine.config import Config
+from forewarn.core.settings import QueueSettings
 from forewarn.queue.retention import trim
 from forewarn.queue.stats import failed_length, queue_stats
 from sinks import metrics
@@ -37,7 +37,7 @@ class QueueUpkeep:
         self._failing = False
 
     @classmethod
-    def from_config(cls, config: Config) -> QueueUpkeep:
+    def from_config(cls, config: QueueSettings) -> QueueUpkeep:
         q = config.queue
         return cls(config.redis.url, config.redis.prefix, q.upkeep_interval_seconds, q.retain_acked_hours * 3600)
 

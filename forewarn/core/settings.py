@@ -1,0 +1,190 @@
+"""The settings below the engine: connections, queues, metrics, recovery, live reload, and how
+the one TOML file is read (with environment overrides for the connection settings).
+
+The helpdesk side (``forewarn queue``, :class:`forewarn.queue.TriggerQueue`) reads its
+sections with :func:`load_queue_settings` and never loads the engine, its detectors or
+their models; the engine's :class:`forewarn.engine.config.Config` holds the same section
+types, so one file serves both.
+
+Connection settings can be overridden from the environment (``FOREWARN_KAFKA_BOOTSTRAP``,
+``FOREWARN_REDIS_URL``, ``FOREWARN_REDIS_PREFIX``, ``FOREWARN_METRICS_PORT``) so the
+same file serves a laptop, CI and a container.
+
+>>> s = load_queue_settings(None, {"queue.group": "desk"}, env={"FOREWARN_REDIS_PREFIX": "{shop1}:"})
+>>> s.queue.group, s.redis.prefix
+('desk', '{shop1}:')
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any
+
+import msgspec
+
+from forewarn.core.trigger import Priority, Route
+
+
+class ConfigError(ValueError):
+    """A configuration value that cannot be used; the message names key, value and what is allowed."""
+
+
+class Kafka(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    bootstrap: str = "127.0.0.1:9092"
+    group_id: str = "forewarn"
+    topics: Annotated[list[str], msgspec.Meta(min_length=1)] = msgspec.field(
+        default_factory=lambda: ["orders", "payments", "shipments", "customers", "support"])
+    batch_size: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 2000
+    extra: dict[str, str] = {}  # passed to librdkafka as is (security settings and the like)
+
+
+class Redis(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    url: str = "redis://127.0.0.1:6379/0"
+    prefix: str = ""  # e.g. "{shop1}:" to hash-tag all keys into one Redis Cluster slot
+    dedupe_ttl_days: Annotated[float, msgspec.Meta(gt=0, le=3650)] = 30.0
+    retry_max_seconds: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 30.0
+
+
+class Queue(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """``[queue]``: how helpdesks work the trigger queues (``forewarn queue``, ``TriggerQueue``).
+
+    group: the Redis consumer group a helpdesk reads with; each group gets every trigger once.
+    visibility_timeout_seconds: an entry delivered but not acknowledged for this long is
+        reclaimed by the next consumer that pulls (its holder is presumed dead).
+    max_deliveries: deliveries after which an entry still not acknowledged moves to the
+        stream ``{prefix}forewarn:queue:failed``.
+    retry_backoff_seconds: after a failed attempt, the wait before the entry is offered
+        again; it doubles with each delivery, capped at the visibility timeout.
+    retain_acked_hours: entries every group has acknowledged are kept this long (for
+        ``peek`` and audit), then trimmed. Unacknowledged entries are never trimmed.
+    upkeep_interval_seconds: how often ``forewarn run`` refreshes the queue metrics and trims.
+    """
+
+    group: Annotated[str, msgspec.Meta(min_length=1)] = "helpdesk"
+    visibility_timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=86400)] = 300.0
+    max_deliveries: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 5
+    retry_backoff_seconds: Annotated[float, msgspec.Meta(ge=0, le=86400)] = 10.0
+    retain_acked_hours: Annotated[float, msgspec.Meta(ge=0, le=8760)] = 24.0
+    upkeep_interval_seconds: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 15.0
+
+
+class Metrics(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """``[metrics]``: the Prometheus endpoint of ``forewarn run`` (port 0 = none).
+
+    queue_sla_seconds: per priority, how long a trigger may wait unacknowledged; exported as
+        ``forewarn_queue_sla_seconds`` for the dashboards' SLA lines and the queue-age alert.
+    """
+
+    host: str = "127.0.0.1"
+    port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 9108
+    queue_sla_seconds: dict[Priority, Annotated[float, msgspec.Meta(gt=0)]] = msgspec.field(
+        default_factory=lambda: {"p1": 900.0, "p2": 3600.0, "p3": 14400.0, "p4": 86400.0})
+
+
+class Recovery(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """``[recovery]``: Bytewax state snapshots for ``run`` (empty directory = no recovery)."""
+
+    directory: str = ""
+    partitions: Annotated[int, msgspec.Meta(ge=1, le=1024)] = 1
+    snapshot_interval_seconds: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 5.0
+    backup_interval_seconds: Annotated[float, msgspec.Meta(ge=0, le=86400)] = 0.0
+
+
+class Live(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """``[live]``: how ``forewarn run`` takes threshold changes without a restart (docs/tuning.md).
+
+    poll_seconds: how often the config file and the Redis hash are checked for a change
+        (0 = only on SIGHUP).
+    redis_hash: the Redis hash, under ``redis.prefix``, whose fields override ``detectors.*``
+        and ``routing.*`` keys (field ``detectors.delivery_late.grace_hours``, value ``24``);
+        empty = not read.
+    """
+
+    poll_seconds: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 2.0
+    redis_hash: str = "forewarn:config"
+
+
+class QueueSettings(msgspec.Struct, frozen=True):
+    """The sections a helpdesk client reads; the rest of the file is the engine's business."""
+
+    redis: Redis = Redis()
+    queue: Queue = Queue()
+
+
+ENV_OVERRIDES = {
+    "FOREWARN_KAFKA_BOOTSTRAP": ("kafka", "bootstrap"),
+    "FOREWARN_REDIS_URL": ("redis", "url"),
+    "FOREWARN_REDIS_PREFIX": ("redis", "prefix"),
+    "FOREWARN_METRICS_PORT": ("metrics", "port"),
+}
+
+# Fields whose msgspec error ("Invalid enum value") should also list what is allowed.
+ENUM_HINTS: dict[str, tuple[str, ...]] = {
+    "priority": Priority.__args__, "priority_at_least": Priority.__args__, "route": Route.__args__}
+
+
+def explain(message: str, data: dict[str, Any], hints: dict[str, tuple[str, ...]] = ENUM_HINTS) -> str:
+    """Turn msgspec's ``... - at `$.a.b` `` into ``a.b = <value>: ...``."""
+    if " - at `$." not in message:
+        return f"config: {message}"
+    what, path = message.rsplit(" - at `$.", 1)
+    path = path.rstrip("`")
+    value: Any = data
+    for part in path.replace("[", ".").replace("]", "").split("."):
+        try:
+            value = value[int(part)] if isinstance(value, list) else value[part]
+        except (KeyError, IndexError, ValueError, TypeError):
+            return f"{path}: {what}"
+    allowed = hints.get(path.rstrip("]0123456789").rstrip("[").rsplit(".", 1)[-1])
+    if allowed and what.startswith("Invalid enum value"):
+        what = f"{what}; allowed: {list(allowed)}"
+    return f"{path} = {value!r}: {what}"
+
+
+def with_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``data`` with dotted keys (``detectors.delivery_late.grace_hours``) set."""
+    out = msgspec.convert(data, dict)  # deep enough copy of plain TOML data
+    for dotted, value in overrides.items():
+        node = out
+        *parents, leaf = dotted.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"{dotted}: {part} is not a table")
+        node[leaf] = value
+    return out
+
+
+def read(path: str | Path | None, overrides: dict[str, Any] | None = None,
+         env: dict[str, str] | None = None) -> dict[str, Any]:
+    """The TOML file as data (a missing default ``forewarn.toml`` means all defaults), env and overrides applied."""
+    data: dict[str, Any] = {}
+    if path is not None:
+        p = Path(path)
+        try:
+            data = tomllib.loads(p.read_text())
+        except FileNotFoundError:
+            raise ConfigError(f"config file {p} not found; pass --config FILE or create it") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{p}: not valid TOML: {exc}") from None
+    elif Path("forewarn.toml").exists():
+        data = tomllib.loads(Path("forewarn.toml").read_text())
+    env = os.environ if env is None else env
+    env_values = {}
+    for var, (section, key) in ENV_OVERRIDES.items():
+        if var in env:
+            env_values[f"{section}.{key}"] = env[var]
+    return with_overrides(data, {**env_values, **(overrides or {})})
+
+
+def load_queue_settings(path: str | Path | None, overrides: dict[str, Any] | None = None,
+                        env: dict[str, str] | None = None) -> QueueSettings:
+    """``[redis]`` and ``[queue]`` of the config file, validated; refused with the key if bad."""
+    data = read(path, overrides, env)
+    wanted = {k: data[k] for k in ("redis", "queue") if k in data}
+    try:
+        return msgspec.convert(wanted, QueueSettings, strict=False)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(explain(str(exc), wanted)) from None
