@@ -63,14 +63,28 @@ def test_a_message_links_the_late_parcel_forewarn_raised_before_and_says_when_it
                                            "estimated_delivery_at": "2026-11-03T12:00:00Z"}
 
 
-def test_once_the_parcel_is_delivered_a_message_naming_no_order_links_nothing():
+def test_once_the_parcel_is_delivered_a_message_naming_none_of_two_orders_links_nothing():
     out = replay([
         order("2026-11-01T10:00:00Z"),
         shipped("2026-11-01T12:00:00Z", eta="2026-11-03T12:00:00Z"),
         event("shipment.delivered", "2026-11-04T12:00:00Z", order_id="o1", shipment_id="s1"),
+        order("2026-11-06T10:00:00Z", order_id="o2"),
         message("2026-11-09T09:00:00Z", "m1", "hello, a question about sizes"),
     ])
+    assert [t.kind for t in out] == ["shipment_stalled", "delivery_late", "support_message"]
     assert triage_of(out[-1])["linked"] == []
+
+
+def test_a_customer_with_one_recent_order_writes_about_it_even_without_its_number():
+    out = replay([
+        order("2026-11-01T10:00:00Z"),
+        shipped("2026-11-01T12:00:00Z", eta="2026-11-03T12:00:00Z"),
+        event("shipment.delivered", "2026-11-04T12:00:00Z", order_id="o1", shipment_id="s1"),
+        message("2026-11-09T09:00:00Z", "m1", "it came so late, I want my money back"),
+    ])
+    stalled, late, msg = out
+    assert triage_of(msg)["linked"] == [stalled.trigger_id, late.trigger_id]
+    assert triage_of(msg)["order_id"] is None  # not named: the link is the engine's inference
 
 
 def test_flags_come_from_the_words_and_from_writing_again_about_the_same_order():

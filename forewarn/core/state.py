@@ -23,7 +23,7 @@ SEEN_EVENTS = 64  # recent event ids remembered to drop duplicate deliveries
 CONSENTS = ("email", "sms", "phone", "marketing")
 # Triggers remembered per customer, so that a message can be linked to what forewarn saw
 # coming (detectors/support_message.py): the latest few, none older than this.
-RECENT_TRIGGERS = 8
+RECENT_TRIGGERS = 16  # a parcel alone can raise three (at risk, stalled, late)
 RECENT_TRIGGER_DAYS = 60
 
 
