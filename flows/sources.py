@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import itertools
 import logging
+import math
+import re
+import threading
 import time
 import zlib
 from collections import Counter
@@ -160,6 +163,68 @@ def file_lines(path: str) -> Callable[[], Iterator[tuple[str, bytes]]]:
     return opener
 
 
+HELD_SECONDS = 2.0  # a partition not read for this long is held: its lag is asked of the broker
+
+
+class _LogEnds:
+    """The ends of the logs of held partitions, asked of the broker every few seconds by a
+    thread of its own (with a consumer of its own), so a scrape never waits on the broker."""
+
+    def __init__(self, conf: dict, interval: float = 2.0) -> None:
+        self.conf = conf
+        self.interval = interval
+        self.held: set = set()  # TopicPartitions whose reader asked to be looked up
+        self.ends: dict = {}
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def get(self, tp, default: tuple[int, int]) -> tuple[int, int]:
+        with self._lock:
+            self.held.add(tp)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="forewarn-log-ends", daemon=True)
+                self._thread.start()
+        return self.ends.get(tp, default)
+
+    def _run(self) -> None:
+        from confluent_kafka import Consumer
+
+        consumer = Consumer(self.conf)
+        while True:
+            for tp in list(self.held):
+                try:
+                    self.ends[tp] = consumer.get_watermark_offsets(tp, timeout=1.0, cached=False)
+                except Exception:  # the broker is away too: the gauge keeps the last answer
+                    pass
+            time.sleep(self.interval)
+
+
+class _WorkerShares:
+    """How many Kafka partitions each worker thread reads, so they share one batch per round.
+
+    Bytewax calls every partition's ``next_batch`` once per round of the worker, then runs the
+    steps downstream on what they returned. A worker with 16 partitions reading ``batch_size``
+    each would take in 16 batches a round, far more than it processes in an epoch: a start
+    with a backlog put tens of thousands of events into its first epoch, which then took tens
+    of seconds to commit, and a crash in that time sent the next start back to its last commit
+    (the beginning, for a first start). Sharing ``batch_size`` over the worker's partitions
+    keeps a round, and so an epoch, to what the worker can process: epochs commit on time.
+    """
+
+    def __init__(self) -> None:
+        self._parts: dict[int, int] = {}
+        self._lock = threading.Lock()
+
+    def join(self) -> None:
+        with self._lock:
+            me = threading.get_ident()
+            self._parts[me] = self._parts.get(me, 0) + 1
+
+    def share(self, batch_size: int) -> int:
+        # A floor: below a hundred messages a call, the per-call cost of each consumer dominates.
+        return max(100, batch_size // self._parts.get(threading.get_ident(), 1))
+
+
 class _KafkaPartition(StatefulSourcePartition):
     """One Kafka topic-partition, read from a resume offset, reporting how far it has read.
 
@@ -170,9 +235,11 @@ class _KafkaPartition(StatefulSourcePartition):
     """
 
     def __init__(self, conf: dict, topic: str, partition: int, resume: tuple[int, int],
-                 clock_keys: list[str], batch_size: int) -> None:
+                 clock_keys: list[str], batch_size: int, shares: _WorkerShares, ends: _LogEnds,
+                 stop: threading.Event | None = None) -> None:
         from confluent_kafka import Consumer, TopicPartition
 
+        self.stop = stop
         self.topic = topic
         self.partition = partition
         self.part = f"{topic}/{partition}"
@@ -182,16 +249,25 @@ class _KafkaPartition(StatefulSourcePartition):
         self.tp = TopicPartition(topic, partition)
         self.clock_keys = clock_keys
         self.batch_size = batch_size
+        self.shares = shares
+        self.ends = ends
+        shares.join()  # built on the worker thread that will read it
+        self.read_at = time.monotonic()
         self.empty_polls = 0  # in a row
         self.quiet_since: float | None = None
         self.reported: tuple[int, float | None] | None = None
-        self.lag = metrics.CONSUMER_LAG.labels(topic, str(partition))
+        # Asked at each scrape, from the scrape's thread: a sink outage holds the worker, and
+        # with it next_batch, while producers keep writing.
+        metrics.CONSUMER_LAG.labels(topic, str(partition)).set_function(self._lag_now)
         self.errors = metrics.KAFKA_ERRORS.labels(topic)  # created at 0: no errors is data too
 
     def next_batch(self) -> list[tuple]:
         from confluent_kafka import KafkaError
 
-        msgs = self.consumer.consume(self.batch_size, timeout=0.0)
+        if self.stop is not None and self.stop.is_set():
+            raise StopIteration  # a clean stop: Bytewax ends the flow as at the end of its input
+        self.read_at = time.monotonic()
+        msgs = self.consumer.consume(self.shares.share(self.batch_size), timeout=0.0)
         now = time.time()
         out: list[tuple] = []
         counts: Counter = Counter()
@@ -234,16 +310,31 @@ class _KafkaPartition(StatefulSourcePartition):
         return out
 
     def _caught_up(self) -> bool:
-        """At the end of the partition's log, as far as the last fetch told us; updates the lag."""
-        from confluent_kafka import OFFSET_BEGINNING
-
+        """At the end of the partition's log, as far as the last fetch told us."""
         low, high = self.consumer.get_watermark_offsets(self.tp, cached=True)
         if high < 0:
             return False  # no fetch answered yet: assume there is more to read
+        return self._position(low, high) >= high
+
+    def _position(self, low: int, high: int) -> int:
+        from confluent_kafka import OFFSET_BEGINNING
+
         # Before the first message the position is logical (beginning or end of the log).
-        position = self.offset if self.offset >= 0 else (low if self.offset == OFFSET_BEGINNING else high)
-        self.lag.set(max(0, high - position))
-        return position >= high
+        return self.offset if self.offset >= 0 else (low if self.offset == OFFSET_BEGINNING else high)
+
+    def _lag_now(self) -> float:
+        """Messages between the read position and the broker's end of the log.
+
+        While the worker reads, the end of the log as of its last fetch; when it has not read
+        for a while (held by an outage downstream), the broker is asked.
+        """
+        try:
+            low, high = self.consumer.get_watermark_offsets(self.tp, cached=True)
+        except Exception:  # closed at the end of the run
+            return math.nan
+        if time.monotonic() - self.read_at > HELD_SECONDS:
+            low, high = self.ends.get(self.tp, (low, high))
+        return math.nan if high < 0 else max(0, high - self._position(low, high))
 
     def next_awake(self) -> datetime | None:
         # After an empty poll, back off 1, 2, 4 ... up to 50 ms instead of spinning: a partition
@@ -266,12 +357,15 @@ class KafkaSource(FixedPartitionedSource):
     """The input topics, one Bytewax partition per topic-partition (listed once, at start)."""
 
     def __init__(self, conf: dict, parts: list[str], clock_keys: list[str], batch_size: int,
-                 start_offset: int) -> None:
+                 start_offset: int, stop: threading.Event | None = None) -> None:
+        self.stop = stop  # set (by SIGTERM or Ctrl-C): every partition ends its input
         self.conf = conf
         self.parts = parts
         self.clock_keys = clock_keys
         self.batch_size = batch_size
         self.start_offset = start_offset
+        self.shares = _WorkerShares()
+        self.ends = _LogEnds(conf)
 
     def list_parts(self) -> list[str]:
         return self.parts
@@ -279,16 +373,100 @@ class KafkaSource(FixedPartitionedSource):
     def build_part(self, step_id: str, for_part: str, resume_state: tuple[int, int] | None) -> _KafkaPartition:
         topic, partition = for_part.rsplit("/", 1)
         resume = resume_state if resume_state is not None else (self.start_offset, NEVER)
-        return _KafkaPartition(self.conf, topic, int(partition), resume, self.clock_keys, self.batch_size)
+        return _KafkaPartition(self.conf, topic, int(partition), resume, self.clock_keys, self.batch_size,
+                               self.shares, self.ends, self.stop)
 
 
-def list_partitions(conf: dict, topics: list[str]) -> list[str]:
-    """``topic/partition`` for every partition of the input topics, creating missing topics."""
+class KafkaErrors:
+    """librdkafka's ``error_cb``: one log line per kind of error, then one a minute while it repeats.
+
+    librdkafka retries a lost broker by itself and logs every attempt (a hundred lines in ten
+    seconds of a broker that is down); with its own logging turned down to critical
+    (:func:`quiet`) this is what an operator reads instead: what is wrong, and how often.
+    """
+
+    def __init__(self, every_s: float | None = 60.0) -> None:
+        self.every_s = every_s  # None: log nothing, only keep the latest (the caller says it)
+        self.seen: dict[int, list] = {}  # error code -> [last logged (monotonic), repeats since]
+        self.last = ""  # the latest error's text, for a retry message
+
+    def __call__(self, err) -> None:
+        self.last = err.str()
+        if self.every_s is None:
+            return
+        now = time.monotonic()
+        seen = self.seen.get(err.code())
+        if seen is None or now - seen[0] >= self.every_s:
+            more = f" (and {seen[1]} more like it)" if seen and seen[1] else ""
+            log.warning("kafka: %s%s", self.last, more)
+            self.seen[err.code()] = [now, 0]
+        else:
+            seen[1] += 1
+
+
+def quiet(conf: dict, errors: KafkaErrors | None = None) -> dict:
+    """``conf`` with librdkafka's own log turned down to critical and its errors to ``errors``.
+
+    A ``log_level`` in ``kafka.extra`` still wins (``"7"`` for librdkafka's debug log).
+    """
+    return {"log_level": 2, "logger": logging.getLogger("forewarn.kafka"),
+            "error_cb": errors if errors is not None else KafkaErrors(), **conf}
+
+
+def admin_client(conf: dict, errors: KafkaErrors):
     from confluent_kafka.admin import AdminClient
 
-    admin = AdminClient({k: v for k, v in conf.items()
-                         if k == "bootstrap.servers" or k.startswith(("security", "sasl", "ssl"))})
-    meta = admin.list_topics(timeout=10)
+    return AdminClient(quiet({k: v for k, v in conf.items()
+                              if k in ("bootstrap.servers", "log_level")
+                              or k.startswith(("security", "sasl", "ssl"))}, errors))
+
+
+def wait_for_metadata(conf: dict, stop: threading.Event | None = None, attempt_s: float = 3.0,
+                      max_backoff_s: float = 30.0):
+    """The cluster's metadata, waiting for the brokers as long as it takes: one line per retry.
+
+    Retries back off 1, 2, 4 ... ``max_backoff_s`` seconds. Returns ``(admin client, metadata)``,
+    or None when ``stop`` was set while waiting.
+    """
+    from confluent_kafka import KafkaException
+
+    errors = KafkaErrors(every_s=None)  # the retry line below says it
+    admin = admin_client(conf, errors)
+    backoff, attempt = 1.0, 1
+    while True:
+        try:
+            return admin, admin.list_topics(timeout=attempt_s)
+        except KafkaException as exc:
+            admin.poll(0)  # serve the error callback: it knows the cause (refused, unknown host...)
+            cause = error_cause(errors.last or exc.args[0].str())
+            errors.last = ""
+            if stop is not None and stop.is_set():
+                return None
+            log.warning("kafka: cannot reach %s (%s); retry %d in %g s",
+                        conf["bootstrap.servers"], cause, attempt, backoff)
+        if stop is None:
+            time.sleep(backoff)
+        elif stop.wait(backoff):
+            return None
+        backoff, attempt = min(max_backoff_s, backoff * 2), attempt + 1
+
+
+def error_cause(text: str) -> str:
+    """The reason in librdkafka's message: ``h:9/bootstrap: Connect to ipv4#h:9 failed: Connection
+    refused (after 0ms in state CONNECT)`` -> ``Connection refused``."""
+    text = re.sub(r" \(after \d+ms in state \w+\)$", "", text)
+    return text.rsplit(": ", 1)[-1]
+
+
+def list_partitions(conf: dict, topics: list[str], stop: threading.Event | None = None) -> list[str] | None:
+    """``topic/partition`` for every partition of the input topics, creating missing topics.
+
+    Waits for the brokers (:func:`wait_for_metadata`); None if ``stop`` was set meanwhile.
+    """
+    found = wait_for_metadata(conf, stop)
+    if found is None:
+        return None
+    admin, meta = found
     missing = [t for t in topics if t not in meta.topics or meta.topics[t].error is not None]
     if missing:
         _create_topics(admin, missing)
@@ -310,18 +488,20 @@ def list_partitions(conf: dict, topics: list[str]) -> list[str]:
 class _WakerPartition(StatelessSourcePartition):
     """Wakes this worker's customers whose due time its clock has passed."""
 
-    def __init__(self, workers: PerWorker, interval: timedelta) -> None:
+    def __init__(self, workers: PerWorker, interval: timedelta, stop: threading.Event | None) -> None:
         self.workers = workers
         self.interval = interval
+        self.stop = stop
 
     def next_batch(self) -> list[tuple]:
+        if self.stop is not None and self.stop.is_set():
+            raise StopIteration
         wt = self.workers.current()
         wm = wt.clock.watermark()
         if wm == NEVER:
             return []
         now = time.time()
-        metrics.WATERMARK.set(wm / 1e6)
-        metrics.WATERMARK_LAG.set(now - wm / 1e6)
+        metrics.set_watermark(wm / 1e6)
         return [(WAKE, key, None, wm, now) for key in wt.timers.pop_due(wm)]
 
     def next_awake(self) -> datetime:
@@ -335,12 +515,14 @@ class WakerSource(DynamicSource):
     worker owns are woken only from that worker's own timer index.
     """
 
-    def __init__(self, workers: PerWorker, interval: timedelta = timedelta(milliseconds=10)) -> None:
+    def __init__(self, workers: PerWorker, interval: timedelta = timedelta(milliseconds=10),
+                 stop: threading.Event | None = None) -> None:
         self.workers = workers
         self.interval = interval
+        self.stop = stop
 
     def build(self, step_id: str, worker_index: int, worker_count: int) -> _WakerPartition:
-        return _WakerPartition(self.workers, self.interval)
+        return _WakerPartition(self.workers, self.interval, self.stop)
 
 
 def _create_topics(admin, topics: list[str]) -> None:

@@ -16,6 +16,10 @@ docs/observability.md lists every metric with what it means and which panel show
 
 from __future__ import annotations
 
+import functools
+import math
+import time
+
 from prometheus_client import Counter, Gauge, Histogram, disable_created_metrics
 
 # The ``*_created`` companions of every counter and histogram double the series and no panel
@@ -26,6 +30,9 @@ disable_created_metrics()
 # (allowed lateness, minutes); beyond an hour only "very late" matters.
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 900, 1800, 3600)
 SCORE_BUCKETS = tuple(i / 20 for i in range(1, 21))
+
+# --- the process (process_* come from prometheus_client's ProcessCollector) ---------------
+BUILD_INFO = Gauge("forewarn_build_info", "Always 1; the labels say which forewarn, Python and Bytewax run.", ["version", "python", "bytewax"])
 
 # --- input ---------------------------------------------------------------------------------
 EVENTS = Counter("forewarn_events_total", "Valid input events, by topic and type.", ["topic", "type"])
@@ -47,6 +54,17 @@ INGEST_TO_QUEUE = Histogram("forewarn_ingest_to_queue_latency_seconds", "From th
 # --- event time ----------------------------------------------------------------------------
 WATERMARK_LAG = Gauge("forewarn_watermark_lag_seconds", "Wall clock minus the engine's event-time watermark.")
 WATERMARK = Gauge("forewarn_watermark_timestamp_seconds", "The event-time watermark, as a Unix timestamp.")
+_watermark_s = [math.nan]  # NaN until the first watermark
+
+
+def set_watermark(seconds: float) -> None:
+    """The watermark now; the lag is computed at each scrape, so it keeps growing while the
+    dataflow is held (an outage of a sink blocks the worker that would otherwise set it)."""
+    _watermark_s[0] = seconds
+    WATERMARK.set(seconds)
+
+
+WATERMARK_LAG.set_function(lambda: time.time() - _watermark_s[0])
 CONSUMER_LAG = Gauge("forewarn_kafka_consumer_lag_messages", "Messages between the engine's read position and the end of the partition.", ["topic", "partition"])
 
 # --- detectors -----------------------------------------------------------------------------
@@ -83,12 +101,22 @@ def set_queue_slas(slas: dict[str, float]) -> None:
         QUEUE_SLA.labels(priority).set(seconds)
 
 
+@functools.cache
+def child(metric, *labels: str):
+    """``metric.labels(*labels)``, looked up once: ``labels()`` checks and locks on every call,
+    a cost per event on the hot path (the children are never removed)."""
+    return metric.labels(*labels)
+
+
 def observe_scores(scores: list[tuple[str, float, float | None]]) -> None:
     """Record scored evaluations ``(kind, score, threshold in force or None)``."""
+    thresholds = {}
     for kind, score, threshold in scores:
-        DETECTOR_SCORE.labels(kind).observe(score)
+        child(DETECTOR_SCORE, kind).observe(score)
         if threshold is not None:
-            DETECTOR_SCORE_THRESHOLD.labels(kind).set(threshold)
+            thresholds[kind] = threshold  # the last one in force
+    for kind, threshold in thresholds.items():
+        child(DETECTOR_SCORE_THRESHOLD, kind).set(threshold)
 
 
 # --- live configuration (tuning: forewarn/engine/liveconfig.py, docs/tuning.md) ---
