@@ -266,15 +266,7 @@ def load(path: str | Path | None, overrides: dict[str, Any] | None = None, env: 
 
 def to_toml(sections: dict[str, dict[str, Any]]) -> str:
     """Write ``{section: {key: value}}`` as TOML (scalars and lists): the configs tests and the bench start engines with."""
+    from forewarn.engine.schema import toml_value
 
-    def value(v: Any) -> str:
-        if isinstance(v, bool):
-            return "true" if v else "false"
-        if isinstance(v, (int, float)):
-            return repr(v)
-        if isinstance(v, list):
-            return "[" + ", ".join(value(x) for x in v) + "]"
-        return '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-    return "".join(f"[{name}]\n" + "".join(f"{k} = {value(v)}\n" for k, v in body.items())
+    return "".join(f"[{name}]\n" + "".join(f"{k} = {toml_value(v)}\n" for k, v in body.items())
                    for name, body in sections.items())
