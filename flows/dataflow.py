@@ -81,7 +81,7 @@ def build(config: Config, source: Source, triggers: Sink, deadletters: Sink | No
     def emit(kv):
         # The config is read per candidate, so a live change applies to the next trigger.
         config = engine.config
-        trig = outreach(route(kv[1], config.routing), config)
+        trig = outreach(route(kv[1], config.routing, config.triage), config)
         return (trig, kv[1].source_ts, kv[1].ingest, kv[1].order) if ordered else (trig, kv[1].source_ts, kv[1].ingest)
 
     routed = op.map("route", candidates, emit)

@@ -49,6 +49,13 @@ def measure(written: list[tuple[Trigger, int | None, float]]) -> None:
         if source_ts is not None:
             child(metrics.EVENT_TO_QUEUE, kind).observe(max(0.0, (now - source_ts) / 1e6))
         child(metrics.INGEST_TO_QUEUE, kind).observe(max(0.0, wall - ingest))
+        if kind == "support_message":
+            triage = trig.evidence.get("triage", {})
+            child(metrics.TRIAGE_MESSAGES, trig.route).inc()
+            if triage.get("linked"):
+                metrics.TRIAGE_LINKED.inc()
+            for flag in triage.get("flags", ()):
+                child(metrics.TRIAGE_FLAGS, flag).inc()
 
 
 class _CallPartition(StatelessSinkPartition):

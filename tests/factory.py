@@ -75,7 +75,7 @@ def replay_with_engine(events: list[dict], config: Config | None = None, latenes
         out.extend(engine.on_event(shard, ev, high - lateness))
     out.extend(engine.finish(shard, high))
     outreach = OutreachStep(config)
-    return [outreach(route(c, config.routing)) for c in out], engine
+    return [outreach(route(c, config.routing, config.triage)) for c in out], engine
 
 
 def at(ts: str) -> int:

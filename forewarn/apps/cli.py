@@ -188,21 +188,26 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_score(args: argparse.Namespace) -> int:
-    from forewarn.apps import scoring
+    from forewarn.apps import groundtruth, scoring, triage_quality
 
     try:
         rows = scoring.report_files(args.truth, args.triggers, args.scores)
+        triage = triage_quality.report(groundtruth.load_jsonl(args.triggers), groundtruth.load_jsonl(args.truth),
+                                       args.after_labels)
     except ValueError as exc:
         print(f"forewarn: {exc}", file=sys.stderr)
         return 2
     if args.json:
-        print(json.dumps(rows, indent=2))
+        print(json.dumps({**rows, "triage": triage} if triage else rows, indent=2))
     else:
         print(scoring.table(rows))
         print("\nroc_auc: " + (f"over every model evaluation in {args.scores} (fired or not), each labelled by "
                                 "the ground truth" if args.scores else
                                 "over the fired triggers' scores only (matched to the truth or not); "
                                 "--scores FILE (from backtest --scores) judges every evaluation"))
+        if triage:
+            print()
+            print(triage_quality.table(triage))
     return 0
 
 
@@ -369,6 +374,9 @@ def parser(queue: bool = True) -> argparse.ArgumentParser:
     sc.add_argument("--scores", help="model evaluations JSONL (from `forewarn backtest --scores`): the model "
                                      "kinds' ROC AUC over every evaluation, not only the fired ones")
     sc.add_argument("--json", action="store_true", help="print the table as JSON")
+    sc.add_argument("--after-labels", type=int, default=2000,
+                    help="the triage table's second row: messages scored after the intent model had learned "
+                         "this many labels (default 2000)")
     sc.set_defaults(func=cmd_score)
 
     g = sub.add_parser("dashboards", help="Grafana dashboards")
