@@ -21,10 +21,12 @@ def drafter(**settings) -> Drafter:
 
 
 def reachable(trig: Trigger, language: str, **customer) -> Trigger:
-    """The trigger as if the customer spoke ``language`` and had opted in on every channel."""
-    t = msgspec.structs.replace(trig, customer={**trig.customer, "language": language, **customer},
-                                outreach={"allowed": True, "channels": ["email", "sms", "phone"], "basis": "test"})
-    return t
+    """The trigger as if the customer spoke (and a message was written in) ``language`` and they had opted in
+    on every channel."""
+    evidence = {**trig.evidence, "language": language} if "language" in trig.evidence else trig.evidence
+    return msgspec.structs.replace(trig, customer={**trig.customer, "language": language, **customer},
+                                   outreach={"allowed": True, "channels": ["email", "sms", "phone"], "basis": "test"},
+                                   evidence=evidence)
 
 
 def late_parcel(**customer) -> Trigger:
