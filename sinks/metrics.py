@@ -54,6 +54,11 @@ VALUE_AT_RISK = Counter("forewarn_value_at_risk_total", "Order value behind emit
 EVENT_TO_QUEUE = Histogram("forewarn_event_to_queue_latency_seconds", "From the event time at which a trigger's condition became true (fired_at) to its write into the queue, by kind.", ["kind"], buckets=LATENCY_BUCKETS)
 INGEST_TO_QUEUE = Histogram("forewarn_ingest_to_queue_latency_seconds", "From the engine reading the input that led to a trigger to the trigger's write into the queue, by kind.", ["kind"], buckets=LATENCY_BUCKETS)
 
+# --- outreach drafts and their compliance review (contract v1.1) ---------------------------------
+DRAFTS = Counter("forewarn_drafts_total", "Outreach drafts written on emitted triggers, by kind and channel.", ["kind", "channel"])
+COMPLIANCE_FINDINGS = Counter("forewarn_compliance_findings_total", "Compliance findings on the drafts of emitted triggers, by finding code and severity (block, warn).", ["code", "severity"])
+DRAFTS_BLOCKED = Counter("forewarn_drafts_blocked_to_human_total", "Triggers moved from the ai lane to the human lane because a draft had a block finding, by kind.", ["kind"])
+
 # --- event time ----------------------------------------------------------------------------
 WATERMARK_LAG = Gauge("forewarn_watermark_lag_seconds", "Wall clock minus the engine's event-time watermark.")
 WATERMARK = Gauge("forewarn_watermark_timestamp_seconds", "The event-time watermark, as a Unix timestamp.")
@@ -97,6 +102,16 @@ def declare_kinds(kinds: list[str]) -> None:
     for kind in kinds:
         OUTREACH_SUPPRESSED.labels(kind)
         TRIGGERS_SUPPRESSED.labels(kind)
+        DRAFTS_BLOCKED.labels(kind)
+        for channel in ("email", "sms", "phone"):
+            DRAFTS.labels(kind, channel)
+
+
+def declare_findings(codes: list[str]) -> None:
+    """Export 0 for every finding code and severity (a bounded 12 x 2), so a clean day reads 0, not a gap."""
+    for code in codes:
+        for severity in ("block", "warn"):
+            COMPLIANCE_FINDINGS.labels(code, severity)
 
 
 def set_queue_slas(slas: dict[str, float]) -> None:
@@ -168,4 +183,9 @@ MODEL_LABELS = Gauge("forewarn_model_labels", "Labelled predictions behind forew
 MODEL_POSITIVE_RATE = Gauge("forewarn_model_positive_rate", "Share of labelled predictions that turned out positive (churned, late).", ["model"])
 MODEL_FIRE_RATE = Gauge("forewarn_model_fire_rate", "Share of the model's evaluations that fired a trigger.", ["model"])
 MODEL_CLASSIFIER_WEIGHT = Gauge("forewarn_model_classifier_weight", "Share of the score that comes from the learned classifier rather than the heuristic prior.", ["model"])
+MODEL_ACCURACY = Gauge("forewarn_model_accuracy", "Progressive (prequential) accuracy of a classifier: each prediction scored against its delayed label before the model learned it (the intent model).", ["model"])
+MODEL_OUTCOMES = Gauge("forewarn_model_outcomes", "What happened to a model's inputs over its lifetime, by outcome (the intent model: label_learned, label_unknown_message, pending_expired, pending_dropped, message_duplicate).", ["model", "outcome"])
+TRIAGE_MESSAGES = Counter("forewarn_triage_messages_total", "Inbound support messages triaged (one support_message trigger each), by route.", ["route"])
+TRIAGE_LINKED = Counter("forewarn_triage_linked_messages_total", "Inbound messages linked to an earlier trigger of another kind (forewarn saw it coming): over forewarn_triage_messages_total, the proactive coverage.")
+TRIAGE_FLAGS = Counter("forewarn_triage_flags_total", "Triage flags raised on inbound messages, by flag.", ["flag"])
 MODEL_CHECKPOINT_BYTES = Gauge("forewarn_model_checkpoint_bytes", "Size of the last model checkpoint written with the recovery snapshots.")

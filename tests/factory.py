@@ -12,6 +12,7 @@ from forewarn.core.events import decode
 from forewarn.engine.routing import route
 from forewarn.core.timefmt import parse_rfc3339
 from forewarn.core.trigger import Trigger
+from outreach.step import OutreachStep
 
 _ids = itertools.count(1)
 
@@ -73,7 +74,8 @@ def replay_with_engine(events: list[dict], config: Config | None = None, latenes
         high = max(high, ev.ts_us)
         out.extend(engine.on_event(shard, ev, high - lateness))
     out.extend(engine.finish(shard, high))
-    return [route(c, config.routing) for c in out], engine
+    outreach = OutreachStep(config)
+    return [outreach(route(c, config.routing, config.triage)) for c in out], engine
 
 
 def at(ts: str) -> int:

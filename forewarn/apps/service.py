@@ -32,7 +32,7 @@ from pathlib import Path
 
 from typing import TYPE_CHECKING
 
-from forewarn import __version__
+from forewarn.core import __version__
 from forewarn.core.settings import redact_url as redact  # one way to hide a password, shared with config errors
 
 if TYPE_CHECKING:  # importing the config pulls in every detector: the stopper comes first

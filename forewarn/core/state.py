@@ -27,6 +27,10 @@ MAX_ORDERS = 16  # most recent orders kept for context; LTV and counts cover the
 SEEN_BYTES = 2048
 # Consent records kept per customer: the contact channels, and (v1.1) marketing on them.
 CONSENTS = ("email", "sms", "phone", "marketing")
+# Triggers remembered per customer, so that a message can be linked to what forewarn saw
+# coming (detectors/support_message.py): the latest few, none older than this.
+RECENT_TRIGGERS = 16  # a parcel alone can raise three (at risk, stalled, late)
+RECENT_TRIGGER_DAYS = 60
 
 
 # gc=False: these hold only numbers and strings, so they can never be part of a reference
@@ -57,6 +61,14 @@ def _at_entry(seen: bytes, i: int, entry: bytes) -> bool:
             return True
         pos += 2 + int.from_bytes(seen[pos:pos + 2], "little")
     return False
+class RecentTrigger(msgspec.Struct, array_like=True, gc=False):
+    """A trigger emitted for this customer: its id (16 bytes of the hex ``trigger_id``), what it was about."""
+
+    trigger_id: bytes
+    kind: str
+    order_id: str | None
+    subject: str
+    fired_us: int
 
 
 def _intern(value: str | None) -> str | None:
@@ -90,6 +102,7 @@ class CustomerState(msgspec.Struct):
     language: str | None = None  # BCP 47, ``-`` separated (``pt-BR``); interned
     timezone: str | None = None  # IANA (validated on decode); interned
     country: str | None = None  # shipping country of the latest order; interned
+    recent: list[RecentTrigger] = []  # the latest triggers emitted for this customer, oldest first
 
     def is_duplicate(self, event_id: str) -> bool:
         """Remember ``event_id``; True only if this exact id was already seen (a redelivery).
@@ -115,6 +128,14 @@ class CustomerState(msgspec.Struct):
         self.seen = seen[start:] if start else seen
         return False
 
+    def remember_trigger(self, trigger_id: str, kind: str, order_id: str | None, subject: str, fired_us: int) -> None:
+        """Keep an emitted trigger (bounded: ``RECENT_TRIGGERS``, ``RECENT_TRIGGER_DAYS``)."""
+        tid = bytes.fromhex(trigger_id)
+        horizon = fired_us - RECENT_TRIGGER_DAYS * 86_400_000_000
+        kept = [t for t in self.recent if t.trigger_id != tid and t.fired_us >= horizon]
+        kept.append(RecentTrigger(tid, intern(kind), order_id, subject, fired_us))
+        self.recent = kept[-RECENT_TRIGGERS:]
+
     def segment(self, vip_ltv: float) -> str:
         if self.tier == "vip" or self.ltv >= vip_ltv:
             return "vip"
@@ -134,6 +155,10 @@ class CustomerState(msgspec.Struct):
             "orders": self.orders_count,
             "tier": self.tier or "standard",
             "segment": self.segment(vip_ltv),
+            # v1.1: what a draft is written and timed by.
+            "language": self.language,
+            "timezone": self.timezone,
+            "country": self.country,
         }
         if "name" in personal:
             ctx["name"] = self.name
