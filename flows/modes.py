@@ -20,7 +20,7 @@ from flows.sources import KafkaSource, LinesSource, WakerSource, file_lines, lis
 from forewarn.engine.config import Config
 from forewarn.engine.engine import Engine
 from forewarn.core.timefmt import format_us
-from forewarn.engine.watermark import PerWorker
+from forewarn.engine.watermark import WorkerClocks
 from online_models.base import Observation
 from sinks.deadletter import DeadLetterWriter
 from sinks.redis_queue import TRANSIENT, QueueWriter, RedisLostData, claim_marker, connect
@@ -122,7 +122,7 @@ def build_live(config: Config, worker_count: int = 1, engine: Engine | None = No
 
     conf = kafka_conf(config)
     parts = list_partitions(conf, list(config.kafka.topics))
-    workers = PerWorker(_lateness_us(config), config.engine.idle_timeout_seconds, parts)
+    workers = WorkerClocks(_lateness_us(config), config.engine.idle_timeout_seconds, parts)
     source = KafkaSource(conf, parts, clock_keys(worker_count), config.kafka.batch_size, OFFSET_BEGINNING)
     r = config.redis
     triggers = RedisTriggerSink(lambda: QueueWriter(r.url, r.prefix, r.dedupe_ttl_days, r.retry_max_seconds, marker))

@@ -21,7 +21,7 @@ from bytewax.inputs import DynamicSource, FixedPartitionedSource, StatefulSource
 
 from flows.items import END, EVENT, INVALID, PROGRESS, SHARE, WAKE
 from forewarn.core import events as ev
-from forewarn.engine.watermark import NEVER, PerWorker
+from forewarn.engine.watermark import NEVER, WorkerClocks
 from sinks import metrics
 
 log = logging.getLogger("forewarn.sources")
@@ -310,7 +310,7 @@ def list_partitions(conf: dict, topics: list[str]) -> list[str]:
 class _WakerPartition(StatelessSourcePartition):
     """Wakes this worker's customers whose due time its clock has passed."""
 
-    def __init__(self, workers: PerWorker, interval: timedelta) -> None:
+    def __init__(self, workers: WorkerClocks, interval: timedelta) -> None:
         self.workers = workers
         self.interval = interval
 
@@ -335,7 +335,7 @@ class WakerSource(DynamicSource):
     worker owns are woken only from that worker's own timer index.
     """
 
-    def __init__(self, workers: PerWorker, interval: timedelta = timedelta(milliseconds=10)) -> None:
+    def __init__(self, workers: WorkerClocks, interval: timedelta = timedelta(milliseconds=10)) -> None:
         self.workers = workers
         self.interval = interval
 
