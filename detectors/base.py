@@ -177,3 +177,12 @@ class Detector:
     def on_deadline(self, cust: CustomerState, timer: str, deadline_us: int, sched: Scheduler) -> list[Candidate]:
         """The watermark has passed ``timer`` (armed for ``deadline_us``), which is now disarmed."""
         return []
+
+    def explain(self, cust: CustomerState, now_us: int) -> list[str]:
+        """Lines for ``forewarn explain`` on what this kind waits for in ``cust`` at event time ``now_us``.
+
+        The default says nothing more than the engine already shows (the armed deadlines, the
+        scores against their threshold, the params); a kind whose condition lives in state of
+        its own (``cust.ext``) overrides it to say where that stands.
+        """
+        return []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -16,7 +17,7 @@ from bytewax.testing import run_main
 from flows import dataflow
 from flows.outputs import CallbackSink, JsonlSink, OrderedSink, RedisDeadLetterSink, RedisTriggerSink, trigger_line
 from flows.broadcast import clock_keys
-from flows.sources import KafkaSource, LinesSource, WakerSource, file_lines, list_partitions
+from flows.sources import KafkaSource, LinesSource, WakerSource, file_lines, list_partitions, quiet
 from forewarn.engine.config import Config
 from forewarn.engine.engine import Engine
 from forewarn.core.timefmt import format_us
@@ -101,40 +102,50 @@ def demo(config: Config, lines: Callable[[], Iterator[tuple[str, bytes]]], show:
 
 
 def kafka_conf(config: Config) -> dict:
-    return {
+    return quiet({
         "bootstrap.servers": config.kafka.bootstrap,
         "group.id": config.kafka.group_id,
         "enable.auto.commit": False,  # positions live in Bytewax's recovery snapshots
         "enable.partition.eof": False,
         "auto.offset.reset": "earliest",
         **config.kafka.extra,
-    }
+    })
 
 
-def build_live(config: Config, worker_count: int = 1, engine: Engine | None = None, marker: str | None = None):
+def build_live(config: Config, worker_count: int = 1, engine: Engine | None = None, marker: str | None = None,
+               stop: threading.Event | None = None):
     """The live dataflow: Kafka in, Redis queues and dead letters out, one key per customer.
 
     ``worker_count`` is the number of Bytewax workers in the whole cluster (all processes):
-    every partition reports its progress to each of them. ``engine``: see :func:`run`.
+    every partition reports its progress to each of them. ``engine``, ``stop``: see :func:`run`.
     ``marker``: the token Redis must hold for the queue writers to write (:func:`sinks.redis_queue.claim_marker`).
+    None if ``stop`` was set while waiting for Kafka.
     """
     from confluent_kafka import OFFSET_BEGINNING
 
     conf = kafka_conf(config)
-    parts = list_partitions(conf, list(config.kafka.topics))
+    parts = list_partitions(conf, list(config.kafka.topics), stop)
+    if parts is None:
+        return None
     workers = WorkerClocks(_lateness_us(config), config.engine.idle_timeout_seconds, parts)
-    source = KafkaSource(conf, parts, clock_keys(worker_count), config.kafka.batch_size, OFFSET_BEGINNING)
+    source = KafkaSource(conf, parts, clock_keys(worker_count), config.kafka.batch_size, OFFSET_BEGINNING, stop)
     r = config.redis
     triggers = RedisTriggerSink(lambda: QueueWriter(r.url, r.prefix, r.dedupe_ttl_days, r.retry_max_seconds, marker))
     letters = RedisDeadLetterSink(lambda: DeadLetterWriter(r.url, r.prefix, r.dedupe_ttl_days, r.retry_max_seconds))
     models = str(Path(config.recovery.directory) / "models") if config.recovery.directory else None
-    return dataflow.build(config, source, triggers, letters, workers=workers, waker=WakerSource(workers),
+    return dataflow.build(config, source, triggers, letters, workers=workers, waker=WakerSource(workers, stop=stop),
                           engine=engine, checkpoint_dir=models, persist=bool(config.recovery.directory))
 
 
 def run(config: Config, workers: int = 1, process_id: int | None = None, addresses: list[str] | None = None,
-        engine: Engine | None = None, accept_empty_redis: bool = False) -> None:
-    """``engine``: pass one to change its thresholds while the flow runs (``forewarn.engine.liveconfig``).
+        engine: Engine | None = None, accept_empty_redis: bool = False, stop: threading.Event | None = None) -> None:
+    """Run until ``stop`` is set (or for ever).
+
+    ``engine``: pass one to change its thresholds while the flow runs (``forewarn.engine.liveconfig``).
+    ``stop``: set it (on SIGTERM, Ctrl-C) to end the run cleanly: every source ends its input,
+    Bytewax closes the last epoch (with recovery, its snapshot) and returns, as at the end of a
+    finite input. (An exception raised into Bytewax instead — a KeyboardInterrupt from a signal
+    handler — panics its worker and prints a Rust backtrace.)
 
     Raises :class:`sinks.redis_queue.RedisLostData` when Redis was wiped, at start or while
     running (``accept_empty_redis``: the operator accepts an empty Redis at start).
@@ -144,7 +155,9 @@ def run(config: Config, workers: int = 1, process_id: int | None = None, address
     marker = with_backoff("redis_queue", lambda: claim_marker(client, r.prefix, config.recovery.directory or None,
                                                                  accept_empty_redis), TRANSIENT, r.retry_max_seconds)
     client.close()
-    flow = build_live(config, workers * (len(addresses) if addresses else 1), engine, marker)
+    flow = build_live(config, workers * (len(addresses) if addresses else 1), engine, marker, stop)
+    if flow is None:
+        return
     rec = config.recovery
     recovery = None
     if rec.directory:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import itertools
 import logging
+import re
+import threading
 import time
 import zlib
 from collections import Counter
@@ -170,9 +172,10 @@ class _KafkaPartition(StatefulSourcePartition):
     """
 
     def __init__(self, conf: dict, topic: str, partition: int, resume: tuple[int, int],
-                 clock_keys: list[str], batch_size: int) -> None:
+                 clock_keys: list[str], batch_size: int, stop: threading.Event | None = None) -> None:
         from confluent_kafka import Consumer, TopicPartition
 
+        self.stop = stop
         self.topic = topic
         self.partition = partition
         self.part = f"{topic}/{partition}"
@@ -191,6 +194,8 @@ class _KafkaPartition(StatefulSourcePartition):
     def next_batch(self) -> list[tuple]:
         from confluent_kafka import KafkaError
 
+        if self.stop is not None and self.stop.is_set():
+            raise StopIteration  # a clean stop: Bytewax ends the flow as at the end of its input
         msgs = self.consumer.consume(self.batch_size, timeout=0.0)
         now = time.time()
         out: list[tuple] = []
@@ -266,7 +271,8 @@ class KafkaSource(FixedPartitionedSource):
     """The input topics, one Bytewax partition per topic-partition (listed once, at start)."""
 
     def __init__(self, conf: dict, parts: list[str], clock_keys: list[str], batch_size: int,
-                 start_offset: int) -> None:
+                 start_offset: int, stop: threading.Event | None = None) -> None:
+        self.stop = stop  # set (by SIGTERM or Ctrl-C): every partition ends its input
         self.conf = conf
         self.parts = parts
         self.clock_keys = clock_keys
@@ -279,16 +285,99 @@ class KafkaSource(FixedPartitionedSource):
     def build_part(self, step_id: str, for_part: str, resume_state: tuple[int, int] | None) -> _KafkaPartition:
         topic, partition = for_part.rsplit("/", 1)
         resume = resume_state if resume_state is not None else (self.start_offset, NEVER)
-        return _KafkaPartition(self.conf, topic, int(partition), resume, self.clock_keys, self.batch_size)
+        return _KafkaPartition(self.conf, topic, int(partition), resume, self.clock_keys, self.batch_size, self.stop)
 
 
-def list_partitions(conf: dict, topics: list[str]) -> list[str]:
-    """``topic/partition`` for every partition of the input topics, creating missing topics."""
+class KafkaErrors:
+    """librdkafka's ``error_cb``: one log line per kind of error, then one a minute while it repeats.
+
+    librdkafka retries a lost broker by itself and logs every attempt (a hundred lines in ten
+    seconds of a broker that is down); with its own logging turned down to critical
+    (:func:`quiet`) this is what an operator reads instead: what is wrong, and how often.
+    """
+
+    def __init__(self, every_s: float | None = 60.0) -> None:
+        self.every_s = every_s  # None: log nothing, only keep the latest (the caller says it)
+        self.seen: dict[int, list] = {}  # error code -> [last logged (monotonic), repeats since]
+        self.last = ""  # the latest error's text, for a retry message
+
+    def __call__(self, err) -> None:
+        self.last = err.str()
+        if self.every_s is None:
+            return
+        now = time.monotonic()
+        seen = self.seen.get(err.code())
+        if seen is None or now - seen[0] >= self.every_s:
+            more = f" (and {seen[1]} more like it)" if seen and seen[1] else ""
+            log.warning("kafka: %s%s", self.last, more)
+            self.seen[err.code()] = [now, 0]
+        else:
+            seen[1] += 1
+
+
+def quiet(conf: dict, errors: KafkaErrors | None = None) -> dict:
+    """``conf`` with librdkafka's own log turned down to critical and its errors to ``errors``.
+
+    A ``log_level`` in ``kafka.extra`` still wins (``"7"`` for librdkafka's debug log).
+    """
+    return {"log_level": 2, "logger": logging.getLogger("forewarn.kafka"),
+            "error_cb": errors if errors is not None else KafkaErrors(), **conf}
+
+
+def admin_client(conf: dict, errors: KafkaErrors):
     from confluent_kafka.admin import AdminClient
 
-    admin = AdminClient({k: v for k, v in conf.items()
-                         if k == "bootstrap.servers" or k.startswith(("security", "sasl", "ssl"))})
-    meta = admin.list_topics(timeout=10)
+    return AdminClient(quiet({k: v for k, v in conf.items()
+                              if k in ("bootstrap.servers", "log_level")
+                              or k.startswith(("security", "sasl", "ssl"))}, errors))
+
+
+def wait_for_metadata(conf: dict, stop: threading.Event | None = None, attempt_s: float = 3.0,
+                      max_backoff_s: float = 30.0):
+    """The cluster's metadata, waiting for the brokers as long as it takes: one line per retry.
+
+    Retries back off 1, 2, 4 ... ``max_backoff_s`` seconds. Returns ``(admin client, metadata)``,
+    or None when ``stop`` was set while waiting.
+    """
+    from confluent_kafka import KafkaException
+
+    errors = KafkaErrors(every_s=None)  # the retry line below says it
+    admin = admin_client(conf, errors)
+    backoff, attempt = 1.0, 1
+    while True:
+        try:
+            return admin, admin.list_topics(timeout=attempt_s)
+        except KafkaException as exc:
+            admin.poll(0)  # serve the error callback: it knows the cause (refused, unknown host...)
+            cause = error_cause(errors.last or exc.args[0].str())
+            errors.last = ""
+            if stop is not None and stop.is_set():
+                return None
+            log.warning("kafka: cannot reach %s (%s); retry %d in %g s",
+                        conf["bootstrap.servers"], cause, attempt, backoff)
+        if stop is None:
+            time.sleep(backoff)
+        elif stop.wait(backoff):
+            return None
+        backoff, attempt = min(max_backoff_s, backoff * 2), attempt + 1
+
+
+def error_cause(text: str) -> str:
+    """The reason in librdkafka's message: ``h:9/bootstrap: Connect to ipv4#h:9 failed: Connection
+    refused (after 0ms in state CONNECT)`` -> ``Connection refused``."""
+    text = re.sub(r" \(after \d+ms in state \w+\)$", "", text)
+    return text.rsplit(": ", 1)[-1]
+
+
+def list_partitions(conf: dict, topics: list[str], stop: threading.Event | None = None) -> list[str] | None:
+    """``topic/partition`` for every partition of the input topics, creating missing topics.
+
+    Waits for the brokers (:func:`wait_for_metadata`); None if ``stop`` was set meanwhile.
+    """
+    found = wait_for_metadata(conf, stop)
+    if found is None:
+        return None
+    admin, meta = found
     missing = [t for t in topics if t not in meta.topics or meta.topics[t].error is not None]
     if missing:
         _create_topics(admin, missing)
@@ -310,11 +399,14 @@ def list_partitions(conf: dict, topics: list[str]) -> list[str]:
 class _WakerPartition(StatelessSourcePartition):
     """Wakes this worker's customers whose due time its clock has passed."""
 
-    def __init__(self, workers: WorkerClocks, interval: timedelta) -> None:
+    def __init__(self, workers: WorkerClocks, interval: timedelta, stop: threading.Event | None) -> None:
         self.workers = workers
         self.interval = interval
+        self.stop = stop
 
     def next_batch(self) -> list[tuple]:
+        if self.stop is not None and self.stop.is_set():
+            raise StopIteration
         wt = self.workers.current()
         wm = wt.clock.watermark()
         if wm == NEVER:
@@ -335,12 +427,14 @@ class WakerSource(DynamicSource):
     worker owns are woken only from that worker's own timer index.
     """
 
-    def __init__(self, workers: WorkerClocks, interval: timedelta = timedelta(milliseconds=10)) -> None:
+    def __init__(self, workers: WorkerClocks, interval: timedelta = timedelta(milliseconds=10),
+                 stop: threading.Event | None = None) -> None:
         self.workers = workers
         self.interval = interval
+        self.stop = stop
 
     def build(self, step_id: str, worker_index: int, worker_count: int) -> _WakerPartition:
-        return _WakerPartition(self.workers, self.interval)
+        return _WakerPartition(self.workers, self.interval, self.stop)
 
 
 def _create_topics(admin, topics: list[str]) -> None:

@@ -349,23 +349,29 @@ class Checker:
         opt_out_seen = False
         for v, raw, is_subject in texts:
             add = _adder(out, v, is_subject)
+
+            def said(m: Match, v=v, raw=raw) -> str:
+                """What the writer wrote there (not its folded form), quoted."""
+                start, end = v.span(m.start, m.end)
+                return quote(raw[start:end] or m.text)
+
             found = lists.all.find_all(v.folded)
             self._placeholders(raw, v, lists, add)
             self._sensitive(v, lists, found, add)
             promo = self._phrases(v, lists, found, "promo", negatable=False)
             if promo and promo_seen is None:
-                promo_seen = (promo[0], v, is_subject)
+                promo_seen = (promo[0], v, is_subject, said(promo[0]))
             opt_out_seen = opt_out_seen or bool(found.get("opt_out")) or _opt_out_link(raw)
             if not opt_out_seen and not is_subject and len(full_body) > len(raw) - 1000:
                 # the footer of a body longer than what is scanned: where the unsubscribe line lives
                 opt_out_seen = bool(lists.lists["opt_out"].find(view(full_body[-5_000:]).folded, limit=1))
             for m in self._phrases(v, lists, found, "risky_promise", negatable=True):
-                add("risky_promise", f"promise: {quote(m.text)}", m)
+                add("risky_promise", f"promise: {said(m)}", m)
             for m in self._phrases(v, lists, found, "legal_risk", negatable=("admission",)):
                 what = "admission of fault" if m.group == "admission" else "legal wording"
-                add("legal_risk", f"{what}: {quote(m.text)}", m)
+                add("legal_risk", f"{what}: {said(m)}", m)
             for m in self._phrases(v, lists, found, "spam_phrase", negatable=False):
-                add("spam_phrase", f"spam-trigger phrase {quote(m.text)}", m)
+                add("spam_phrase", f"spam-trigger phrase {said(m)}", m)
             self._shouting(v, add)
         self._marketing(msg, promo_seen, out)
         if msg.purpose == "marketing" and msg.channel in ("email", "sms") and not opt_out_seen:
@@ -458,11 +464,11 @@ class Checker:
             return
         state = {False: "opted out of marketing", None: "no marketing consent"}[r.consent.get("marketing")]
         if promo_seen is not None:
-            m, v, is_subject = promo_seen
+            m, v, is_subject, quoted = promo_seen
             where = "in the subject " if is_subject else ""
             span = None if is_subject else v.span(m.start, m.end)
             out["marketing_without_consent"].append(
-                (f"promotional content {where}{quote(m.text)}; the recipient has {state}", span))
+                (f"promotional content {where}{quoted}; the recipient has {state}", span))
         elif msg.purpose == "marketing":
             out["marketing_without_consent"].append((f"a marketing message; the recipient has {state}", None))
 

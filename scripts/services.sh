@@ -17,6 +17,8 @@
 #   FOREWARN_KAFKA_CONTROLLER_PORT  KRaft controller port default: kafka port + 1 (9093)
 #   FOREWARN_REDIS_PORT    redis port                     default: 6379
 #   FOREWARN_PROM_PORT     prometheus port                default: 9090
+#   FOREWARN_METRICS_PORT  the engine's metrics port Prometheus scrapes (as `forewarn run` reads it)
+#                          default: 9108
 #   FOREWARN_KAFKA_HEAP    broker heap                    default: 512m
 #   FOREWARN_START_TIMEOUT seconds to wait for each service  default: 120
 #
@@ -46,8 +48,10 @@ REDIS_PIDFILE="$REDIS_RUN/redis.pid"
 REDIS_LOG="$REDIS_RUN/redis.log"
 
 PROM_PORT="${FOREWARN_PROM_PORT:-9090}"
-PROM_CONFIG="$REPO/deploy/prometheus/prometheus.yml"
+METRICS_PORT="${FOREWARN_METRICS_PORT:-9108}"
 PROM_RUN="$RUN/prometheus"
+# Written from deploy/prometheus/prometheus.yml with this stack's ports (prom_config).
+PROM_CONFIG="$PROM_RUN/prometheus.yml"
 PROM_PIDFILE="$PROM_RUN/prometheus.pid"
 PROM_LOG="$PROM_RUN/prometheus.log"
 
@@ -320,6 +324,15 @@ redis_stop() {
 
 # ---------------------------------------------------------------- prometheus
 
+# This stack's Prometheus config: deploy/prometheus/prometheus.yml scraping this stack's engine
+# (FOREWARN_METRICS_PORT) and this Prometheus (FOREWARN_PROM_PORT), not the default ports.
+prom_config() {
+  mkdir -p "$PROM_RUN"
+  sed -e "s/127\.0\.0\.1:9108/$HOST:$METRICS_PORT/" -e "s/127\.0\.0\.1:9090/$HOST:$PROM_PORT/" \
+      -e "s#^  - alerts.yml\$#  - $REPO/deploy/prometheus/alerts.yml#" \
+      "$REPO/deploy/prometheus/prometheus.yml" >"$PROM_CONFIG"
+}
+
 prom_ready() { curl -fsS -m 2 "http://$HOST:$PROM_PORT/-/ready" >/dev/null 2>&1; }
 
 prom_start() {
@@ -334,7 +347,7 @@ prom_start() {
   fi
   if ! pid="$(pid_alive "$PROM_PIDFILE" prometheus)"; then
     port_open "$PROM_PORT" && die "prometheus: port $PROM_PORT is taken by something that is not a ready Prometheus; free it or set FOREWARN_PROM_PORT"
-    [[ -f "$PROM_CONFIG" ]] || die "prometheus: config $PROM_CONFIG is missing"
+    prom_config
     if command -v promtool >/dev/null; then
       promtool check config "$PROM_CONFIG" >"$RUN/promtool.log" 2>&1 \
         || { cat "$RUN/promtool.log" >&2; die "prometheus: $PROM_CONFIG (or its rule files) is invalid; fix it and rerun"; }
@@ -432,8 +445,9 @@ case "${1:-}" in
   stop) cmd_stop ;;
   status) cmd_status ;;
   restart-kafka) cmd_restart_kafka ;;
+  prometheus-config) prom_config && echo "$PROM_CONFIG" ;;
   *)
-    echo "usage: $0 {start|stop|status|restart-kafka}" >&2
+    echo "usage: $0 {start|stop|status|restart-kafka|prometheus-config}" >&2
     exit 2
     ;;
 esac

@@ -27,6 +27,9 @@ disable_created_metrics()
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 900, 1800, 3600)
 SCORE_BUCKETS = tuple(i / 20 for i in range(1, 21))
 
+# --- the process (process_* come from prometheus_client's ProcessCollector) ---------------
+BUILD_INFO = Gauge("forewarn_build_info", "Always 1; the labels say which forewarn, Python and Bytewax run.", ["version", "python", "bytewax"])
+
 # --- input ---------------------------------------------------------------------------------
 EVENTS = Counter("forewarn_events_total", "Valid input events, by topic and type.", ["topic", "type"])
 INVALID = Counter("forewarn_invalid_events_total", "Events that failed validation (sent to the dead-letter stream), by reason.", ["reason"])

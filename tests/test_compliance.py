@@ -152,6 +152,13 @@ def test_a_marketing_email_or_sms_needs_an_unsubscribe_or_stop_line():
 @pytest.mark.parametrize("body,lang", [
     ("Keep the item, we'll send a new one at no extra cost.", "en"),
     ("Your money will be refunded within 3 days.", "en"),
+    ("Rest assured, it will arrive tomorrow.", "en"),
+    ("Ihre nächste Bestellung geht auf uns.", "de"),
+    ("Les frais de livraison vous seront remboursés.", "fr"),
+    ("Te aseguro que mañana lo tienes.", "es"),
+    ("Os portes serão reembolsados.", "pt"),
+    ("Your next order is on us!", "en"),
+    ("We'll waive the late fee this time.", "en"),
     ("Here's a $15 credit on your account for the inconvenience.", "en"),
     ("Wir schicken Ihnen kostenlos einen Ersatz.", "de"),
     ("Te garantizo que llega el viernes.", "es"),

@@ -14,7 +14,7 @@ def test_defaults_load_without_a_file(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("data, message", [
     ({"detectors": {"delivery_late": {"grace_hours": -1}}}, "detectors.delivery_late.grace_hours = -1: Expected `float` >= 0.0"),
-    ({"detectors": {"delivery_late": {"grace_hourz": 3}}}, "unknown field `grace_hourz`"),
+    ({"detectors": {"delivery_late": {"grace_hourz": 3}}}, "detectors.delivery_late.grace_hourz: unknown key; did you mean 'grace_hours'?"),
     ({"engine": {"allowed_lateness_seconds": "soon"}}, "engine.allowed_lateness_seconds = 'soon': Expected `float`, got `str`"),
     ({"routing": {"kinds": {"delivery_late": {"priority": "p9", "route": "ai"}}}}, "Invalid enum value 'p9'"),
     ({"routing": {"kinds": {"teleport": {"priority": "p1", "route": "ai"}}}}, "unknown kind(s) ['teleport']"),

@@ -18,8 +18,8 @@ def rule(**kw) -> dict:
     (rule(when={"kinds": ["late_parcel"]}), "when.kinds = ['late_parcel']: unknown kind(s) ['late_parcel']; allowed: ['churn_risk'"),
     (rule(when={"segments": ["gold"]}), "routing.rules[0].when.segments[0] = 'gold': Invalid enum value 'gold'; allowed: ['vip', 'loyal', 'repeat', 'new', 'prospect']"),
     (rule(when={"ltv_at_least": -5}), "routing.rules[0].when.ltv_at_least = -5: Expected `float` >= 0.0"),
-    (rule(raise_=1), "unknown field `raise_`"),
-    (rule(when={"flag": ["fraud"]}), "unknown field `flag`"),
+    (rule(raise_=1), "routing.rules[0].raise_: unknown key; did you mean 'raise'?"),
+    (rule(when={"flag": ["fraud"]}), "routing.rules[0].when.flag: unknown key; did you mean 'flags'?"),
     (rule(route="robot"), "routing.rules[0].route = 'robot': Invalid enum value 'robot'; allowed: ['human', 'ai']"),
     (rule(priority_at_least="p0"), "routing.rules[0].priority_at_least = 'p0': Invalid enum value 'p0'; allowed: ['p1', 'p2', 'p3', 'p4']"),
     ({"routing": {"rules": [{"name": "x", "raise": 7}]}}, "routing.rules[0].raise = 7: Expected `int` <= 3"),
@@ -35,7 +35,7 @@ def rule(**kw) -> dict:
     ({"detectors": {"vip_engagement_drop": {"drop_to": 0.9}}}, "detectors.vip_engagement_drop.drop_to = 0.9: Expected `float` <= 0.8"),
     ({"detectors": {"shipment_stalled": {"stall_hours": 0}}}, "detectors.shipment_stalled.stall_hours = 0: Expected `float` >= 1.0"),
     ({"detectors": {"payment_failed": {"max_attempts": 0}}}, "detectors.payment_failed.max_attempts = 0: Expected `int` >= 1"),
-    ({"detectors": {"data_quality": {"strict": True}}}, "unknown field `strict`"),
+    ({"detectors": {"data_quality": {"strict": True}}}, "detectors.data_quality.strict: unknown key; allowed: "),
 ])
 def test_bad_routing_and_detector_settings_are_refused_with_key_value_and_rule(data, message):
     with pytest.raises(ConfigError) as err:

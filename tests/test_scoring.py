@@ -53,6 +53,8 @@ def test_the_command_prints_a_table_in_the_contracts_kind_order(tmp_path, capsys
     assert out[0].split() == ["kind", "truth", "fired", "tp", "fp", "fn", "precision", "recall", "roc_auc"]
     assert out[1].split() == ["delivery_late", "2", "2", "1", "1", "1", "0.500", "0.500", "-"]
     assert out[2].split() == ["order_anomaly", "2", "3", "1", "2", "1", "0.333", "0.500", "0.500"]
+    assert out[-1] == ("roc_auc: over the fired triggers' scores only (matched to the truth or not); "
+                       "--scores FILE (from backtest --scores) judges every evaluation")
 
 
 def test_the_command_prints_json_on_request(tmp_path, capsys):

@@ -472,3 +472,33 @@ def test_score_of_the_truth_against_itself(store):
                     "evidence": {"shipment_id": r["subject"]}} for r in store.truth]
     for kind, s in groundtruth.score(as_triggers, store.truth).items():
         assert (s["precision"], s["recall"], s["fp"], s["fn"]) == (1.0, 1.0, 0, 0), kind
+
+
+def test_simulate_on_a_terminal_shows_a_bar_and_piped_only_the_summary(tmp_path):
+    """A user at a terminal sees progress with rate and ETA; a script piping stderr gets one line."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    args = [sys.executable, "-m", "forewarn", "simulate", "--customers", "60", "--days", "3",
+            "--end", "2026-11-26T00:00:00Z", "--output", str(tmp_path / "e.jsonl"), "--truth", str(tmp_path / "t.jsonl")]
+    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    piped = subprocess.run(args, capture_output=True, text=True, env=env, check=True)
+    assert piped.stderr.count("\n") == 1 and piped.stderr.startswith("simulate: ")
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=follower, env=env)
+    os.close(follower)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the pty closes when the process ends
+            break
+        if not chunk:
+            break
+        seen += chunk
+    assert proc.wait() == 0
+    text = seen.decode("utf-8", "replace")
+    assert "simulate: 100%" in text and "60/60" in text and "customer/s" in text  # the bar, done
+    assert "write:" in text and "event/s" in text and text.rstrip().splitlines()[-1].startswith("simulate: ")

@@ -31,14 +31,34 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
     if args.set or args.truth or args.json:
         return _whatif(args)
+    from sinks import metrics
+
     config = _load(args)
+    invalid_before = _by_reason(metrics.INVALID)
     counts = parallel.backtest(parallel.Run(config, args.input, args.output, args.deadletter, args.scores),
                                _workers(args))
     print(f"backtest: {counts.events} events ({counts.invalid} invalid) in {counts.seconds:.1f} s "
           f"({counts.events / max(counts.seconds, 1e-9):,.0f} events/s) -> {args.output}", file=sys.stderr)
     if counts.held:
         print(f"backtest: {counts.held} trigger(s) held back by [routing.cooldown_hours]", file=sys.stderr)
+    if counts.invalid:
+        after = _by_reason(metrics.INVALID)
+        reasons = sorted(((r, int(n - invalid_before.get(r, 0))) for r, n in after.items()
+                          if n > invalid_before.get(r, 0)), key=lambda rn: -rn[1])
+        where = (f"written with their line and error to {args.deadletter}" if args.deadletter else
+                 "left out; --deadletter FILE writes each with its line and error")
+        print(f"backtest: {counts.invalid} invalid line(s) ({', '.join(f'{r} {n}' for r, n in reasons)}), {where}",
+              file=sys.stderr)
+    if not counts.events:
+        print(f"backtest: no valid event in {args.input}: nothing to replay", file=sys.stderr)
+        return 1
     return 0
+
+
+def _by_reason(counter) -> dict[str, float]:
+    """A counter labelled by ``reason``: reason -> value."""
+    return {s.labels["reason"]: s.value for family in counter.collect() for s in family.samples
+            if s.name.endswith("_total")}
 
 
 def _workers(args: argparse.Namespace) -> int:
@@ -156,7 +176,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             if args.limit and sum(kinds.values()) > args.limit:
                 continue
             reason = trig.reasons[0]["detail"] if trig.reasons else ""
-            print(f"{trig.fired_at:<22} {trig.kind:<20} {trig.route + '/' + trig.priority:<9} "
+            print(f"{trig.fired_at:<22} {trig.kind:<20} {trig.route + ':' + trig.priority:<9} "
                   f"{trig.customer_id:<10} {str(trig.order_id or '-'):<12} {reason[:90]}")
             if args.pace:
                 time.sleep(args.pace)
@@ -181,10 +201,18 @@ def cmd_score(args: argparse.Namespace) -> int:
         print(json.dumps(rows, indent=2))
     else:
         print(scoring.table(rows))
+        print("\nroc_auc: " + (f"over every model evaluation in {args.scores} (fired or not), each labelled by "
+                                "the ground truth" if args.scores else
+                                "over the fired triggers' scores only (matched to the truth or not); "
+                                "--scores FILE (from backtest --scores) judges every evaluation"))
     return 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from forewarn.apps import service
+
+    stopper = service.Stopper()  # SIGTERM and Ctrl-C end the input: Bytewax finishes the flow cleanly
+    stopper.install()  # first, so that a stop during the (slow) imports and connects is clean too
     from prometheus_client import start_http_server
 
     from flows import modes
@@ -194,34 +222,39 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     reloader = Reloader(args.config, observe=metrics.config_checked)
     config = reloader.load_initial()  # the file, then thresholds set in the Redis hash
-
-    def stop(signum, frame):  # SIGTERM stops like Ctrl-C: Bytewax ends the execution cleanly
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGHUP, lambda signum, frame: reloader.wake())
+    addresses = args.addresses.split(";") if args.addresses else None
+    print(service.banner(config, args.config, args.workers, args.process_id, addresses), file=sys.stderr, flush=True)
+    service.publish_build_info()
     if config.metrics.port:
-        from sinks import metrics
-
         metrics.set_queue_slas(config.metrics.queue_sla_seconds)
-        start_http_server(config.metrics.port, config.metrics.host)
-        logging.getLogger("forewarn").info("metrics on http://%s:%d/metrics", config.metrics.host, config.metrics.port)
+        try:
+            start_http_server(config.metrics.port, config.metrics.host)
+        except OSError as exc:
+            print(f"forewarn run: cannot serve metrics on {config.metrics.host}:{config.metrics.port} ({exc.strerror}); "
+                  "set [metrics] port (or FOREWARN_METRICS_PORT) to a free port, 0 for none", file=sys.stderr)
+            return 2
     from forewarn.queue.upkeep import QueueUpkeep
 
     QueueUpkeep.from_config(config).start()  # queue depth/age gauges and retention, in a daemon thread
-    addresses = args.addresses.split(";") if args.addresses else None
     engine = Engine(config)
     reloader.start(engine)
+    if args.progress_seconds:
+        service.ProgressLog(args.progress_seconds, stopper.event).start()
     from sinks.redis_queue import RedisLostData
 
     try:
-        modes.run(config, workers=args.workers, process_id=args.process_id, addresses=addresses, engine=engine,
-                  accept_empty_redis=args.accept_empty_redis)
+        if not stopper.event.is_set():
+            modes.run(config, workers=args.workers, process_id=args.process_id, addresses=addresses, engine=engine,
+                      accept_empty_redis=args.accept_empty_redis, stop=stopper.event)
     except RedisLostData as exc:
         print(f"forewarn: {exc}", file=sys.stderr)
         return 3
     finally:
+        stopper.event.set()
         reloader.stop()
+    logging.getLogger("forewarn").info("stopped" + ("; the next start resumes from the last snapshot"
+                                                    if config.recovery.directory else ""))
     return 0
 
 
@@ -261,10 +294,17 @@ def _add_sim_args(p: argparse.ArgumentParser, customers: int, days: float) -> No
                         "docs/situations.md (default %(default)s; 0 = none, the other events stay the same)")
 
 
+def _version() -> str:
+    from forewarn.apps.service import version_line
+
+    return version_line()
+
+
 def parser(queue: bool = True) -> argparse.ArgumentParser:
     """The whole command line; ``queue=False`` leaves out ``forewarn queue`` (it imports the Redis client)."""
     p = argparse.ArgumentParser(prog="forewarn", description="Real-time triggers for proactive e-commerce support.")
-    p.add_argument("-v", "--verbose", action="store_true")
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    p.add_argument("--version", action="version", version=_version(), help="print the versions and exit")
     sub = p.add_subparsers(dest="command", required=True)
 
     r = sub.add_parser("run", help="the production dataflow: Kafka in, Redis queues out, metrics served")
@@ -272,22 +312,26 @@ def parser(queue: bool = True) -> argparse.ArgumentParser:
     r.add_argument("-w", "--workers", type=int, default=1, help="Bytewax worker threads in this process")
     r.add_argument("-i", "--process-id", type=int, help="this process's index in a Bytewax cluster")
     r.add_argument("-a", "--addresses", help="cluster addresses host:port;host:port (with --process-id)")
+    r.add_argument("--progress-seconds", type=float, default=30.0,
+                   help="log a progress line (events/s, watermark, lag, triggers) this often; 0 = never "
+                        "(default %(default)s)")
     r.add_argument("--accept-empty-redis", action="store_true",
                    help="start although Redis lost the marker this engine set (it was wiped): triggers replayed "
                         "since the last snapshot are queued again (exit code 3 without it; docs/helpdesk.md)")
     r.set_defaults(func=cmd_run)
 
     d = sub.add_parser("demo", help="a quick look: a simulated store through the dataflow, no services needed")
-    d.add_argument("--config")
+    d.add_argument("--config", help="TOML config (default forewarn.toml if present)")
     _add_sim_args(d, customers=300, days=14)
     d.add_argument("--limit", type=int, default=60, help="print at most this many triggers (0 = all)")
     d.add_argument("--pace", type=float, default=0.0, help="seconds to pause after each printed trigger")
     d.set_defaults(func=cmd_demo)
 
     s = sub.add_parser("simulate", help="synthetic store events to JSONL or Kafka, with a ground-truth file")
-    s.add_argument("--config")
+    s.add_argument("--config", help="TOML config (default forewarn.toml if present)")
     _add_sim_args(s, customers=2000, days=30)
-    s.add_argument("--to", choices=["jsonl", "kafka"], default="jsonl")
+    s.add_argument("--to", choices=["jsonl", "kafka"], default="jsonl",
+                   help="write a JSONL file (--output) or produce to the Kafka topics (default %(default)s)")
     s.add_argument("--output", default="events.jsonl", help="JSONL path (with --to jsonl)")
     s.add_argument("--truth", default="truth.jsonl", help="ground-truth JSONL path ('' for none)")
     s.add_argument("--rate", type=float, default=0.0, help="events/s when producing to Kafka (0 = as fast as possible)")
@@ -304,9 +348,9 @@ def parser(queue: bool = True) -> argparse.ArgumentParser:
     rec.set_defaults(func=cmd_record)
 
     b = sub.add_parser("backtest", help="deterministic event-time replay of a JSONL file")
-    b.add_argument("--input", required=True)
+    b.add_argument("--input", required=True, help="events JSONL, one contract event per line")
     b.add_argument("--output", required=True, help="triggers JSONL ('-' for stdout)")
-    b.add_argument("--config")
+    b.add_argument("--config", help="TOML config (default forewarn.toml if present)")
     b.add_argument("--deadletter", help="also write invalid events to this JSONL")
     b.add_argument("--workers", type=int, help="processes, customers split among them (default: the cores); "
                    "rule-based kinds are the same for any number, model kinds learn per process (docs/tuning.md)")
@@ -343,6 +387,11 @@ def parser(queue: bool = True) -> argparse.ArgumentParser:
         from forewarn.queue.cli import register as register_queue
 
         register_queue(sub)
+    from forewarn.apps import configcmd, doctor, explain
+
+    configcmd.register(sub)
+    doctor.register(sub)
+    explain.register(sub)
     return p
 
 
@@ -368,6 +417,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `forewarn score ... | head`: the reader has all it wanted
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # keep the final flush quiet
+        return 141  # as a command killed by SIGPIPE
 
 
 if __name__ == "__main__":

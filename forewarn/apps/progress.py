@@ -15,6 +15,7 @@ nothing, and a command that wants a summary line prints its own.
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import IO
 
@@ -31,5 +32,16 @@ def bar(total: int | None, desc: str, unit: str = "it", *, enabled: bool | None 
         enabled = bool(getattr(out, "isatty", lambda: False)())
     # Counts in k/M only when they are big: "4/4", but "1.68M/1.68M".
     scale = total is None or total >= 10_000
+    # Follow the terminal's size; one that reports none (a bare pty) gets 80 x 24, since tqdm
+    # would otherwise hide the bar as if the screen had no rows.
+    sized = enabled and _columns(out) > 0
     return tqdm(total=total, desc=desc, unit=unit, unit_scale=scale, file=out, disable=not enabled,
-                dynamic_ncols=True, mininterval=0.25, smoothing=0.1)
+                dynamic_ncols=sized, ncols=None if sized else 80, nrows=None if sized else 24,
+                mininterval=0.25, smoothing=0.1)
+
+
+def _columns(stream: IO[str]) -> int:
+    try:
+        return os.get_terminal_size(stream.fileno()).columns
+    except (AttributeError, OSError, ValueError):
+        return 0

@@ -32,6 +32,15 @@ class ConfigError(ValueError):
 
 
 class Kafka(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """``[kafka]``: where ``forewarn run`` reads the events (and ``record``, ``simulate --to kafka``).
+
+    bootstrap: the brokers, ``host:port[,host:port...]`` (env ``FOREWARN_KAFKA_BOOTSTRAP``).
+    group_id: the consumer group name (positions live in the recovery snapshots, not in Kafka).
+    topics: the input topics, read from their start on a first run.
+    batch_size: messages taken from a partition at a time (1..100000).
+    extra: librdkafka settings passed as they are (``security.protocol``, ``sasl.*``, ``ssl.*``).
+    """
+
     bootstrap: str = "127.0.0.1:9092"
     group_id: str = "forewarn"
     topics: Annotated[list[str], msgspec.Meta(min_length=1)] = msgspec.field(
@@ -41,6 +50,16 @@ class Kafka(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
 
 
 class Redis(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """``[redis]``: where the trigger queues and dead letters go.
+
+    url: ``redis://[:password@]host:port/db`` (env ``FOREWARN_REDIS_URL``).
+    prefix: put before every key, e.g. ``{shop1}:`` to keep all keys in one Redis Cluster slot
+        (env ``FOREWARN_REDIS_PREFIX``).
+    dedupe_ttl_days: how long a queued ``trigger_id`` is remembered, so a replay or restart
+        does not queue it again (0..3650).
+    retry_max_seconds: the longest wait between write retries while Redis is down (0..3600).
+    """
+
     url: str = "redis://127.0.0.1:6379/0"
     prefix: str = ""  # e.g. "{shop1}:" to hash-tag all keys into one Redis Cluster slot
     dedupe_ttl_days: Annotated[float, msgspec.Meta(gt=0, le=3650)] = 30.0
@@ -73,6 +92,8 @@ class Queue(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
 class Metrics(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     """``[metrics]``: the Prometheus endpoint of ``forewarn run`` (port 0 = none).
 
+    host: the address the endpoint listens on (``0.0.0.0`` for every interface).
+    port: its port, 0 for no endpoint (env ``FOREWARN_METRICS_PORT``).
     queue_sla_seconds: per priority, how long a trigger may wait unacknowledged; exported as
         ``forewarn_queue_sla_seconds`` for the dashboards' SLA lines and the queue-age alert.
     """
@@ -84,7 +105,16 @@ class Metrics(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
 
 
 class Recovery(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
-    """``[recovery]``: Bytewax state snapshots for ``run`` (empty directory = no recovery)."""
+    """``[recovery]``: Bytewax state snapshots for ``run`` (empty directory = no recovery).
+
+    directory: where the snapshots (SQLite files) and model checkpoints live; empty = none, and
+        a restart reads the topics from the start.
+    partitions: SQLite files the snapshots are spread over, set when the directory is first
+        made (1..1024).
+    snapshot_interval_seconds: how often state is snapshotted: a restart resumes from the last one.
+    backup_interval_seconds: how long a snapshot no longer needed is kept before it is deleted:
+        the interval at which the directory is backed up elsewhere (0 = deleted at once).
+    """
 
     directory: str = ""
     partitions: Annotated[int, msgspec.Meta(ge=1, le=1024)] = 1

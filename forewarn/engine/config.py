@@ -157,7 +157,9 @@ def from_dict(data: dict[str, Any]) -> Config:
     try:
         cfg = msgspec.convert(data, Config, strict=False)
     except msgspec.ValidationError as exc:
-        raise ConfigError(explain(str(exc), data, ROUTING_HINTS)) from None
+        from forewarn.engine.schema import explain_unknown  # it walks Config: imported once Config exists
+
+        raise ConfigError(explain_unknown(str(exc)) or explain(str(exc), data, ROUTING_HINTS)) from None
     if cfg.routing.currency != "EUR" and "exchange_rates" not in routing:
         raise ConfigError(f"routing.currency = {cfg.routing.currency!r}: the default exchange_rates are "
                           f"per EUR; give routing.exchange_rates per {cfg.routing.currency} as well")

@@ -38,7 +38,7 @@ from detectors.base import Candidate, Detector
 from forewarn.core import events as ev
 from forewarn.engine.config import Config
 from forewarn.engine.cooldown import Cooldown
-from forewarn.core.state import CustomerState
+from forewarn.core.state import CustomerState, split_timer_key, timer_key
 from online_models.base import ModelSet, ModelPerWorker
 
 NEVER = -(2**62)
@@ -73,11 +73,6 @@ class Shard:
     def state(self) -> tuple:
         """What a snapshot keeps; the deadline heap is rebuilt from the customers' timers."""
         return self.customers, self.pending, self.watermark, self.seq
-
-
-def timer_key(kind: str, timer: str) -> str:
-    """Where a kind's timer lives in ``CustomerState.timers`` (and the shard's heap)."""
-    return f"{kind}|{timer}"
 
 
 class _CustomerScheduler:
@@ -290,7 +285,7 @@ class Engine:
         if cust is None or cust.timers.get(key) != deadline:
             return []  # disarmed or re-armed since this entry was pushed
         del cust.timers[key]
-        kind, timer = key.split("|", 1)
+        kind, timer = split_timer_key(key)
         found = self.by_kind[kind].on_deadline(cust, timer, deadline, _CustomerScheduler(shard, cust, self.stats, kind))
         # A deadline is the event that makes it true: latency counts from the deadline's event time.
         return self._enrich(cust, found, deadline, ingest) if found else []

@@ -2,7 +2,9 @@
 
 Readable tables by default, ``--json`` for scripts. Exit codes a script can branch on:
 0 done; 1 nothing to do (empty queue, nothing pending, nothing trimmed); 2 usage or config
-error; 3 Redis unreachable; 4 Redis refused a command (too old, a key of the wrong type).
+error; 3 Redis unreachable; 4 Redis refused a command (too old, a key of the wrong type);
+5 the output was closed before everything was written (``pull | head``: nothing is
+acknowledged then, the entries stay pending and are reclaimed after the visibility timeout).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from forewarn.queue.retention import trim
 from forewarn.queue.stats import NO_GROUP, failed_length, queue_stats
 from sinks.redis_queue import failed_key
 
-OK, NOTHING, USAGE, UNREACHABLE, REFUSED = 0, 1, 2, 3, 4
+OK, NOTHING, USAGE, UNREACHABLE, REFUSED, BROKEN_PIPE = 0, 1, 2, 3, 4, 5
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -46,14 +48,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_guard(cmd_stats))
 
     p = qs.add_parser("peek", parents=[common], help="look at the next entries without taking them")
-    p.add_argument("-n", "--count", type=int, default=10)
+    p.add_argument("-n", "--count", type=int, default=10, help="show at most this many entries (default %(default)s)")
     which = p.add_mutually_exclusive_group()
     which.add_argument("--pending", action="store_true", help="entries delivered and not acknowledged")
     which.add_argument("--failed", action="store_true", help="the dead-letter stream forewarn:queue:failed")
     p.set_defaults(func=_guard(cmd_peek))
 
     p = qs.add_parser("pull", parents=[common, consumer], help="take entries, most urgent first (ack them when done)")
-    p.add_argument("-n", "--count", type=int, default=1)
+    p.add_argument("-n", "--count", type=int, default=1, help="take at most this many entries (default %(default)s)")
     p.add_argument("--block", type=float, default=0.0, metavar="SECONDS", help="wait this long for an entry")
     p.add_argument("--ack", action="store_true", help="acknowledge at once (at most once: for inspection, not handling)")
     p.set_defaults(func=_guard(cmd_pull))
@@ -64,7 +66,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = qs.add_parser("reclaim", parents=[common, consumer],
                       help="take entries left pending too long; dead-letter those delivered too often")
-    p.add_argument("-n", "--count", type=int, default=100)
+    p.add_argument("-n", "--count", type=int, default=100,
+                   help="reclaim at most this many entries (default %(default)s)")
     p.add_argument("--min-idle", type=float, metavar="SECONDS", help="default: the visibility timeout")
     p.set_defaults(func=_guard(cmd_reclaim))
 
@@ -87,6 +90,9 @@ def _guard(cmd: Callable[[argparse.Namespace, QueueSettings], int]) -> Callable[
         except ConfigError as exc:
             return _error(f"bad config: {exc}", USAGE)
         where = _safe_url(config.redis.url)
+        # Which Redis (and prefix) this reads, on stderr: the answer to "why is my queue empty?".
+        print(f"forewarn queue: Redis {where}" + (f", prefix {config.redis.prefix!r}" if config.redis.prefix else ""),
+              file=sys.stderr)
         try:
             return cmd(args, config)
         except (redis.ConnectionError, redis.TimeoutError) as exc:
@@ -98,6 +104,13 @@ def _guard(cmd: Callable[[argparse.Namespace, QueueSettings], int]) -> Callable[
             return _error(str(exc), USAGE)
 
     return run
+
+
+def _stdout_closed() -> None:
+    """Stdout's reader is gone: point it at /dev/null so the interpreter's final flush is quiet."""
+    import os
+
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def _error(message: str, code: int) -> int:
@@ -172,9 +185,16 @@ def cmd_peek(args: argparse.Namespace, config: QueueSettings) -> int:
 def cmd_pull(args: argparse.Namespace, config: QueueSettings) -> int:
     q = _queue(args, config)
     jobs = q.pull(count=args.count, block_ms=int(args.block * 1000))
-    if args.ack and jobs:
+    try:
+        _print_jobs(jobs, args.json)
+        sys.stdout.flush()
+    except BrokenPipeError:  # `| head` closed the output: acknowledge nothing, so nothing is lost
+        _stdout_closed()
+        return _error(f"the output was closed before all was written; none of the {len(jobs)} entries pulled is "
+                      f"acknowledged: they stay pending for consumer {q.consumer!r} and are handed out again after "
+                      "the visibility timeout (or now: forewarn queue reclaim --min-idle 0)", BROKEN_PIPE)
+    if args.ack and jobs:  # after the write: an entry is acknowledged only once it was printed
         q.ack(*jobs)
-    _print_jobs(jobs, args.json)
     if jobs and not args.json and not args.ack:
         print(f"\nacknowledge when handled: forewarn queue ack {' '.join(j.handle for j in jobs[:3])}"
               f"{' ...' if len(jobs) > 3 else ''}", file=sys.stderr)

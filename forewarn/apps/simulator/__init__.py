@@ -23,7 +23,8 @@ The parts: :mod:`.spec` (what to simulate, the window), :mod:`.reference` (count
 names, carriers, odds), :mod:`.clock` (whole seconds, Poisson arrivals by hour of day),
 :mod:`.store` (customers, engagement, orders), :mod:`.payments` and :mod:`.parcels` (what
 happens to an order after checkout), :mod:`.noise` (redeliveries, late arrivals, malformed
-lines), :mod:`.pipeline` (batches, sorted runs on disk, the merge).
+lines), :mod:`.pipeline` (batches, sorted runs on disk, the merge), :mod:`.inbound` and
+:mod:`.phrasing` (support messages, their labels, how customers write).
 
 >>> sim = generate(SimSpec(customers=20, days=5, start="2026-03-01T00:00:00Z"), None)
 >>> from forewarn.core.events import decode, Invalid
@@ -53,8 +54,9 @@ class Simulation:
 
     events: the JSON lines (no newline) in stream order: by event time, except the planted
         redeliveries and late arrivals, with malformed lines interleaved.
-    truth: the ground-truth rows (as :func:`forewarn.apps.groundtruth.compute` finds them
-        over ``events`` with ``planted``).
+    truth: the ground-truth rows: as :func:`forewarn.apps.groundtruth.compute` finds them
+        over ``events`` with ``planted``, and a ``support_message`` row per valid support
+        message planted (:mod:`.inbound`).
     customers: how many customers the store has.
     start, end: the simulated window (RFC 3339); no event lies outside it.
     planted: kind -> the subjects planted on purpose (``delivery_late`` maps shipment id to

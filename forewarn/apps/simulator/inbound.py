@@ -127,7 +127,8 @@ class Inbound:
             fields["consent"] = {"marketing": False}
         self.emit(c.life, "profile", "customer.updated", c.cid, fields)
 
-    def occasions(self, r: random.Random, c: Customer, truth: list[dict[str, Any]]):
+    def occasions(self, r: random.Random, c: Customer,
+                  truth: list[dict[str, Any]]) -> list[tuple[int, str, str | None, str | None]]:
         """(ts, intent, order_id or None, situation kind or None) of every first message."""
         rate = self.rate
         seen_orders: set[str] = set()
@@ -256,7 +257,7 @@ class Inbound:
             "channel": channel, "quoted_order_id": quoted, "hostile": hostile,
         })
         # A follow-up: the same thing again, while the first went unanswered or the parcel is missing.
-        open_parcel = situation in ("delivery_late", "shipment_stalled") or intent == "where_is_my_order" and situation
+        open_parcel = intent == "where_is_my_order" and situation is not None
         if not repeat and r.random() < min(0.9, (P_FOLLOW_UP_OPEN if open_parcel else P_FOLLOW_UP) * self.rate):
             later = ts + seconds(HOUR + r.random() * 4 * DAY)
             self.message(r, c, lang, _daytime(r, later), intent, oid, situation, truth, repeat=True, flags=flags)
