@@ -18,7 +18,8 @@ LAYERS = {
     "forewarn.engine": 3, "forewarn.queue": 3,
     "flows": 4, "dashboards": 4,
     "forewarn.apps": 5,
-    "forewarn": 6,  # python -m forewarn
+    "forewarn.__main__": 6,  # python -m forewarn
+    "forewarn": -1,  # the package itself: its version, below everything
 }
 
 
@@ -26,6 +27,8 @@ def package(module: str) -> str | None:
     parts = module.split(".")
     if parts[0] == "forewarn" and len(parts) > 1 and f"forewarn.{parts[1]}" in LAYERS:
         return f"forewarn.{parts[1]}"
+    if parts[:2] == ["forewarn", "__init__"]:
+        return "forewarn"
     return parts[0] if parts[0] in LAYERS else None
 
 
