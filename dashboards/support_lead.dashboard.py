@@ -4,6 +4,7 @@ from dashboards.common import (dashboard, layout, rate, sel, stat, table, target
                                templates, timeseries)
 
 TRIGGERS = "forewarn_triggers_total"
+INTENT_ACCURACY = sel("forewarn_model_accuracy", 'model="support_message"')
 HUMAN = 'route="human"'
 DEPTH = "forewarn_queue_depth_entries"
 AGE = "forewarn_queue_oldest_pending_age_seconds"
@@ -68,10 +69,29 @@ panels = layout([
                     "second. Grows without bound when nobody works the lane.", "s",
                     targets(("{{queue}} {{group}}", TIME_TO_ACK))), 8),
     ],
+    [
+        (stat("Proactive coverage (time range)", "Share of inbound customer messages in the selected time range "
+              "that forewarn had already raised a trigger about (evidence.triage.linked: the same order, or a "
+              "situation still open): how often it saw the contact coming.", "percentunit",
+              [target(f"sum(increase({sel('forewarn_triage_linked_messages_total')}[$__range])) / "
+                      f"sum(increase({sel('forewarn_triage_messages_total')}[$__range]))")], decimals=1), 6),
+        (stat("Intent accuracy", "Prequential accuracy of the intent model: each message's predicted intent "
+              "scored against the label an agent gave it later, before the model learned from it. Orange "
+              "below 95%, red below 90%.", "percentunit",
+              [target(f"avg({INTENT_ACCURACY})")],
+              thresholds=[("red", 0), ("orange", 0.9), ("green", 0.95)], decimals=1), 6),
+        (timeseries("Inbound messages per minute by lane", "Customer messages triaged per minute, by the lane "
+                    "they went to: ai ([triage] ai_intents, min_confidence, no human flag) or human.", "cpm",
+                    targets(("{{route}}", f"sum by (route) ({rate('forewarn_triage_messages_total')}) * 60")),
+                    stacked=True), 6),
+        (timeseries("Triage flags per hour", "Flags raised on inbound messages per hour (angry, legal or "
+                    "chargeback threats, churn threats, repeat contacts, urgent).", "short",
+                    targets(("{{flag}}", f"sum by (flag) ({rate('forewarn_triage_flags_total')}) * 3600"))), 6),
+    ],
 ], first_height=5)
 
 dashboard = dashboard(
     "forewarn-support-lead", "forewarn / Support lead",
     "Triggers coming in, how they are routed, how long they wait in each lane against its SLA, "
-    "the order value at stake and why triggers fire.",
+    "the order value at stake, why triggers fire, and how inbound messages are triaged.",
     panels, templates())

@@ -26,6 +26,7 @@ from detectors import (
     payment_failed,
     shipment_exception,
     shipment_stalled,
+    support_message,
     vip_engagement_drop,
 )
 from detectors.base import Detector, Subject
@@ -77,6 +78,7 @@ for _cls in (
     churn_risk.ChurnRisk,
     # After delivery_late: it reads the deadline delivery_late has just armed or re-armed.
     delivery_at_risk.DeliveryAtRisk,
+    support_message.SupportMessage,
 ):
     register(_cls)
 

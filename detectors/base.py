@@ -27,9 +27,17 @@ FLAGS: dict[str, str] = {
     "repeated_failure": "payment failed again and again on the same order",
     "lost": "the carrier lost the parcel",
     "damaged": "the parcel was damaged in transit",
-    "urgent": "the customer must act within days or the order fails (address, customs papers)",
+    "urgent": "the customer must act within days or the order fails (address, customs papers), "
+              "or a message says it is urgent",
     "compliance": "contacting the customer carries a legal or privacy risk (e.g. unverified e-mail)",
+    # v1.1 triage flags of a support_message (detectors/message_flags.py, detectors/support_message.py)
+    "angry": "the message is angry: insults to the service, exasperation, shouting",
+    "legal_threat": "the message threatens legal action (a lawyer, a court, consumer protection)",
+    "chargeback_threat": "the message threatens a chargeback or disputing the payment with the bank",
+    "churn_threat": "the message threatens to leave (never order again, close the account)",
+    "repeat_contact": "the customer wrote before, in the last days, or says so",
 }
+TRIAGE_FLAGS = ("angry", "legal_threat", "chargeback_threat", "churn_threat", "repeat_contact", "urgent")
 
 
 class Reason(msgspec.Struct, frozen=True):

@@ -78,14 +78,19 @@ class DeliveryAtRisk(Detector):
     EXAMPLE_SETTINGS = {"threshold": 0.0, "min_labels": 0}  # an untrained model: any probability fires
 
     def __init__(self, params: Params) -> None:
-        self.params = params
+        self._take(params)
         self.models = ModelPerWorker(LatenessModel)
 
     def retune(self, params: Params, config: Any) -> DeliveryAtRisk:
         """New thresholds while running: read at each use, nothing learned is lost. Parcels
         already watched keep the checkpoints they have armed until their next judgement."""
-        self.params = params
+        self._take(params)
         return self
+
+    def _take(self, params: Params) -> None:
+        self.params = params
+        # How long before the deadline each checkpoint is, computed once (asked at every scan).
+        self.before_us = sorted({whole_seconds(h * HOUR) for h in params.checkpoint_hours}, reverse=True)
 
     def on_event(self, cust: CustomerState, event: ev.AnyEvent, sched: Scheduler) -> list[Candidate]:
         t = type(event)
@@ -182,8 +187,10 @@ class DeliveryAtRisk(Detector):
 
     def _next_checkpoint(self, deadline: int, now: int) -> int:
         """The next checkpoint after ``now``, or the deadline itself (where the late are learned)."""
-        later = [t for t in (deadline - whole_seconds(h * HOUR) for h in self.params.checkpoint_hours) if t > now]
-        return min(later) if later else deadline
+        for before in self.before_us:  # the earliest checkpoint first
+            if deadline - before > now:
+                return deadline - before
+        return deadline
 
     def _evaluate(self, cust: CustomerState, shipment_id: str, ship: Shipment, watch: Watch, now: int,
                   sched: Scheduler) -> list[Candidate]:

@@ -104,8 +104,14 @@ class ShardLogic(StatefulBatchLogic):
 
     def _tick(self, ticks: list[tuple[int, int]], ingest: float, out: list) -> None:
         """Move an ordered shard through the other partitions' watermark moves, as the one shard would."""
+        shard = self.shard
+        pending, heap = shard.pending, shard.heap
         for at, wm in ticks:
-            out.extend(_at(at, self.engine.advance(self.shard, wm, ingest)))
+            # Most ticks pass nothing of this partition's: only the watermark moves (below).
+            if (pending and pending[0][0] <= wm) or (heap and heap[0][0] < wm):
+                out.extend(_at(at, self.engine.advance(shard, wm, ingest)))
+        if ticks and ticks[-1][1] > shard.watermark:
+            shard.watermark = ticks[-1][1]
 
     def _live(self, items: list[tuple]) -> list:
         engine, shard = self.engine, self.shard

@@ -73,11 +73,12 @@ def build(config: Config, source: Source, triggers: Sink, deadletters: Sink | No
         candidates = scored.falses
     # The routing table is read per candidate, so a live change applies to the next trigger.
     if ordered:
-        routed = op.map("route", candidates, lambda kv: (route(kv[1], engine.config.routing), kv[1].source_ts,
-                                                         kv[1].ingest, kv[1].order))
+        routed = op.map("route", candidates, lambda kv: (route(kv[1], engine.config.routing, engine.config.triage),
+                                                         kv[1].source_ts, kv[1].ingest, kv[1].order))
     else:
         routed = op.map("route", candidates,
-                        lambda kv: (route(kv[1], engine.config.routing), kv[1].source_ts, kv[1].ingest))
+                        lambda kv: (route(kv[1], engine.config.routing, engine.config.triage), kv[1].source_ts,
+                                    kv[1].ingest))
     op.output("triggers", routed, triggers)
     return flow
 

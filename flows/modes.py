@@ -108,6 +108,10 @@ def kafka_conf(config: Config) -> dict:
         "enable.auto.commit": False,  # positions live in Bytewax's recovery snapshots
         "enable.partition.eof": False,
         "auto.offset.reset": "earliest",
+        # librdkafka prefetches up to 64 MB per consumer by default, one consumer per partition:
+        # while a sink outage holds the worker, that grew the process by about 0.85 MB/s up to
+        # a GB. 2 MB each still holds several rounds of kafka.batch_size.
+        "queued.max.messages.kbytes": 2048,
         **config.kafka.extra,
     })
 

@@ -30,17 +30,25 @@ def measure(written: list[tuple[Trigger, int | None, float]]) -> None:
     wall = time.time()
     for trig, source_ts, ingest in written:
         kind = trig.kind
-        metrics.TRIGGERS.labels(kind, trig.route, trig.priority).inc()
+        child = metrics.child
+        child(metrics.TRIGGERS, kind, trig.route, trig.priority).inc()
         for reason in trig.reasons:
-            metrics.TRIGGER_REASONS.labels(kind, reason["code"]).inc()
+            child(metrics.TRIGGER_REASONS, kind, reason["code"]).inc()
         if not trig.outreach.get("allowed", False):
-            metrics.OUTREACH_SUPPRESSED.labels(kind).inc()
+            child(metrics.OUTREACH_SUPPRESSED, kind).inc()
         value = float(trig.evidence.get("value_at_risk", 0.0))
         if value:
-            metrics.VALUE_AT_RISK.labels(kind, trig.evidence.get("currency", "unknown")).inc(value)
+            child(metrics.VALUE_AT_RISK, kind, trig.evidence.get("currency", "unknown")).inc(value)
         if source_ts is not None:
-            metrics.EVENT_TO_QUEUE.labels(kind).observe(max(0.0, (now - source_ts) / 1e6))
-        metrics.INGEST_TO_QUEUE.labels(kind).observe(max(0.0, wall - ingest))
+            child(metrics.EVENT_TO_QUEUE, kind).observe(max(0.0, (now - source_ts) / 1e6))
+        child(metrics.INGEST_TO_QUEUE, kind).observe(max(0.0, wall - ingest))
+        if kind == "support_message":
+            triage = trig.evidence.get("triage", {})
+            child(metrics.TRIAGE_MESSAGES, trig.route).inc()
+            if triage.get("linked"):
+                metrics.TRIAGE_LINKED.inc()
+            for flag in triage.get("flags", ()):
+                child(metrics.TRIAGE_FLAGS, flag).inc()
 
 
 class _CallPartition(StatelessSinkPartition):

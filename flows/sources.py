@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import math
 import re
 import threading
 import time
@@ -162,6 +163,68 @@ def file_lines(path: str) -> Callable[[], Iterator[tuple[str, bytes]]]:
     return opener
 
 
+HELD_SECONDS = 2.0  # a partition not read for this long is held: its lag is asked of the broker
+
+
+class _LogEnds:
+    """The ends of the logs of held partitions, asked of the broker every few seconds by a
+    thread of its own (with a consumer of its own), so a scrape never waits on the broker."""
+
+    def __init__(self, conf: dict, interval: float = 2.0) -> None:
+        self.conf = conf
+        self.interval = interval
+        self.held: set = set()  # TopicPartitions whose reader asked to be looked up
+        self.ends: dict = {}
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def get(self, tp, default: tuple[int, int]) -> tuple[int, int]:
+        with self._lock:
+            self.held.add(tp)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="forewarn-log-ends", daemon=True)
+                self._thread.start()
+        return self.ends.get(tp, default)
+
+    def _run(self) -> None:
+        from confluent_kafka import Consumer
+
+        consumer = Consumer(self.conf)
+        while True:
+            for tp in list(self.held):
+                try:
+                    self.ends[tp] = consumer.get_watermark_offsets(tp, timeout=1.0, cached=False)
+                except Exception:  # the broker is away too: the gauge keeps the last answer
+                    pass
+            time.sleep(self.interval)
+
+
+class _WorkerShares:
+    """How many Kafka partitions each worker thread reads, so they share one batch per round.
+
+    Bytewax calls every partition's ``next_batch`` once per round of the worker, then runs the
+    steps downstream on what they returned. A worker with 16 partitions reading ``batch_size``
+    each would take in 16 batches a round, far more than it processes in an epoch: a start
+    with a backlog put tens of thousands of events into its first epoch, which then took tens
+    of seconds to commit, and a crash in that time sent the next start back to its last commit
+    (the beginning, for a first start). Sharing ``batch_size`` over the worker's partitions
+    keeps a round, and so an epoch, to what the worker can process: epochs commit on time.
+    """
+
+    def __init__(self) -> None:
+        self._parts: dict[int, int] = {}
+        self._lock = threading.Lock()
+
+    def join(self) -> None:
+        with self._lock:
+            me = threading.get_ident()
+            self._parts[me] = self._parts.get(me, 0) + 1
+
+    def share(self, batch_size: int) -> int:
+        # A floor: below a hundred messages a call, the per-call cost of each consumer dominates.
+        return max(100, batch_size // self._parts.get(threading.get_ident(), 1))
+
+
 class _KafkaPartition(StatefulSourcePartition):
     """One Kafka topic-partition, read from a resume offset, reporting how far it has read.
 
@@ -172,7 +235,8 @@ class _KafkaPartition(StatefulSourcePartition):
     """
 
     def __init__(self, conf: dict, topic: str, partition: int, resume: tuple[int, int],
-                 clock_keys: list[str], batch_size: int, stop: threading.Event | None = None) -> None:
+                 clock_keys: list[str], batch_size: int, shares: _WorkerShares, ends: _LogEnds,
+                 stop: threading.Event | None = None) -> None:
         from confluent_kafka import Consumer, TopicPartition
 
         self.stop = stop
@@ -185,10 +249,16 @@ class _KafkaPartition(StatefulSourcePartition):
         self.tp = TopicPartition(topic, partition)
         self.clock_keys = clock_keys
         self.batch_size = batch_size
+        self.shares = shares
+        self.ends = ends
+        shares.join()  # built on the worker thread that will read it
+        self.read_at = time.monotonic()
         self.empty_polls = 0  # in a row
         self.quiet_since: float | None = None
         self.reported: tuple[int, float | None] | None = None
-        self.lag = metrics.CONSUMER_LAG.labels(topic, str(partition))
+        # Asked at each scrape, from the scrape's thread: a sink outage holds the worker, and
+        # with it next_batch, while producers keep writing.
+        metrics.CONSUMER_LAG.labels(topic, str(partition)).set_function(self._lag_now)
         self.errors = metrics.KAFKA_ERRORS.labels(topic)  # created at 0: no errors is data too
 
     def next_batch(self) -> list[tuple]:
@@ -196,7 +266,8 @@ class _KafkaPartition(StatefulSourcePartition):
 
         if self.stop is not None and self.stop.is_set():
             raise StopIteration  # a clean stop: Bytewax ends the flow as at the end of its input
-        msgs = self.consumer.consume(self.batch_size, timeout=0.0)
+        self.read_at = time.monotonic()
+        msgs = self.consumer.consume(self.shares.share(self.batch_size), timeout=0.0)
         now = time.time()
         out: list[tuple] = []
         counts: Counter = Counter()
@@ -239,16 +310,31 @@ class _KafkaPartition(StatefulSourcePartition):
         return out
 
     def _caught_up(self) -> bool:
-        """At the end of the partition's log, as far as the last fetch told us; updates the lag."""
-        from confluent_kafka import OFFSET_BEGINNING
-
+        """At the end of the partition's log, as far as the last fetch told us."""
         low, high = self.consumer.get_watermark_offsets(self.tp, cached=True)
         if high < 0:
             return False  # no fetch answered yet: assume there is more to read
+        return self._position(low, high) >= high
+
+    def _position(self, low: int, high: int) -> int:
+        from confluent_kafka import OFFSET_BEGINNING
+
         # Before the first message the position is logical (beginning or end of the log).
-        position = self.offset if self.offset >= 0 else (low if self.offset == OFFSET_BEGINNING else high)
-        self.lag.set(max(0, high - position))
-        return position >= high
+        return self.offset if self.offset >= 0 else (low if self.offset == OFFSET_BEGINNING else high)
+
+    def _lag_now(self) -> float:
+        """Messages between the read position and the broker's end of the log.
+
+        While the worker reads, the end of the log as of its last fetch; when it has not read
+        for a while (held by an outage downstream), the broker is asked.
+        """
+        try:
+            low, high = self.consumer.get_watermark_offsets(self.tp, cached=True)
+        except Exception:  # closed at the end of the run
+            return math.nan
+        if time.monotonic() - self.read_at > HELD_SECONDS:
+            low, high = self.ends.get(self.tp, (low, high))
+        return math.nan if high < 0 else max(0, high - self._position(low, high))
 
     def next_awake(self) -> datetime | None:
         # After an empty poll, back off 1, 2, 4 ... up to 50 ms instead of spinning: a partition
@@ -278,6 +364,8 @@ class KafkaSource(FixedPartitionedSource):
         self.clock_keys = clock_keys
         self.batch_size = batch_size
         self.start_offset = start_offset
+        self.shares = _WorkerShares()
+        self.ends = _LogEnds(conf)
 
     def list_parts(self) -> list[str]:
         return self.parts
@@ -285,7 +373,8 @@ class KafkaSource(FixedPartitionedSource):
     def build_part(self, step_id: str, for_part: str, resume_state: tuple[int, int] | None) -> _KafkaPartition:
         topic, partition = for_part.rsplit("/", 1)
         resume = resume_state if resume_state is not None else (self.start_offset, NEVER)
-        return _KafkaPartition(self.conf, topic, int(partition), resume, self.clock_keys, self.batch_size, self.stop)
+        return _KafkaPartition(self.conf, topic, int(partition), resume, self.clock_keys, self.batch_size,
+                               self.shares, self.ends, self.stop)
 
 
 class KafkaErrors:
@@ -412,8 +501,7 @@ class _WakerPartition(StatelessSourcePartition):
         if wm == NEVER:
             return []
         now = time.time()
-        metrics.WATERMARK.set(wm / 1e6)
-        metrics.WATERMARK_LAG.set(now - wm / 1e6)
+        metrics.set_watermark(wm / 1e6)
         return [(WAKE, key, None, wm, now) for key in wt.timers.pop_due(wm)]
 
     def next_awake(self) -> datetime:

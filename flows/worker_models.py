@@ -32,7 +32,8 @@ log = logging.getLogger("forewarn.models")
 
 # quality key -> gauge; counts are summed over workers, rates averaged weighted by labels
 _SUMMED = {"learned_examples": metrics.MODEL_LEARNED, "labels": metrics.MODEL_LABELS}
-_AVERAGED = {"roc_auc": metrics.MODEL_ROC_AUC, "positive_rate": metrics.MODEL_POSITIVE_RATE,
+_AVERAGED = {"roc_auc": metrics.MODEL_ROC_AUC, "accuracy": metrics.MODEL_ACCURACY,
+             "positive_rate": metrics.MODEL_POSITIVE_RATE,
              "fire_rate": metrics.MODEL_FIRE_RATE, "model_weight": metrics.MODEL_CLASSIFIER_WEIGHT}
 
 
@@ -61,9 +62,15 @@ class FlowModels:
     def publish(self) -> None:
         """Set the ``forewarn_model_*`` gauges from every worker's models."""
         by_kind: dict[str, list[dict[str, float]]] = defaultdict(list)
+        outcomes: dict[tuple[str, str], int] = defaultdict(int)
         for w in list(self.workers):
             for kind, q in w.models.quality().items():
                 by_kind[kind].append(q)
+            for kind, model in w.models.models.items():
+                for outcome, n in getattr(model, "outcomes", {}).items():
+                    outcomes[kind, outcome] += n
+        for (kind, outcome), n in outcomes.items():
+            metrics.MODEL_OUTCOMES.labels(kind, outcome).set(n)
         for kind, qs in by_kind.items():
             for key, gauge in _SUMMED.items():
                 if any(key in q for q in qs):

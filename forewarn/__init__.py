@@ -1,3 +1,5 @@
 """forewarn: a real-time trigger engine for proactive e-commerce support."""
 
-__version__ = "0.1.0"
+from forewarn.core import __version__
+
+__all__ = ["__version__"]

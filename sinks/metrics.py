@@ -16,6 +16,10 @@ docs/observability.md lists every metric with what it means and which panel show
 
 from __future__ import annotations
 
+import functools
+import math
+import time
+
 from prometheus_client import Counter, Gauge, Histogram, disable_created_metrics
 
 # The ``*_created`` companions of every counter and histogram double the series and no panel
@@ -50,6 +54,17 @@ INGEST_TO_QUEUE = Histogram("forewarn_ingest_to_queue_latency_seconds", "From th
 # --- event time ----------------------------------------------------------------------------
 WATERMARK_LAG = Gauge("forewarn_watermark_lag_seconds", "Wall clock minus the engine's event-time watermark.")
 WATERMARK = Gauge("forewarn_watermark_timestamp_seconds", "The event-time watermark, as a Unix timestamp.")
+_watermark_s = [math.nan]  # NaN until the first watermark
+
+
+def set_watermark(seconds: float) -> None:
+    """The watermark now; the lag is computed at each scrape, so it keeps growing while the
+    dataflow is held (an outage of a sink blocks the worker that would otherwise set it)."""
+    _watermark_s[0] = seconds
+    WATERMARK.set(seconds)
+
+
+WATERMARK_LAG.set_function(lambda: time.time() - _watermark_s[0])
 CONSUMER_LAG = Gauge("forewarn_kafka_consumer_lag_messages", "Messages between the engine's read position and the end of the partition.", ["topic", "partition"])
 
 # --- detectors -----------------------------------------------------------------------------
@@ -86,12 +101,22 @@ def set_queue_slas(slas: dict[str, float]) -> None:
         QUEUE_SLA.labels(priority).set(seconds)
 
 
+@functools.cache
+def child(metric, *labels: str):
+    """``metric.labels(*labels)``, looked up once: ``labels()`` checks and locks on every call,
+    a cost per event on the hot path (the children are never removed)."""
+    return metric.labels(*labels)
+
+
 def observe_scores(scores: list[tuple[str, float, float | None]]) -> None:
     """Record scored evaluations ``(kind, score, threshold in force or None)``."""
+    thresholds = {}
     for kind, score, threshold in scores:
-        DETECTOR_SCORE.labels(kind).observe(score)
+        child(DETECTOR_SCORE, kind).observe(score)
         if threshold is not None:
-            DETECTOR_SCORE_THRESHOLD.labels(kind).set(threshold)
+            thresholds[kind] = threshold  # the last one in force
+    for kind, threshold in thresholds.items():
+        child(DETECTOR_SCORE_THRESHOLD, kind).set(threshold)
 
 
 # --- live configuration (tuning: forewarn/engine/liveconfig.py, docs/tuning.md) ---
@@ -140,4 +165,9 @@ MODEL_LABELS = Gauge("forewarn_model_labels", "Labelled predictions behind forew
 MODEL_POSITIVE_RATE = Gauge("forewarn_model_positive_rate", "Share of labelled predictions that turned out positive (churned, late).", ["model"])
 MODEL_FIRE_RATE = Gauge("forewarn_model_fire_rate", "Share of the model's evaluations that fired a trigger.", ["model"])
 MODEL_CLASSIFIER_WEIGHT = Gauge("forewarn_model_classifier_weight", "Share of the score that comes from the learned classifier rather than the heuristic prior.", ["model"])
+MODEL_ACCURACY = Gauge("forewarn_model_accuracy", "Progressive (prequential) accuracy of a classifier: each prediction scored against its delayed label before the model learned it (the intent model).", ["model"])
+MODEL_OUTCOMES = Gauge("forewarn_model_outcomes", "What happened to a model's inputs over its lifetime, by outcome (the intent model: label_learned, label_unknown_message, pending_expired, pending_dropped, message_duplicate).", ["model", "outcome"])
+TRIAGE_MESSAGES = Counter("forewarn_triage_messages_total", "Inbound support messages triaged (one support_message trigger each), by route.", ["route"])
+TRIAGE_LINKED = Counter("forewarn_triage_linked_messages_total", "Inbound messages linked to an earlier trigger of another kind (forewarn saw it coming): over forewarn_triage_messages_total, the proactive coverage.")
+TRIAGE_FLAGS = Counter("forewarn_triage_flags_total", "Triage flags raised on inbound messages, by flag.", ["flag"])
 MODEL_CHECKPOINT_BYTES = Gauge("forewarn_model_checkpoint_bytes", "Size of the last model checkpoint written with the recovery snapshots.")

@@ -1,4 +1,4 @@
-"""Exactly-once triggers through crashes: ``kill -9`` the engine at random points while it
+"""Exactly-once triggers through crashes: ``kill -9`` the engine at fixed points while it
 consumes, restart it with recovery, and Redis holds exactly the ground truth, none twice.
 
 Recovery is Bytewax's: every ``snapshot_interval_seconds`` (an epoch) it commits each changed
@@ -7,7 +7,6 @@ epoch and replays the rest, and the Redis sink drops the triggers it already wro
 ``trigger_id``).
 """
 
-import random
 import time
 from collections import Counter
 
@@ -21,6 +20,7 @@ from forewarn.apps.simulator import SimSpec, generate
 from tests.conftest import live_config, queued_triggers, wait_for
 from tests.factory import lines, order, shipped, tick
 from tests.faults import free_port, late_parcels, metrics
+from tests.test_restart_first_epoch import committed
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 
@@ -36,12 +36,20 @@ def _key(t: dict) -> tuple:
     return (t["kind"], t["customer_id"], t["order_id"], subject, t["fired_at"])
 
 
+def _read(port: int) -> float:
+    """Events the engine on ``port`` has read (0 while it is starting)."""
+    try:
+        return metrics(port).get("forewarn_events_total", 0)
+    except OSError:
+        return 0
+
+
 def _recovering(ns, services, tmp_path, **sections) -> str:
     return live_config(ns, services, engine=ENGINE, **sections,
                        recovery={"directory": str(tmp_path / "recovery"), "snapshot_interval_seconds": 1.0})
 
 
-def test_kill_9_at_random_points_loses_nothing_and_repeats_nothing(services, namespace, start_engine,
+def test_kill_9_at_fixed_points_loses_nothing_and_repeats_nothing(services, namespace, start_engine,
                                                                    redis_client, tmp_path):
     spec = SimSpec(customers=2000, days=30, seed=23, end="2026-10-31T00:00:00Z", duplicate_rate=0.02)
     sim = generate(spec, from_dict({"engine": ENGINE}))
@@ -49,48 +57,46 @@ def test_kill_9_at_random_points_loses_nothing_and_repeats_nothing(services, nam
     assert len(expected) > 100
     produce(sim.events, services["kafka"], topic_prefix=f"{namespace}-")
 
-    seed = random.randrange(10**6)
-    rng = random.Random(seed)
     prefix = f"{namespace}:"
+    recovery = tmp_path / "recovery"
     rule_count = lambda: sum(t["kind"] in RULE_KINDS for t in queued_triggers(redis_client, prefix))  # noqa: E731
-    # One kill soon after a start (during startup or the first epochs), then kills once a
-    # random share of the triggers is out: mid-stream, with uncommitted work to replay.
-    shares = sorted(rng.uniform(0.1, 0.9) for _ in range(3))
-    kills = [f"{rng.uniform(0.5, 3.0):.1f}s after start"] + [f"{s:.0%} of triggers out" for s in shares]
-    why = f"kill points {kills} (seed {seed})"
-    for n, when in enumerate(kills):
-        engine = start_engine(_recovering(namespace, services, tmp_path), name=f"engine{n}")
-        started = time.monotonic()
-        if n == 0:
-            time.sleep(float(when[:-len("s after start")]))
-        else:
-            target = shares[n - 1] * len(expected)
-            wait_for(lambda: rule_count() >= target or not engine.alive(), 60, interval=0.05,
-                     what=f"{target:.0f} triggers before kill {n}; {why}")
-            # A mid-stream kill comes after this start has committed epochs of its own (two
-            # snapshot intervals); kills during startup are the first kill's business.
-            time.sleep(max(0.0, started + 2.5 - time.monotonic()))
-        assert engine.alive(), f"{why}\n{engine.output()}"
-        engine.kill()  # SIGKILL: no clean shutdown, no last snapshot
-
+    # Fixed kill points, each one sure to land where it is meant to: the first start as soon
+    # as it reads (inside its first epoch: nothing committed yet, the next start reads from
+    # the beginning), then each start once a share of the triggers is out and it has
+    # committed an epoch of its own, with uncommitted work behind it to replay.
+    shares = (0.25, 0.5, 0.75)
     port = free_port()
-    engine = start_engine(_recovering(namespace, services, tmp_path, metrics={"port": port}), name="final")
+    config = _recovering(namespace, services, tmp_path, metrics={"port": port})
+    engine = start_engine(config, name="engine0")
+    wait_for(lambda: _read(port) > 0 or not engine.alive(), 120, interval=0.02, what="the first start reading")
+    assert engine.alive(), engine.output()
+    engine.kill()  # SIGKILL: no clean shutdown, no last snapshot
+    for n, share in enumerate(shares, 1):
+        before = committed(recovery)
+        engine = start_engine(config, name=f"engine{n}")
+        target = share * len(expected)
+        wait_for(lambda: (rule_count() >= target and committed(recovery) > before) or not engine.alive(), 120,
+                 interval=0.05, what=f"{target:.0f} triggers and a commit before kill {n}")
+        assert engine.alive(), engine.output()
+        engine.kill()
+
+    engine = start_engine(config, name="final")
     wait_for(lambda: rule_count() >= len(expected) or not engine.alive(), 90, interval=0.5,
-             what=f"{len(expected)} triggers after the last restart; {why}")
+             what=f"{len(expected)} triggers after the last restart")
     time.sleep(3)  # anything extra would show up now
-    read_after_restart = metrics(port).get("forewarn_events_total", 0)
+    read_after_restart = _read(port)
     assert engine.alive(), engine.output()
     engine.stop()
 
     live = queued_triggers(redis_client, prefix)
     twice = [i for i, n in Counter(t["trigger_id"] for t in live).items() if n > 1]
-    assert twice == [], f"trigger_ids queued twice: {twice}; {why}"
+    assert twice == [], f"trigger_ids queued twice: {twice}"
     got = sorted(_key(t) for t in live if t["kind"] in RULE_KINDS)
     missing, extra = sorted(set(expected) - set(got)), sorted(set(got) - set(expected))
-    assert (missing[:5], extra[:5]) == ([], []), f"{len(missing)} missing, {len(extra)} extra; {why}"
+    assert (missing[:5], extra[:5]) == ([], []), f"{len(missing)} missing, {len(extra)} extra"
     assert got == expected
     # The last start resumed from its snapshot instead of reading the topics from the start.
-    assert read_after_restart < len(sim.events) * 0.9, why
+    assert read_after_restart < len(sim.events) * 0.9
 
 
 def test_a_deadline_armed_before_a_crash_fires_after_it_without_any_new_event_for_that_customer(

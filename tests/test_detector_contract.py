@@ -33,7 +33,7 @@ def run(kind: str, engine: Engine, between=None) -> list[bytes]:
         high = max(high, event.ts_us)
         out += engine.on_event(shard, event, high)
     out += engine.finish(shard, high)
-    return [encode(route(c, engine.config.routing)) for c in out]
+    return [encode(route(c, engine.config.routing, engine.config.triage)) for c in out]
 
 
 @pytest.mark.parametrize("kind", KINDS)

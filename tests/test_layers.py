@@ -19,7 +19,7 @@ LAYERS = {
     "flows": 4, "dashboards": 4,
     "forewarn.apps": 5,
     "forewarn.__main__": 6,  # python -m forewarn
-    "forewarn": -1,  # the package itself: its version, below everything
+    "forewarn": 0.5,  # the package itself: re-exports the version from forewarn.core
 }
 
 

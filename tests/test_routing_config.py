@@ -5,7 +5,8 @@ import pytest
 
 from forewarn.engine.config import ConfigError, from_dict
 
-FLAGS_HINT = "allowed: ['compliance', 'damaged', 'dispute', 'fraud', 'hard_decline', 'lost', 'repeated_failure', 'urgent']"
+FLAGS_HINT = ("allowed: ['angry', 'chargeback_threat', 'churn_threat', 'compliance', 'damaged', 'dispute', 'fraud', "
+              "'hard_decline', 'legal_threat', 'lost', 'repeat_contact', 'repeated_failure', 'urgent']")
 
 
 def rule(**kw) -> dict:
@@ -70,4 +71,18 @@ def test_the_default_table_reads_as_the_policy():
         "fraud, chargeback, repeated payment failure or compliance risk",
         "lost or damaged parcel worth 500 or more",
         "customer must act within days",
+        "message threatens legal action or a chargeback",
+        "angry message, a threat to leave, or the customer writing again",
     ]
+
+
+def test_the_triage_section_is_checked_at_start():
+    with pytest.raises(ConfigError) as err:
+        from_dict({"triage": {"human_flags": ["angry", "rude"]}})
+    assert "triage.human_flags = ['angry', 'rude']: unknown flag(s) ['rude']; allowed: ['angry'" in str(err.value)
+    with pytest.raises(ConfigError) as err:
+        from_dict({"triage": {"min_confidence": 1.5}})
+    assert "triage.min_confidence = 1.5: Expected `float` <= 1.0" in str(err.value)
+    cfg = from_dict({"triage": {"ai_intents": ["Order Status"], "min_confidence": 0.8}})
+    assert cfg.triage.ai_intents == ["Order Status"] and cfg.triage.min_confidence == 0.8
+    assert cfg.triage.human_flags == ["angry", "legal_threat", "chargeback_threat", "churn_threat"]

@@ -65,8 +65,6 @@ def _workers(args: argparse.Namespace) -> int:
     from forewarn.apps import parallel
     from forewarn.engine import config as cfgmod
 
-    if args.workers is None:
-        return parallel.default_workers()
     if args.workers < 1:
         raise cfgmod.ConfigError(f"--workers {args.workers}: give 1 or more processes")
     return args.workers
@@ -190,21 +188,26 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_score(args: argparse.Namespace) -> int:
-    from forewarn.apps import scoring
+    from forewarn.apps import groundtruth, scoring, triage_quality
 
     try:
         rows = scoring.report_files(args.truth, args.triggers, args.scores)
+        triage = triage_quality.report(groundtruth.load_jsonl(args.triggers), groundtruth.load_jsonl(args.truth),
+                                       args.after_labels)
     except ValueError as exc:
         print(f"forewarn: {exc}", file=sys.stderr)
         return 2
     if args.json:
-        print(json.dumps(rows, indent=2))
+        print(json.dumps({**rows, "triage": triage} if triage else rows, indent=2))
     else:
         print(scoring.table(rows))
         print("\nroc_auc: " + (f"over every model evaluation in {args.scores} (fired or not), each labelled by "
                                 "the ground truth" if args.scores else
                                 "over the fired triggers' scores only (matched to the truth or not); "
                                 "--scores FILE (from backtest --scores) judges every evaluation"))
+        if triage:
+            print()
+            print(triage_quality.table(triage))
     return 0
 
 
@@ -352,8 +355,10 @@ def parser(queue: bool = True) -> argparse.ArgumentParser:
     b.add_argument("--output", required=True, help="triggers JSONL ('-' for stdout)")
     b.add_argument("--config", help="TOML config (default forewarn.toml if present)")
     b.add_argument("--deadletter", help="also write invalid events to this JSONL")
-    b.add_argument("--workers", type=int, help="processes, customers split among them (default: the cores); "
-                   "rule-based kinds are the same for any number, model kinds learn per process (docs/tuning.md)")
+    b.add_argument("--workers", type=int, default=1,
+                   help="processes, customers split among them (default 1: one model per kind learns from the whole "
+                        "file, so the output does not depend on the machine); rule-based kinds are the same for any "
+                        "number, model kinds learn per process (docs/tuning.md)")
     b.add_argument("--set", action="append", metavar="KEY=V1,V2",
                    help="what-if: replay once per value of a config key (repeat for a cartesian product); "
                         "with several runs, one output file per run (docs/tuning.md)")
@@ -369,6 +374,9 @@ def parser(queue: bool = True) -> argparse.ArgumentParser:
     sc.add_argument("--scores", help="model evaluations JSONL (from `forewarn backtest --scores`): the model "
                                      "kinds' ROC AUC over every evaluation, not only the fired ones")
     sc.add_argument("--json", action="store_true", help="print the table as JSON")
+    sc.add_argument("--after-labels", type=int, default=2000,
+                    help="the triage table's second row: messages scored after the intent model had learned "
+                         "this many labels (default 2000)")
     sc.set_defaults(func=cmd_score)
 
     g = sub.add_parser("dashboards", help="Grafana dashboards")

@@ -61,11 +61,6 @@ class Run(NamedTuple):
     scores: str | None = None
 
 
-def default_workers() -> int:
-    """The cores this process may run on."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
 _CounterValues = dict[tuple[str, tuple[str, ...]], float]
 
 

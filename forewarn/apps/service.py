@@ -33,7 +33,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from typing import TYPE_CHECKING
 
-from forewarn import __version__
+from forewarn.core import __version__
 
 if TYPE_CHECKING:  # importing the config pulls in every detector: the stopper comes first
     from forewarn.engine.config import Config

@@ -37,7 +37,8 @@ class Kafka(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     bootstrap: the brokers, ``host:port[,host:port...]`` (env ``FOREWARN_KAFKA_BOOTSTRAP``).
     group_id: the consumer group name (positions live in the recovery snapshots, not in Kafka).
     topics: the input topics, read from their start on a first run.
-    batch_size: messages taken from a partition at a time (1..100000).
+    batch_size: events a worker reads per round, shared by its partitions (at least 100 each);
+        it bounds an epoch, so a start with a backlog commits early (1..100000).
     extra: librdkafka settings passed as they are (``security.protocol``, ``sasl.*``, ``ssl.*``).
     """
 
@@ -45,7 +46,7 @@ class Kafka(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     group_id: str = "forewarn"
     topics: Annotated[list[str], msgspec.Meta(min_length=1)] = msgspec.field(
         default_factory=lambda: ["orders", "payments", "shipments", "customers", "support"])
-    batch_size: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 2000
+    batch_size: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 8000
     extra: dict[str, str] = {}  # passed to librdkafka as is (security settings and the like)
 
 

@@ -21,6 +21,10 @@ MAX_ORDERS = 16  # most recent orders kept for context; LTV and counts cover the
 SEEN_EVENTS = 64  # recent event ids remembered to drop duplicate deliveries
 # Consent records kept per customer: the contact channels, and (v1.1) marketing on them.
 CONSENTS = ("email", "sms", "phone", "marketing")
+# Triggers remembered per customer, so that a message can be linked to what forewarn saw
+# coming (detectors/support_message.py): the latest few, none older than this.
+RECENT_TRIGGERS = 16  # a parcel alone can raise three (at risk, stalled, late)
+RECENT_TRIGGER_DAYS = 60
 
 
 def timer_key(kind: str, timer: str) -> str:
@@ -54,6 +58,16 @@ class Shipment(msgspec.Struct, array_like=True, gc=False):
     last_update_us: int = 0
 
 
+class RecentTrigger(msgspec.Struct, array_like=True, gc=False):
+    """A trigger emitted for this customer: its id (16 bytes of the hex ``trigger_id``), what it was about."""
+
+    trigger_id: bytes
+    kind: str
+    order_id: str | None
+    subject: str
+    fired_us: int
+
+
 def _intern(value: str | None) -> str | None:
     # Categorical strings read from events (currency, tier, carrier, status) are interned:
     # one "EUR" for every order of every customer instead of one each.
@@ -85,6 +99,7 @@ class CustomerState(msgspec.Struct):
     language: str | None = None  # BCP 47, ``-`` separated (``pt-BR``); interned
     timezone: str | None = None  # IANA (validated on decode); interned
     country: str | None = None  # shipping country of the latest order; interned
+    recent: list[RecentTrigger] = []  # the latest triggers emitted for this customer, oldest first
 
     def is_duplicate(self, event_id: str) -> bool:
         """Remember ``event_id``; True if it was already seen (a redelivery)."""
@@ -97,6 +112,14 @@ class CustomerState(msgspec.Struct):
             return True
         self.seen = (seen + h)[-SEEN_EVENTS * 4:]
         return False
+
+    def remember_trigger(self, trigger_id: str, kind: str, order_id: str | None, subject: str, fired_us: int) -> None:
+        """Keep an emitted trigger (bounded: ``RECENT_TRIGGERS``, ``RECENT_TRIGGER_DAYS``)."""
+        tid = bytes.fromhex(trigger_id)
+        horizon = fired_us - RECENT_TRIGGER_DAYS * 86_400_000_000
+        kept = [t for t in self.recent if t.trigger_id != tid and t.fired_us >= horizon]
+        kept.append(RecentTrigger(tid, intern(kind), order_id, subject, fired_us))
+        self.recent = kept[-RECENT_TRIGGERS:]
 
     def segment(self, vip_ltv: float) -> str:
         if self.tier == "vip" or self.ltv >= vip_ltv:

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from detectors import REGISTRY
-from detectors.base import FLAGS
+from detectors.base import FLAGS, TRIAGE_FLAGS
 from forewarn.core.money import DEFAULT_RATES
 from forewarn.core.settings import (ENUM_HINTS, ConfigError, Kafka, Live, Metrics, Queue, Recovery, Redis,
                                     explain, read, with_overrides)
@@ -48,13 +48,15 @@ Amount = Annotated[float, msgspec.Meta(ge=0)]
 class When(msgspec.Struct, forbid_unknown_fields=True, frozen=True, omit_defaults=True):
     """A rule's condition: every test given must hold; a list holds if any of its items does.
 
-    kinds: trigger kinds; flags: detector flags (detectors.base.FLAGS); segments: customer
-    segments; ltv_at_least: lifetime value; order_value_at_least: the order's value
+    kinds: trigger kinds; flags: detector flags (detectors.base.FLAGS, the triage flags of
+    a support_message among them); intents: a support_message's intent (compared as
+    :func:`intent_key`: case, spaces and dashes aside); segments: customer segments; ltv_at_least: lifetime value; order_value_at_least: the order's value
     (amounts in ``[routing] currency``). No test at all matches every trigger.
     """
 
     kinds: list[str] = []
     flags: list[str] = []
+    intents: list[str] = []
     segments: list[Segment] = []
     ltv_at_least: Amount | None = None
     order_value_at_least: Amount | None = None
@@ -112,6 +114,10 @@ DEFAULT_RULES = [
          When(kinds=["shipment_exception"], flags=["lost", "damaged"], order_value_at_least=500.0),
          route="human"),
     Rule("customer must act within days", When(flags=["urgent"]), priority_at_least="p2"),
+    Rule("message threatens legal action or a chargeback",
+         When(kinds=["support_message"], flags=["legal_threat", "chargeback_threat"]), priority_at_least="p1"),
+    Rule("angry message, a threat to leave, or the customer writing again",
+         When(kinds=["support_message"], flags=["angry", "churn_threat", "repeat_contact"]), priority_at_least="p2"),
 ]
 
 # Each kind's COOLDOWN_HOURS, chosen so that no situation of the simulated stores' ground truth
@@ -119,6 +125,51 @@ DEFAULT_RULES = [
 # about 2.4 h, shipment_exception 12 h, shipment_stalled 14 h; late parcels often share a
 # deadline), while a burst — card testing, a bot's orders, a carrier outage — reaches an agent once.
 DEFAULT_COOLDOWN_HOURS = {kind: cls.COOLDOWN_HOURS for kind, cls in REGISTRY.items()}
+
+
+# The store's intent set is open: these are the common names stores give to the simple
+# questions an assistant can answer from the store's own facts and policies (tracking, the
+# refund's state, the return policy, a product's details, shipping, opening hours, payment
+# options, an invoice, a login link). A store names its own in [triage] ai_intents.
+DEFAULT_AI_INTENTS = [
+    "where_is_my_order", "order_status", "order_tracking", "tracking", "track_order", "delivery_status",
+    "shipping_status", "wismo", "delivery_time", "delivery_date", "shipping_info", "shipping_information",
+    "shipping_policy", "shipping_cost", "shipping_costs", "shipping_options", "international_shipping",
+    "return_policy", "returns_policy", "return_request", "return_status", "how_to_return", "exchange_policy",
+    "refund_status", "refund_policy", "product_question", "product_info", "product_information",
+    "product_availability", "stock_availability", "availability", "size_guide", "sizing", "product_care",
+    "opening_hours", "store_hours", "business_hours", "store_location", "store_locations", "contact_info",
+    "payment_methods", "payment_options", "invoice_request", "invoice", "receipt", "receipt_request",
+    "order_confirmation", "account_access", "password_reset", "reset_password", "login_help",
+    "gift_card_balance", "discount_code", "promo_code", "loyalty_points", "faq", "general_question",
+]
+
+
+class Triage(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """``[triage]``: which inbound messages (kind ``support_message``) the ai lane may answer.
+
+    A message goes to the ai lane only when its intent is one of ``ai_intents`` (compared as
+    :func:`intent_key`), the intent's calibrated confidence is at least ``min_confidence``
+    (so at least that share of such answers has the right intent: docs/triage.md), none of
+    its flags is in ``human_flags``, and the routing table sends it nowhere else (VIP,
+    value). A message before any label has been learned has no intent: a person takes it.
+
+    ai_intents: the store's intents an assistant may answer (the intent set is the store's).
+    min_confidence: 0..1.
+    human_flags: triage flags that always need a person (among angry, legal_threat,
+        chargeback_threat, churn_threat, repeat_contact, urgent).
+    """
+
+    ai_intents: list[Annotated[str, msgspec.Meta(min_length=1, max_length=64)]] = msgspec.field(
+        default_factory=lambda: list(DEFAULT_AI_INTENTS))
+    min_confidence: Annotated[float, msgspec.Meta(ge=0, le=1)] = 0.9
+    human_flags: list[str] = msgspec.field(
+        default_factory=lambda: ["angry", "legal_threat", "chargeback_threat", "churn_threat"])
+
+
+def intent_key(intent: str) -> str:
+    """An intent name as compared: lower case, spaces and dashes as ``_`` (``Where-is my order``)."""
+    return "_".join(intent.strip().lower().replace("-", " ").split())
 
 
 Detectors = msgspec.defstruct(
@@ -141,6 +192,7 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     detectors: Detectors = msgspec.field(default_factory=Detectors)
     outreach: drafts.Outreach = drafts.Outreach()
     compliance: Compliance = Compliance()
+    triage: Triage = Triage()
 
 
 def from_dict(data: dict[str, Any]) -> Config:
@@ -164,6 +216,10 @@ def from_dict(data: dict[str, Any]) -> Config:
         raise ConfigError(f"routing.currency = {cfg.routing.currency!r}: the default exchange_rates are "
                           f"per EUR; give routing.exchange_rates per {cfg.routing.currency} as well")
     _check_routing(cfg.routing)
+    unknown = [f for f in cfg.triage.human_flags if f not in TRIAGE_FLAGS]
+    if unknown:
+        raise ConfigError(f"triage.human_flags = {cfg.triage.human_flags!r}: unknown flag(s) {unknown}; "
+                          f"allowed: {sorted(TRIAGE_FLAGS)}")
     try:
         drafts.validate(cfg.outreach)
     except ValueError as exc:
@@ -210,15 +266,7 @@ def load(path: str | Path | None, overrides: dict[str, Any] | None = None, env: 
 
 def to_toml(sections: dict[str, dict[str, Any]]) -> str:
     """Write ``{section: {key: value}}`` as TOML (scalars and lists): the configs tests and the bench start engines with."""
+    from forewarn.engine.schema import toml_value
 
-    def value(v: Any) -> str:
-        if isinstance(v, bool):
-            return "true" if v else "false"
-        if isinstance(v, (int, float)):
-            return repr(v)
-        if isinstance(v, list):
-            return "[" + ", ".join(value(x) for x in v) + "]"
-        return '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-    return "".join(f"[{name}]\n" + "".join(f"{k} = {value(v)}\n" for k, v in body.items())
+    return "".join(f"[{name}]\n" + "".join(f"{k} = {toml_value(v)}\n" for k, v in body.items())
                    for name, body in sections.items())

@@ -39,6 +39,7 @@ from forewarn.core import events as ev
 from forewarn.engine.config import Config
 from forewarn.engine.cooldown import Cooldown
 from forewarn.core.state import CustomerState, split_timer_key, timer_key
+from forewarn.core.trigger import trigger_id
 from online_models.base import ModelSet, ModelPerWorker
 
 NEVER = -(2**62)
@@ -322,6 +323,8 @@ class Engine:
             c.consent = consent
             c.source_ts = source_ts
             c.ingest = ingest
+            # Remembered for linking a later message to it (the id is the one routing gives it).
+            cust.remember_trigger(trigger_id(c.kind, c.subject, c.episode), c.kind, c.order_id, c.subject, c.fired_at)
         return found
 
     def _admit(self, cust: CustomerState, cand: Candidate) -> bool:

@@ -45,7 +45,7 @@ def replay(lines: Iterable[Line], config: Config | None = None, engine: Engine |
         high = max(high, event.ts_us)
         out.extend(engine.on_event(shard, event, high - lateness))
     out.extend(engine.finish(shard, high))
-    return [route(c, engine.config.routing) for c in out]
+    return [route(c, engine.config.routing, engine.config.triage) for c in out]
 
 
 def events(lines: Iterable[Line]) -> Iterator[AnyEvent]:

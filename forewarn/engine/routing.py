@@ -11,9 +11,13 @@ The policy a support lead signs off is a table in the config (``[routing]``, def
    and send VIPs, customers worth 1000 or more, fraud, chargebacks, repeated payment
    failures, compliance risks and lost or damaged valuable parcels to a person.
    Priority never goes above p1.
-3. **Consent** (not configurable). Outreach is allowed only on channels with a recorded
+3. **Triage** (``[triage]``, for a ``support_message``): the ai lane only when the intent is one
+   of ``ai_intents``, its confidence at least ``min_confidence`` and none of its flags in
+   ``human_flags``; otherwise a person, whatever the table said (contract 3a).
+4. **Consent** (not configurable). Outreach is allowed only on channels with a recorded
    opt-in — per channel the latest ``customer.updated`` in event time wins. Without any,
    the trigger still goes out, to the human lane, marked not allowed, with the reason.
+   A ``support_message`` is answered on the channel it came in, which needs no opt-in.
 
 ``evidence.routing`` lists every step that decided the outcome, so the audit trail says
 why a trigger landed where it did.
@@ -21,8 +25,10 @@ why a trigger landed where it did.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from detectors.base import Candidate
-from forewarn.engine.config import Routing, Rule
+from forewarn.engine.config import Routing, Rule, Triage, intent_key
 from forewarn.core.money import to_base
 from forewarn.core.timefmt import format_us
 from forewarn.core.trigger import PRIORITIES, Trigger, trigger_id
@@ -45,18 +51,53 @@ def outreach(consent: dict[str, dict]) -> dict:
     return {"allowed": False, "channels": [], "basis": "no consent on record"}
 
 
+def _intent(cand: Candidate) -> str | None:
+    triage = cand.evidence.get("triage")
+    return triage.get("intent") if isinstance(triage, dict) else None
+
+
+@lru_cache(maxsize=64)
+def _keys(intents: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(intent_key(i) for i in intents)
+
+
 def matches(rule: Rule, cand: Candidate, order_value: float) -> bool:
     """Whether every test in the rule's ``when`` holds for this candidate."""
     w = rule.when
     customer = cand.customer
     return ((not w.kinds or cand.kind in w.kinds)
             and (not w.flags or any(f in cand.flags for f in w.flags))
+            and (not w.intents or (intent := _intent(cand)) is not None
+                 and intent_key(intent) in _keys(tuple(w.intents)))
             and (not w.segments or customer.get("segment") in w.segments)
             and (w.ltv_at_least is None or customer.get("ltv", 0.0) >= w.ltv_at_least)
             and (w.order_value_at_least is None or order_value >= w.order_value_at_least))
 
 
-def route(cand: Candidate, policy: Routing) -> Trigger:
+def triage_verdict(cand: Candidate, triage: Triage) -> tuple[bool, str]:
+    """(may the ai lane answer this message, why), by ``[triage]`` alone (contract 3a)."""
+    t = cand.evidence.get("triage") or {}
+    intent, confidence = t.get("intent"), t.get("confidence") or 0.0
+    if intent is None:
+        return False, "triage: no intent yet (no label learned), so a person reads it"
+    if intent_key(intent) not in _keys(tuple(triage.ai_intents)):
+        return False, f"triage: intent {intent} is not in triage.ai_intents"
+    if confidence < triage.min_confidence:
+        return False, f"triage: confidence {confidence:.2f} is below triage.min_confidence {triage.min_confidence:g}"
+    needs_person = [f for f in t.get("flags", ()) if f in triage.human_flags]
+    if needs_person:
+        return False, f"triage: flag(s) {', '.join(needs_person)} in triage.human_flags"
+    return True, f"triage: intent {intent} at confidence {confidence:.2f} may be answered by ai"
+
+
+def reply_outreach(cand: Candidate) -> dict:
+    """A message is answered on its own channel: a reply needs no opt-in."""
+    channel = cand.evidence.get("channel")
+    return {"allowed": True, "channels": [channel],
+            "basis": f"a reply to the customer's own {channel} message needs no opt-in"}
+
+
+def route(cand: Candidate, policy: Routing, triage: Triage | None = None) -> Trigger:
     row = policy.kinds[cand.kind]
     level = PRIORITIES.index(row.priority)
     lane = row.route
@@ -74,7 +115,14 @@ def route(cand: Candidate, policy: Routing) -> Trigger:
         if rule.route is not None:
             lane = rule.route
         why.append(f"rule {rule.name!r}: {_change(before, (level, lane))}")
-    reach = outreach(cand.consent)
+    message = cand.kind == "support_message"
+    if message:
+        ai_ok, because = triage_verdict(cand, triage or Triage())
+        why.append(because)
+        if lane == "ai" and not ai_ok:
+            lane = "human"
+            why.append("so ai -> human lane")
+    reach = reply_outreach(cand) if message else outreach(cand.consent)
     if lane == "ai" and not reach["allowed"]:
         lane = "human"
         why.append(f"consent: {reach['basis']}, so ai -> human lane")

@@ -138,22 +138,21 @@ def explain_unknown(message: str) -> str | None:
 
 # --- TOML -----------------------------------------------------------------------------------
 
-def _scalar(v: Any) -> str:
+def toml_value(v: Any) -> str:
+    """A value as TOML: booleans, numbers, strings, lists, inline tables (anything else as its text)."""
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, (int, float)):
         return repr(v)
-    if isinstance(v, str):
-        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
     if isinstance(v, list):
-        return "[" + ", ".join(_scalar(x) for x in v) + "]"
+        return "[" + ", ".join(toml_value(x) for x in v) + "]"
     if isinstance(v, dict):
-        return "{" + ", ".join(f"{_bare(k)} = {_scalar(x)}" for k, x in v.items()) + "}"
-    raise TypeError(f"cannot write {v!r} as TOML")
+        return "{" + ", ".join(f"{_bare(k)} = {toml_value(x)}" for k, x in v.items()) + "}"
+    return '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _bare(key: str) -> str:
-    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else _scalar(key)
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else toml_value(key)
 
 
 def _plain(text: str) -> str:
@@ -186,10 +185,10 @@ def to_toml(config: msgspec.Struct, header: str = "") -> str:
                 out.append(_comment(key.meaning) + f"# {_bare(name)} =  (not set)\n")
             elif isinstance(builtin, list) and builtin and all(isinstance(x, dict) for x in builtin):
                 later.append(_comment(key.meaning) + "".join(
-                    f"[[{key.path}]]\n" + "".join(f"{_bare(k)} = {_scalar(v)}\n" for k, v in row.items())
+                    f"[[{key.path}]]\n" + "".join(f"{_bare(k)} = {toml_value(v)}\n" for k, v in row.items())
                     for row in builtin))
             else:
-                out.append(_comment(key.meaning) + f"{_bare(name)} = {_scalar(builtin)}\n")
+                out.append(_comment(key.meaning) + f"{_bare(name)} = {toml_value(builtin)}\n")
         if later:
             out.append("\n" + "\n".join(later))
     return "".join(out)
