@@ -70,6 +70,24 @@ panels = layout([
                     targets(("{{queue}} {{group}}", TIME_TO_ACK))), 8),
     ],
     [
+        (timeseries("Compliance findings on drafts per hour", "Findings of the compliance review on the outreach "
+                    "drafts of emitted triggers, per hour, by code and severity (block stops a draft from going out "
+                    "as is; warn asks a person to look). See docs/compliance.md for the codes.", "short",
+                    targets(("{{code}} ({{severity}})", f"sum by (code, severity) "
+                                                        f"({rate('forewarn_compliance_findings_total')}) * 3600")),
+                    stacked=True), 8),
+        (timeseries("Triggers moved to a person by a blocked draft", "Triggers that routing sent to the AI lane "
+                    "but whose draft had a block finding, so they went to the human lane for approval, per hour "
+                    "by kind.", "short",
+                    targets(("{{kind}}", f"sum by (kind) ({rate('forewarn_drafts_blocked_to_human_total')}) * 3600")),
+                    stacked=True), 8),
+        (timeseries("Drafts written per hour by channel", "Outreach drafts on emitted triggers per hour, by "
+                    "channel (one per channel the customer opted into; a reply on the channel a support message "
+                    "came in).", "short",
+                    targets(("{{channel}}", f"sum by (channel) ({rate('forewarn_drafts_total')}) * 3600")),
+                    stacked=True), 8),
+    ],
+    [
         (stat("Proactive coverage (time range)", "Share of inbound customer messages in the selected time range "
               "that forewarn had already raised a trigger about (evidence.triage.linked: the same order, or a "
               "situation still open): how often it saw the contact coming.", "percentunit",

@@ -69,8 +69,8 @@ DAY_US = 86_400_000_000
 class Params(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     """Thresholds under ``[detectors.support_message]``.
 
-    repeat_days: another message from the customer within this many days makes this one a
-        ``repeat_contact``.
+    repeat_days: another message from the customer within this many days about the same order
+        (or, neither naming one, with the same intent) makes this one a ``repeat_contact``.
     open_days: a trigger with no state that says it is over (an anomaly, a data problem, a
         churn warning) counts as still open this long for linking a message that names no order.
     dispute_days: how long a chargeback stays open for linking.

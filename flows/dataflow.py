@@ -6,7 +6,9 @@
         │
     customer step: state, deadlines, detectors and their online models ──► candidates
         │                                       (and, for a backtest's --scores, every model evaluation)
-    routing: priority, lane, outreach by consent ──► trigger v1 ──► trigger sink
+    routing: priority, lane, outreach by consent ──► trigger
+        │
+    outreach: drafts per allowed channel, compliance review; a block keeps it off the ai lane ──► trigger sink
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from forewarn.engine.engine import Engine
 from forewarn.engine.routing import route
 from forewarn.engine.watermark import WorkerClocks
 from online_models.base import Observation
+from outreach.compliance import CODES
+from outreach.step import ForConfig
 from sinks import metrics
 
 
@@ -47,6 +51,7 @@ def build(config: Config, source: Source, triggers: Sink, deadletters: Sink | No
     """
     engine = Engine(config) if engine is None else engine
     metrics.declare_kinds([d.kind for d in engine.detectors])
+    metrics.declare_findings(list(CODES))
     flow_models = FlowModels(checkpoint_dir, _checkpoints_kept(config), scores is not None)
     # Each worker (a thread) follows its own models; keyed by thread id, see online_models.base.ModelPerWorker.
     worker_models: dict[int, WorkerModels] = {}
@@ -71,14 +76,15 @@ def build(config: Config, source: Source, triggers: Sink, deadletters: Sink | No
         scored = op.branch("split_scores", candidates, lambda kv: isinstance(kv[1], Observation))
         op.output("scores", op.map("score_rows", scored.trues, lambda kv: kv[1]), scores)
         candidates = scored.falses
-    # The routing table is read per candidate, so a live change applies to the next trigger.
-    if ordered:
-        routed = op.map("route", candidates, lambda kv: (route(kv[1], engine.config.routing, engine.config.triage),
-                                                         kv[1].source_ts, kv[1].ingest, kv[1].order))
-    else:
-        routed = op.map("route", candidates,
-                        lambda kv: (route(kv[1], engine.config.routing, engine.config.triage), kv[1].source_ts,
-                                    kv[1].ingest))
+    outreach = ForConfig()
+
+    def emit(kv):
+        # The config is read per candidate, so a live change applies to the next trigger.
+        config = engine.config
+        trig = outreach(route(kv[1], config.routing, config.triage), config)
+        return (trig, kv[1].source_ts, kv[1].ingest, kv[1].order) if ordered else (trig, kv[1].source_ts, kv[1].ingest)
+
+    routed = op.map("route", candidates, emit)
     op.output("triggers", routed, triggers)
     return flow
 

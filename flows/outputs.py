@@ -11,6 +11,7 @@ from bytewax.outputs import DynamicSink, StatelessSinkPartition
 
 from forewarn.core.timefmt import format_us, now_us
 from forewarn.core.trigger import Trigger, encode
+from outreach.step import moved_by_compliance
 from sinks import metrics
 
 
@@ -36,6 +37,12 @@ def measure(written: list[tuple[Trigger, int | None, float]]) -> None:
             child(metrics.TRIGGER_REASONS, kind, reason["code"]).inc()
         if not trig.outreach.get("allowed", False):
             child(metrics.OUTREACH_SUPPRESSED, kind).inc()
+        for draft in trig.drafts:
+            child(metrics.DRAFTS, kind, draft["channel"]).inc()
+        for finding in trig.compliance.get("findings", ()):
+            child(metrics.COMPLIANCE_FINDINGS, finding["code"], finding["severity"]).inc()
+        if moved_by_compliance(trig.evidence):
+            child(metrics.DRAFTS_BLOCKED, kind).inc()
         value = float(trig.evidence.get("value_at_risk", 0.0))
         if value:
             child(metrics.VALUE_AT_RISK, kind, trig.evidence.get("currency", "unknown")).inc(value)

@@ -23,8 +23,8 @@ guards the optional ones with ``is defined``, and one it uses unguarded renders 
 review reports as a ``placeholder`` block — never a blank.
 
 ``send_after``: an ``sms`` or ``phone`` draft that is not a reply waits for the end of the
-recipient's quiet hours when the trigger fired inside them (the window where texting and
-calling is allowed comes from the ``[compliance]`` settings); every other draft may go at
+recipient's quiet hours when the trigger fired inside them (the compliance checker's
+``quiet_until``, so the window is the ``[compliance]`` one); every other draft may go at
 ``fired_at``.
 
 >>> clean("  <b>{{ 7*7 }}</b>   DHL  ", 20)
@@ -37,7 +37,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import datetime, time, timedelta, timezone
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -88,7 +89,7 @@ class Outreach(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
         "The <store_name> team" in the draft's language).
     """
 
-    store_name: Annotated[str, msgspec.Meta(min_length=1, max_length=80)] = "our shop"
+    store_name: Annotated[str, msgspec.Meta(min_length=1, max_length=80)] = "Our Shop"
     default_language: str = "en"
     default_timezone: str = "UTC"
     templates_dir: str = ""
@@ -163,7 +164,7 @@ def language_chain(tag: str | None, default: str) -> list[str]:
 
 
 def zones_of(tz: str | None, country: str | None) -> list[ZoneInfo]:
-    """The recipient's time zone, else every zone of their country (CLDR), else none."""
+    """The recipient's time zone, else every zone of their country (CLDR), else none: for dates."""
     if tz:
         try:
             return [ZoneInfo(tz)]
@@ -172,29 +173,6 @@ def zones_of(tz: str | None, country: str | None) -> list[ZoneInfo]:
     if country:
         return [ZoneInfo(z) for z in get_global("territory_zones").get(country.upper(), ())]
     return []
-
-
-def quiet_end(at: datetime, zones: list[ZoneInfo], window: tuple[time, time]) -> datetime:
-    """The earliest moment at or after ``at`` inside the allowed window in every zone given.
-
-    ``window`` is (start, end) local time, e.g. (08:00, 21:00). With several zones (a country
-    without a known zone) the latest of their answers; each zone's moment is also checked
-    against the others, so a country spanning many zones still gets a time right for all.
-    """
-    start, end = window
-    moment = at
-    for _ in range(4):  # converges in one or two rounds; the bound stops a window no zone shares
-        later = moment
-        for zone in zones:
-            local = moment.astimezone(zone)
-            if local.time() < start:
-                later = max(later, datetime.combine(local.date(), start, zone))
-            elif local.time() >= end:
-                later = max(later, datetime.combine(local.date() + timedelta(days=1), start, zone))
-        if later == moment:
-            return moment
-        moment = later
-    return moment
 
 
 class Missing(jinja2.StrictUndefined):
@@ -210,43 +188,34 @@ class Missing(jinja2.StrictUndefined):
 
 
 class Drafter:
-    """Builds the drafts of a trigger from the templates; one per config, shared by workers.
+    """Builds the drafts of a trigger from the templates; one per config, shared by workers."""
 
-    ``quiet_window`` is the (start, end) local time texting and calling is allowed, from the
-    compliance settings.
-    """
-
-    def __init__(self, settings: Outreach, quiet_window: tuple[time, time]) -> None:
+    def __init__(self, settings: Outreach) -> None:
         validate(settings)
         self.settings = settings
-        self.quiet_window = quiet_window
         self.store = settings.store_name
         self.signature = settings.signature or None
         self.default_zone = ZoneInfo(settings.default_timezone)
-        self._envs: dict[str, SandboxedEnvironment | None] = {}
-        self._found: dict[tuple[str, str, str], tuple[str, jinja2.Template] | None] = {}
-
-    def _env(self, language: str) -> SandboxedEnvironment | None:
-        if language not in self._envs:
-            dirs = [str(root / language) for root in _roots(self.settings) if (root / language).is_dir()]
-            self._envs[language] = SandboxedEnvironment(
-                loader=jinja2.FileSystemLoader(dirs), undefined=Missing,
-                # No channel is HTML today; a template named *.html.j2 an operator adds is escaped.
-                autoescape=lambda name: name is not None and ".html" in name,
-                trim_blocks=True, lstrip_blocks=True, auto_reload=False) if dirs else None
-        return self._envs[language]
+        # One environment per template language there is a directory for, built at start: a
+        # customer's language only ever selects among these (it never becomes a path).
+        self._envs = {lang: SandboxedEnvironment(
+            loader=jinja2.FileSystemLoader([str(root / lang) for root in _roots(settings) if (root / lang).is_dir()]),
+            undefined=Missing,
+            # No channel is HTML today; a template named *.html.j2 an operator adds is escaped.
+            autoescape=lambda name: name is not None and ".html" in name,
+            trim_blocks=True, lstrip_blocks=True, auto_reload=False) for lang in sorted(_languages(settings))}
+        # Keyed by the languages that exist, so the cache stays as small as the template tree.
+        self._found: dict[tuple[str, str, tuple[str, ...]], tuple[str, jinja2.Template] | None] = {}
 
     def template(self, kind: str, channel: str, language: str | None) -> tuple[str, jinja2.Template] | None:
         """(the language it is written in, the template) for the first language of the chain that has one."""
-        key = (kind, channel, language or "")
+        chain = tuple(lang for lang in language_chain(language, self.settings.default_language) if lang in self._envs)
+        key = (kind, channel, chain)
         if key not in self._found:
             self._found[key] = None
-            for lang in language_chain(language, self.settings.default_language):
-                env = self._env(lang)
-                if env is None:
-                    continue
+            for lang in chain:
                 try:
-                    self._found[key] = (lang, env.get_template(f"{kind}/{channel}.j2"))
+                    self._found[key] = (lang, self._envs[lang].get_template(f"{kind}/{channel}.j2"))
                     break
                 except jinja2.TemplateNotFound:
                     continue
@@ -261,19 +230,28 @@ class Drafter:
             return []
         return [(ch, "service") for ch in trig.outreach.get("channels", ()) if ch in PROACTIVE_CHANNELS]
 
-    def drafts(self, trig: Trigger) -> list[dict[str, Any]]:
-        """The trigger's drafts, in channel order: {channel, language, subject, body, template, send_after}."""
+    def drafts(self, trig: Trigger, earliest: Callable[[datetime], datetime | None] | None = None) -> list[dict[str, Any]]:
+        """The trigger's drafts, in channel order: {channel, language, subject, body, template, send_after}.
+
+        ``earliest(fired_at)``: the first moment an sms or phone call may go out (the end of the
+        recipient's quiet hours, from the compliance checker); None from it, or no function,
+        leaves ``send_after`` at ``fired_at`` (and the review says why that is a problem).
+        """
         out = []
         fired = from_us(parse_rfc3339(trig.fired_at))
         cust = trig.customer
         zones = zones_of(cust.get("timezone"), cust.get("country"))
+        wanted = language_of(trig)
+        by_language: dict[str, dict[str, Any]] = {}
         for channel, purpose in self.channels(trig):
-            found = self.template(trig.kind, channel, cust.get("language"))
+            found = self.template(trig.kind, channel, wanted)
             if found is None:
                 continue  # validate() saw the default language: only a kind with no template at all lands here
             lang, tmpl = found
-            loc = _locale(cust.get("language"), lang)
-            facts = self.facts(trig, loc, zones[0] if len(zones) == 1 else self.default_zone)
+            if lang not in by_language:  # the same facts for every channel in one language
+                loc = _locale(wanted, lang)
+                by_language[lang] = self.facts(trig, loc, zones[0] if len(zones) == 1 else self.default_zone)
+            facts = by_language[lang]
             try:
                 module = tmpl.make_module(facts)
                 body = _tidy(str(module))
@@ -284,8 +262,8 @@ class Drafter:
                 body = "{{template_error}} " + clean(f"{type(exc).__name__}: {exc}", 200)
                 subject = None
             send_after = fired
-            if channel in TIMED_CHANNELS and purpose != "reply" and zones:
-                send_after = quiet_end(fired, zones, self.quiet_window)
+            if channel in TIMED_CHANNELS and purpose != "reply" and earliest is not None:
+                send_after = earliest(fired) or fired
             out.append({
                 "channel": channel,
                 "language": lang,
@@ -367,17 +345,21 @@ def topic_of(intent: str | None) -> str:
     return next((topic for topic, stems in TOPICS if any(s in words for s in stems)), "other")
 
 
+def language_of(trig: Trigger) -> str | None:
+    """The language to write in: a reply's is the message's own (``evidence.language``), else the customer's."""
+    if purpose_of(trig.kind) == "reply" and isinstance(trig.evidence.get("language"), str):
+        return trig.evidence["language"]
+    return trig.customer.get("language")
+
+
 def purpose_of(kind: str) -> str:
     """The compliance purpose of a kind's drafts: an answer to the customer, or a service notice."""
     return "reply" if kind == "support_message" else "service"
 
 
 def reply_channel(ev: dict[str, Any]) -> str | None:
-    """The channel a support message came in on, which its reply goes out on."""
-    triage = ev.get("triage")
+    """The channel a support message came in on (``evidence.channel``), which its reply goes out on."""
     channel = ev.get("channel")
-    if channel is None and isinstance(triage, dict):
-        channel = triage.get("channel")
     return channel if channel in REPLY_CHANNELS else None
 
 

@@ -51,6 +51,11 @@ VALUE_AT_RISK = Counter("forewarn_value_at_risk_total", "Order value behind emit
 EVENT_TO_QUEUE = Histogram("forewarn_event_to_queue_latency_seconds", "From the event time at which a trigger's condition became true (fired_at) to its write into the queue, by kind.", ["kind"], buckets=LATENCY_BUCKETS)
 INGEST_TO_QUEUE = Histogram("forewarn_ingest_to_queue_latency_seconds", "From the engine reading the input that led to a trigger to the trigger's write into the queue, by kind.", ["kind"], buckets=LATENCY_BUCKETS)
 
+# --- outreach drafts and their compliance review (contract v1.1) ---------------------------------
+DRAFTS = Counter("forewarn_drafts_total", "Outreach drafts written on emitted triggers, by kind and channel.", ["kind", "channel"])
+COMPLIANCE_FINDINGS = Counter("forewarn_compliance_findings_total", "Compliance findings on the drafts of emitted triggers, by finding code and severity (block, warn).", ["code", "severity"])
+DRAFTS_BLOCKED = Counter("forewarn_drafts_blocked_to_human_total", "Triggers moved from the ai lane to the human lane because a draft had a block finding, by kind.", ["kind"])
+
 # --- event time ----------------------------------------------------------------------------
 WATERMARK_LAG = Gauge("forewarn_watermark_lag_seconds", "Wall clock minus the engine's event-time watermark.")
 WATERMARK = Gauge("forewarn_watermark_timestamp_seconds", "The event-time watermark, as a Unix timestamp.")
@@ -94,6 +99,16 @@ def declare_kinds(kinds: list[str]) -> None:
     for kind in kinds:
         OUTREACH_SUPPRESSED.labels(kind)
         TRIGGERS_SUPPRESSED.labels(kind)
+        DRAFTS_BLOCKED.labels(kind)
+        for channel in ("email", "sms", "phone"):
+            DRAFTS.labels(kind, channel)
+
+
+def declare_findings(codes: list[str]) -> None:
+    """Export 0 for every finding code and severity (a bounded 12 x 2), so a clean day reads 0, not a gap."""
+    for code in codes:
+        for severity in ("block", "warn"):
+            COMPLIANCE_FINDINGS.labels(code, severity)
 
 
 def set_queue_slas(slas: dict[str, float]) -> None:

@@ -157,3 +157,16 @@ def queued_triggers(client, prefix: str) -> list[dict]:
     for key in all_queue_keys(prefix):
         out.extend(json.loads(fields[b"trigger"]) for _id, fields in client.xrange(key))
     return out
+
+
+@pytest.fixture(scope="session")
+def simulated_month(tmp_path_factory) -> list:
+    """The triggers of a month of the simulated store (500 customers, seed 7), as a backtest writes them."""
+    from forewarn.apps.cli import main
+    from forewarn.core.trigger import decode
+
+    d = tmp_path_factory.mktemp("simulated_month")
+    assert main(["simulate", "--customers", "500", "--days", "30", "--seed", "7", "--end", "2026-11-26T00:00:00Z",
+                 "--output", str(d / "e.jsonl"), "--truth", str(d / "t.jsonl")]) == 0
+    assert main(["backtest", "--input", str(d / "e.jsonl"), "--output", str(d / "triggers.jsonl")]) == 0
+    return [decode(line) for line in (d / "triggers.jsonl").read_text().splitlines()]

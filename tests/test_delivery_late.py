@@ -25,7 +25,8 @@ def test_parcel_not_delivered_by_eta_plus_grace_fires_at_the_deadline():
     assert (t.priority, t.route) == ("p3", "ai")
     assert t.reasons[0]["code"] == "past_delivery_estimate"
     assert "s1" in t.reasons[0]["detail"] and "DHL" in t.reasons[0]["detail"]
-    assert t.customer == {"ltv": 80.0, "orders": 1, "tier": "standard", "segment": "new", "name": None, "email": None}
+    assert t.customer == {"ltv": 80.0, "orders": 1, "tier": "standard", "segment": "new", "name": None, "email": None,
+                          "phone": None, "language": None, "timezone": None, "country": "DE"}
     assert t.outreach["allowed"] is True and t.outreach["channels"] == ["email"]
     assert t.evidence["grace_hours"] == 12.0 and t.evidence["deadline"] == "2026-11-04T22:00:00Z"
 

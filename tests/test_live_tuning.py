@@ -117,7 +117,7 @@ def test_thresholds_change_on_a_running_engine_without_restart_or_lost_state(
     wait_for(lambda: _reloads(port, "signal", "unchanged") == 1, 30, what="the SIGHUP check in the metrics")
 
     assert engine.alive(), engine.output()
-    assert engine.output().count("metrics on http") == 1  # one process start, never restarted
+    assert engine.output().count("\n  metrics   http://") == 1  # one start-up banner: never restarted
     assert _metrics(port)[("forewarn_config_generation", ())] == 3
     queued = queued_triggers(redis_client, prefix)
     late_parcels = [t["evidence"]["shipment_id"] for t in queued if t["kind"] == "delivery_late"]

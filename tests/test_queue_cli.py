@@ -121,3 +121,27 @@ def test_errors_say_what_to_do_with_distinct_exit_codes(services, prefix, capsys
     code, _out, err = run(capsys, "stats")
     assert code == 3 and "cannot reach Redis at redis://127.0.0.1:1/0" in err and "FOREWARN_REDIS_URL" in err
     assert "secret" not in err
+
+
+def test_an_agent_reviews_an_edited_draft_of_a_queued_trigger_before_sending(services, prefix, capsys):
+    from forewarn.engine.config import from_dict
+    from outreach.step import OutreachStep
+
+    t = trigger(7, "ai", "p3")
+    t.customer.update({"name": "Anna Müller", "language": "de", "country": "DE"})
+    t.evidence.update({"carrier": "DHL", "estimated_delivery_at": "2026-11-03T12:00:00Z", "routing": []})
+    t = OutreachStep(from_dict({}))(t)
+    enqueue(services["redis"], prefix, [t])
+    code, [entry] = run_json(capsys, "peek")
+    assert code == 0 and entry["trigger"]["drafts"][0]["channel"] == "email"
+    body = entry["trigger"]["drafts"][0]["body"]
+    code, result = run_json(capsys, "review", entry["handle"], "--channel", "email", "--body", body)
+    assert code == 0 and result == {"ok": True, "findings": []}
+    edited = body.replace("DHL", "[CARRIER]")
+    code, result = run_json(capsys, "review", entry["handle"], "--channel", "email", "--body", edited)
+    assert code == 1 and result["ok"] is False
+    [finding] = [f for f in result["findings"] if f["code"] == "placeholder"]
+    start, end = finding["span"]
+    assert edited[start:end] == "[CARRIER]"
+    code, _out, err = run(capsys, "review", "ai:p3/1-0", "--channel", "email", "--body", body)
+    assert code == 2 and "no such trigger" in err

@@ -29,7 +29,8 @@ def trigger(kind="delivery_late", *, flags=(), value=80.0, currency="EUR", segme
 def test_a_simple_notice_for_an_ordinary_customer_who_agreed_to_email_goes_to_the_ai_agent():
     t = trigger("delivery_late")
     assert (t.priority, t.route) == ("p3", "ai")
-    assert t.outreach == {"allowed": True, "channels": ["email"], "basis": "email opt-in recorded 2026-11-01T09:00:00Z"}
+    assert t.outreach == {"allowed": True, "channels": ["email"], "basis": "email opt-in recorded 2026-11-01T09:00:00Z",
+                          "marketing": None}
     assert t.evidence["routing"] == ["kind delivery_late: p3, ai lane"]
 
 
@@ -98,8 +99,17 @@ def test_priority_never_goes_above_p1():
 def test_without_any_consent_on_record_a_person_handles_it_and_outreach_is_not_allowed():
     t = trigger("delivery_late", consent={})
     assert t.route == "human"
-    assert t.outreach == {"allowed": False, "channels": [], "basis": "no consent on record"}
+    assert t.outreach == {"allowed": False, "channels": [], "basis": "no consent on record", "marketing": None}
     assert t.evidence["routing"][-1] == "consent: no consent on record, so ai -> human lane"
+
+
+def test_marketing_consent_is_carried_for_the_review_of_drafts_and_edits():
+    at = {"recorded_at": 1_790_000_000_000_000}
+    t = trigger("delivery_late", consent={"email": {"allowed": True, **at}, "marketing": {"allowed": False, **at}})
+    assert t.outreach["channels"] == ["email"]  # marketing is not a channel
+    assert t.outreach["marketing"] is False
+    t = trigger("delivery_late", consent={"email": {"allowed": True, **at}, "marketing": {"allowed": True, **at}})
+    assert t.outreach["marketing"] is True
 
 
 def test_an_opt_out_is_stated_as_the_basis():

@@ -141,6 +141,11 @@ class CustomerState(msgspec.Struct):
             "segment": self.segment(vip_ltv),
             "name": self.name,
             "email": self.email,
+            # v1.1: what a draft is written and timed by, and the number a phone draft is for.
+            "phone": self.phone,
+            "language": self.language,
+            "timezone": self.timezone,
+            "country": self.country,
         }
 
     def apply(self, event: ev.AnyEvent, ts: int, rates: Mapping[str, float] | None = None) -> None:

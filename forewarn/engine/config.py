@@ -155,7 +155,8 @@ class Triage(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     value). A message before any label has been learned has no intent: a person takes it.
 
     ai_intents: the store's intents an assistant may answer (the intent set is the store's).
-    min_confidence: 0..1.
+    min_confidence: the calibrated confidence a message's intent needs for the ai lane: of the
+        answers let through, at least this share has the right intent (0..1).
     human_flags: triage flags that always need a person (among angry, legal_threat,
         chargeback_threat, churn_threat, repeat_contact, urgent).
     """

@@ -26,6 +26,7 @@ from forewarn.core.trigger import Trigger
 from forewarn.engine.config import Config, load
 from forewarn.engine.engine import NEVER, Engine, Shard
 from forewarn.engine.routing import route
+from outreach.step import OutreachStep
 
 Line = bytes | str | dict[str, Any]
 
@@ -45,7 +46,8 @@ def replay(lines: Iterable[Line], config: Config | None = None, engine: Engine |
         high = max(high, event.ts_us)
         out.extend(engine.on_event(shard, event, high - lateness))
     out.extend(engine.finish(shard, high))
-    return [route(c, engine.config.routing, engine.config.triage) for c in out]
+    outreach = OutreachStep(engine.config)  # drafts and their compliance review, as the flow adds them
+    return [outreach(route(c, engine.config.routing, engine.config.triage)) for c in out]
 
 
 def events(lines: Iterable[Line]) -> Iterator[AnyEvent]:

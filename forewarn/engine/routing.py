@@ -37,18 +37,24 @@ CHANNELS = ("email", "sms", "phone")
 
 
 def outreach(consent: dict[str, dict]) -> dict:
-    """Which channels may be used, and the consent records that say so (or why none)."""
+    """Which channels may be used, and the consent records that say so (or why none).
+
+    ``marketing`` (v1.1): the latest marketing consent record (True, False) or None if there is
+    none; without True only service messages may go out, and the compliance review of a draft
+    (or of an agent's edit of it) holds promotional wording to it.
+    """
+    marketing = consent.get("marketing", {}).get("allowed")
     allowed = [ch for ch in CHANNELS if consent.get(ch, {}).get("allowed")]
     if allowed:
         basis = "; ".join(
             f"{ch} opt-in recorded {format_us(consent[ch]['recorded_at'])}" for ch in allowed)
-        return {"allowed": True, "channels": allowed, "basis": basis}
+        return {"allowed": True, "channels": allowed, "basis": basis, "marketing": marketing}
     refused = [ch for ch in CHANNELS if ch in consent]
     if refused:
         basis = "; ".join(
             f"{ch} opt-out recorded {format_us(consent[ch]['recorded_at'])}" for ch in refused)
-        return {"allowed": False, "channels": [], "basis": f"no channel with consent ({basis})"}
-    return {"allowed": False, "channels": [], "basis": "no consent on record"}
+        return {"allowed": False, "channels": [], "basis": f"no channel with consent ({basis})", "marketing": marketing}
+    return {"allowed": False, "channels": [], "basis": "no consent on record", "marketing": marketing}
 
 
 def _intent(cand: Candidate) -> str | None:

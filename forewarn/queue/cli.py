@@ -1,10 +1,11 @@
-"""``forewarn queue stats | peek | pull | ack | reclaim | replay-deadletter | trim``.
+"""``forewarn queue stats | peek | pull | ack | reclaim | replay-deadletter | trim | review``.
 
 Readable tables by default, ``--json`` for scripts. Exit codes a script can branch on:
 0 done; 1 nothing to do (empty queue, nothing pending, nothing trimmed); 2 usage or config
 error; 3 Redis unreachable; 4 Redis refused a command (too old, a key of the wrong type);
 5 the output was closed before everything was written (``pull | head``: nothing is
 acknowledged then, the entries stay pending and are reclaimed after the visibility timeout).
+``review`` (an edited draft before sending): 0 nothing blocks, 1 a ``block`` finding.
 """
 
 from __future__ import annotations
@@ -17,12 +18,14 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
+import msgspec
 import redis
 
-from forewarn.core.settings import ConfigError, QueueSettings, load_queue_settings
+from forewarn.core.settings import ConfigError, QueueSettings, explain, load_queue_settings, read
 from forewarn.queue.client import DeadLetter, Job, Peeked, TriggerQueue, parse_handle
 from forewarn.queue.retention import trim
 from forewarn.queue.stats import NO_GROUP, failed_length, queue_stats
+from outreach.compliance import Compliance
 from sinks.redis_queue import failed_key
 
 OK, NOTHING, USAGE, UNREACHABLE, REFUSED, BROKEN_PIPE = 0, 1, 2, 3, 4, 5
@@ -80,6 +83,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = qs.add_parser("trim", parents=[common], help="apply retention now (forewarn run does it periodically)")
     p.set_defaults(func=_guard(cmd_trim))
 
+    p = qs.add_parser("review", parents=[common],
+                      help="compliance review of an edited draft before sending (exit 0 ok, 1 blocked)")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("handle", nargs="?", metavar="HANDLE", help="the queue entry (lane/id, as pull prints it)")
+    which.add_argument("--trigger", metavar="FILE", help="the trigger JSON instead ('-' = stdin), e.g. from pull --json")
+    p.add_argument("--channel", required=True, choices=["email", "sms", "phone", "chat", "social"],
+                   help="which of the trigger's drafts was edited")
+    text = p.add_mutually_exclusive_group(required=True)
+    text.add_argument("--body", help="the edited text")
+    text.add_argument("--body-file", metavar="FILE", help="read the edited text from FILE ('-' = stdin)")
+    p.add_argument("--subject", help="the edited subject (default: the draft's)")
+    p.set_defaults(func=_guard(cmd_review))
+
 
 def _guard(cmd: Callable[[argparse.Namespace, QueueSettings], int]) -> Callable[[argparse.Namespace], int]:
     """Load the config, run the command, turn Redis and usage errors into exit codes with what to do."""
@@ -125,11 +141,11 @@ def _safe_url(url: str) -> str:
     return f"{parts.scheme}://{host}:{parts.port or 6379}{parts.path}"
 
 
-def _queue(args: argparse.Namespace, config: QueueSettings) -> TriggerQueue:
+def _queue(args: argparse.Namespace, config: QueueSettings, **extra: Any) -> TriggerQueue:
     q = TriggerQueue.from_config(
         config, group=args.group, route=args.route,
         consumer=getattr(args, "consumer", None) or f"cli@{socket.gethostname()}",
-        visibility_timeout=getattr(args, "visibility_timeout", None))
+        visibility_timeout=getattr(args, "visibility_timeout", None), **extra)
     q.check()
     return q
 
@@ -254,6 +270,59 @@ def cmd_trim(args: argparse.Namespace, config: QueueSettings) -> int:
     else:
         _table(["QUEUE", "TRIMMED", "CONSUMERS FORGOTTEN"], [(lane, t, f) for lane, (t, f) in result.items()])
     return OK if any(t for t, _f in result.values()) else NOTHING
+
+
+def load_compliance(path: str | None) -> Compliance:
+    """The ``[compliance]`` section of the config file, validated as the engine validates it."""
+    data = read(path).get("compliance", {})
+    try:
+        return msgspec.convert(data, Compliance, strict=False)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(explain(str(exc), {"compliance": data})) from None
+
+
+def cmd_review(args: argparse.Namespace, config: QueueSettings) -> int:
+    try:
+        compliance = load_compliance(args.config)
+    except ConfigError as exc:
+        return _error(f"bad config: {exc}", USAGE)
+    if args.trigger is not None:
+        raw = sys.stdin.read() if args.trigger == "-" else _read(args.trigger)
+        try:
+            trigger = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"--trigger {args.trigger}: not JSON ({exc})") from None
+        if isinstance(trigger, dict) and isinstance(trigger.get("trigger"), dict):
+            trigger = trigger["trigger"]  # an entry as pull --json prints it
+        if not isinstance(trigger, dict):
+            raise ValueError(f"--trigger {args.trigger}: not a trigger object")
+        q = TriggerQueue.from_config(config, compliance=compliance)
+    else:
+        q = _queue(args, config, compliance=compliance)
+        trigger = q.get(args.handle)
+        if trigger is None:
+            raise ValueError(f"{args.handle}: no such trigger in the queue (acknowledged and trimmed?)")
+    if args.body is not None:
+        body = args.body
+    else:
+        body = sys.stdin.read() if args.body_file == "-" else _read(args.body_file)
+    result = q.review(trigger, args.channel, body, args.subject)
+    if args.json:
+        _print_json(result)
+    else:
+        _table(["CODE", "SEVERITY", "SPAN", "DETAIL"],
+               [(f["code"], f["severity"], "-" if f["span"] is None else f"{f['span'][0]}-{f['span'][1]}",
+                 f["detail"]) for f in result["findings"]])
+        print("ok to send" if result["ok"] else "blocked: fix the block findings, or leave it to a person")
+    return OK if result["ok"] else NOTHING
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+    except OSError as exc:
+        raise ValueError(f"{path}: {exc.strerror}") from None
 
 
 # --- output ----------------------------------------------------------------------------------

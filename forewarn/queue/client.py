@@ -21,6 +21,8 @@ import msgspec
 import redis
 
 from forewarn.core.settings import QueueSettings
+from outreach.compliance import Checker, Compliance
+from outreach.review import review_edit
 from forewarn.core.timefmt import format_us, now_us
 from sinks import metrics
 from sinks.redis_queue import connect, failed_key, lane_key, lane_names
@@ -67,6 +69,11 @@ class Job:
     def handle(self) -> str:
         """``lane/entry-id``, what ``forewarn queue ack`` takes."""
         return f"{self.lane}/{self.id}"
+
+    @property
+    def drafts(self) -> list[dict[str, Any]]:
+        """The trigger's outreach drafts (contract v1.1): what to approve, edit and send."""
+        return self.trigger.get("drafts") or []
 
 
 @dataclass(frozen=True)
@@ -144,7 +151,8 @@ class TriggerQueue:
 
     def __init__(self, url: str = "redis://127.0.0.1:6379/0", *, prefix: str = "", group: str = "helpdesk",
                  consumer: str | None = None, route: str | None = None, visibility_timeout: float = 300.0,
-                 max_deliveries: int = 5, retry_backoff: float = 10.0, client: redis.Redis | None = None) -> None:
+                 max_deliveries: int = 5, retry_backoff: float = 10.0, client: redis.Redis | None = None,
+                 compliance: Compliance | None = None) -> None:
         if route not in (None, "human", "ai"):
             raise ValueError(f"route {route!r}: use 'human', 'ai' or None for both")
         if visibility_timeout <= 0 or max_deliveries < 1 or retry_backoff < 0:
@@ -162,6 +170,8 @@ class TriggerQueue:
         self._groups_ready = False
         self._dead_letter_script = self.client.register_script(_DEAD_LETTER)
         self._replay_script = self.client.register_script(_REPLAY)
+        self.compliance = compliance if compliance is not None else Compliance()
+        self._checker: Checker | None = None
 
     @classmethod
     def from_config(cls, config: QueueSettings, **overrides: Any) -> TriggerQueue:
@@ -185,6 +195,30 @@ class TriggerQueue:
             return  # an ACL user without INFO: the first stream command will tell
         if tuple(int(x) for x in version.split(".")[:2]) < (7, 0):
             raise redis.ResponseError(f"Redis {version} is too old: forewarn's queues need Redis 7.0 or later")
+
+    # --- before sending -------------------------------------------------------------------
+
+    def review(self, trigger: dict[str, Any], channel: str, body: str, subject: str | None = None) -> dict[str, Any]:
+        """The compliance review of an edited draft before it is sent: ``{"ok", "findings"}``.
+
+        ``trigger`` is ``job.trigger``; ``channel`` names which of its drafts was edited;
+        ``subject`` None keeps the draft's. The same checker and settings (``compliance``, the
+        ``[compliance]`` section: pass ``compliance=config.compliance`` or see
+        :func:`forewarn.queue.cli.load_compliance`)
+        as the engine's review and ``forewarn lint``, with the draft's recipient, purpose and
+        ``send_after``: send only when ``ok``. No Redis call. ValueError if there is no such draft.
+        """
+        if self._checker is None:
+            self._checker = Checker(self.compliance)
+        return review_edit(self._checker, trigger, channel, body, subject)
+
+    def get(self, handle: str) -> dict[str, Any] | None:
+        """The trigger in the entry ``lane/id`` (``XRANGE lane id id``); None if trimmed or not a trigger."""
+        lane, entry = parse_handle(handle)
+        found = self.client.xrange(self.key(lane), entry, entry, count=1)
+        if not found:
+            return None
+        return _decode_trigger(found[0][1].get(b"trigger"), found[0][1])[0]
 
     # --- consuming -----------------------------------------------------------------------
 
