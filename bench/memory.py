@@ -36,10 +36,10 @@ def _histories(seed: int, customers: int = 2000) -> list[bytes]:
     from forewarn.engine.engine import Engine
     from forewarn.core.events import Invalid, decode
     from forewarn.apps.simulator import SimSpec, generate
-    from forewarn.engine.watermark import PerWorker
+    from forewarn.engine.watermark import WorkerClocks
 
     engine = Engine(load(None, {"engine.allowed_lateness_seconds": 0}))
-    workers = PerWorker(0, 30.0, ["p"])
+    workers = WorkerClocks(0, 30.0, ["p"])
     models = _worker_models(engine)
     clock = workers.current().clock
     logics: dict[str, ShardLogic] = {}
@@ -108,12 +108,12 @@ def run(customers: int, seed: int) -> dict:
     from flows.customer_step import ShardLogic
     from forewarn.engine.config import load
     from forewarn.engine.engine import Engine
-    from forewarn.engine.watermark import PerWorker
+    from forewarn.engine.watermark import WorkerClocks
 
     t0 = time.monotonic()
     snapshots = _histories(seed)
     engine = Engine(load(None))
-    workers = PerWorker(0, 30.0, ["p"])
+    workers = WorkerClocks(0, 30.0, ["p"])
     models = _worker_models(engine)
     templates = [pickle.loads(s) for s in snapshots]
     gc.collect()

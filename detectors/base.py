@@ -79,11 +79,26 @@ def order_value(cust: CustomerState, order_id: str | None) -> tuple[float, str]:
 
 
 class Scheduler(Protocol):
-    """Arms and disarms one customer's event-time deadlines; takes scores for the metrics."""
+    """One customer's event-time timers, scoped to the calling detector; takes scores for the metrics.
 
-    def arm(self, key: str, deadline_us: int) -> None: ...
+    A timer is named by the detector (usually its subject: the shipment, the order); the
+    engine keeps it per customer and per kind, as Flink scopes timers to the key, so two
+    kinds never see each other's timers except through :meth:`deadline_of`.
+    """
 
-    def disarm(self, key: str) -> None: ...
+    def arm(self, timer: str, deadline_us: int) -> None:
+        """Set (or move) the timer: :meth:`Detector.on_deadline` is called once the watermark passes it."""
+        ...
+
+    def disarm(self, timer: str) -> None: ...
+
+    def armed(self, timer: str) -> int | None:
+        """The deadline this detector's timer is armed for, or None."""
+        ...
+
+    def deadline_of(self, kind: str, timer: str) -> int | None:
+        """Another kind's armed deadline, read only (``delivery_at_risk`` warns before ``delivery_late``'s)."""
+        ...
 
     def score(self, kind: str, value: float, threshold: float | None = None) -> None:
         """Report one scored evaluation, fired or not, with the threshold in force (0..1).
@@ -95,6 +110,11 @@ class Scheduler(Protocol):
 
 
 Subject = Literal["shipment", "order", "customer", "message"]
+
+
+def example_event(type_: str, ts: str, customer_id: str = "c1", **fields: Any) -> dict[str, Any]:
+    """One input event of a detector's ``EXAMPLE`` (its ``event_id`` made of customer, type and time)."""
+    return {"event_id": f"{customer_id}/{type_}@{ts}", "type": type_, "ts": ts, "customer_id": customer_id, **fields}
 
 
 class Detector:
@@ -113,6 +133,8 @@ class Detector:
     * ``MODEL_BASED``: it scores with a learned model (``score`` is a probability, judged by ROC AUC);
     * ``LEAD_TIMES``: a customer notices its situation by themselves, so a trigger can be early
       or late against them (``forewarn whatif`` reports the lead time).
+    * ``EXAMPLE`` (and ``EXAMPLE_SETTINGS``): a few events that make it fire, replayed by its
+      docstring (``forewarn.engine.replay.example``) and the contract test.
 
     It is a small state machine over one customer's events, called with the customer's state
     *before* the event is applied to it, arming deadlines through the :class:`Scheduler`, and
@@ -135,6 +157,10 @@ class Detector:
     COOLDOWN_HOURS: ClassVar[float] = 0.0
     MODEL_BASED: ClassVar[bool] = False
     LEAD_TIMES: ClassVar[bool] = False
+    # A small replay that makes it fire (events as dicts, with ``[detectors.<kind>]`` overrides):
+    # its docstring's example, and the contract test's (tests/test_detector_contract.py).
+    EXAMPLE: ClassVar[tuple[dict[str, Any], ...]] = ()
+    EXAMPLE_SETTINGS: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, params: Any) -> None:
         self.params = params
@@ -156,7 +182,8 @@ class Detector:
     def on_event(self, cust: CustomerState, event: AnyEvent, sched: Scheduler) -> list[Candidate]:
         return []
 
-    def on_deadline(self, cust: CustomerState, key: str, deadline_us: int, sched: Scheduler) -> list[Candidate]:
+    def on_deadline(self, cust: CustomerState, timer: str, deadline_us: int, sched: Scheduler) -> list[Candidate]:
+        """The watermark has passed ``timer`` (armed for ``deadline_us``), which is now disarmed."""
         return []
 
     def explain(self, cust: CustomerState, now_us: int) -> list[str]:

@@ -18,6 +18,12 @@ exceptions and returns only bump counters: no model call.
 
 >>> Params().threshold, Params().horizon_gaps
 (0.85, 3.0)
+
+Its ``EXAMPLE`` replayed (:func:`forewarn.engine.replay.example`): when, and the first reason.
+
+>>> from forewarn.engine.replay import example
+>>> [(t.fired_at, t.reasons[0]["code"]) for t in example("churn_risk")]
+[('2026-01-30T11:59:59Z', 'quiet')]
 """
 
 from __future__ import annotations
@@ -26,17 +32,18 @@ from typing import Annotated, Any, ClassVar
 
 import msgspec
 
-from detectors.base import Candidate, Detector, Reason, Scheduler
+from detectors.base import Candidate, Detector, example_event, Reason, Scheduler
 from forewarn.core import events as ev
 from forewarn.core.state import CustomerState
 from forewarn.core.timefmt import DAY, format_us, whole_seconds
-from online_models.base import PerWorker
+from online_models.base import ModelPerWorker
 from online_models.churn import ChurnModel, Outlook
 from online_models.customer_features import FEATURES, Habit, features, same_visit
 from online_models.labels import Pending, keep_last
 
-CHECK = "churn_risk|check"
-DUE = "churn_risk|due"
+# Its two timers: the next checkpoint of a quiet customer, and the end of the first open window.
+CHECK = "check"
+DUE = "due"
 MAX_PENDING = 4  # evaluations waiting for their label per customer (each ~90 bytes)
 
 
@@ -79,10 +86,17 @@ class ChurnRisk(Detector):
     EVENTS: ClassVar[frozenset[type]] = frozenset({
         ev.CustomerActivity, ev.OrderPlaced, ev.PaymentFailed, ev.ShipmentException, ev.OrderReturned,
         ev.ShipmentDelivered})
+    EXAMPLE = tuple(
+        example_event("order.placed", f"2026-01-{day:02d}T00:00:00Z", order_id=f"o{day}", total=80.0,
+                      currency="EUR", items=[{"sku": "sku-1", "qty": 1, "unit_price": 80.0}],
+                      shipping_address={"country": "DE", "city": "Berlin", "postal_code": "10115"})
+        for day in (1, 8, 15)  # a weekly habit ...
+    ) + (example_event("customer.activity", "2026-03-01T00:00:00Z", "c2", kind="session"),)  # ... then silence
+    EXAMPLE_SETTINGS = {"threshold": 0.0}  # an untrained model: any probability fires
 
     def __init__(self, params: Params) -> None:
         self.params = params
-        self.models = PerWorker(ChurnModel)
+        self.models = ModelPerWorker(ChurnModel)
 
     def retune(self, params: Params, config: Any) -> ChurnRisk:
         """New thresholds while running: read at each use, nothing learned is lost."""
@@ -142,12 +156,12 @@ class ChurnRisk(Detector):
         sched.arm(CHECK, ts + whole_seconds(max(self.params.check_gaps * g, self.params.min_check_days) * DAY))
         return []
 
-    def on_deadline(self, cust: CustomerState, key: str, deadline_us: int, sched: Scheduler) -> list[Candidate]:
+    def on_deadline(self, cust: CustomerState, timer: str, deadline_us: int, sched: Scheduler) -> list[Candidate]:
         h = cust.ext.get(self.kind)
         last = cust.last_order_us
         if h is None or last is None:
             return []
-        if key == DUE:
+        if timer == DUE:
             self._due(h, last, deadline_us, sched)
             return []
         return self._check(cust, h, deadline_us, sched)
@@ -180,7 +194,7 @@ class ChurnRisk(Detector):
         prob, p_model = model.predict(x, look.prior)
         h.pending = keep_last([*h.pending, Pending.make(x, prob, due)], MAX_PENDING)
         first_due = min(pend.due_us for pend in h.pending)
-        if cust.timers.get(DUE) != first_due:
+        if sched.armed(DUE) != first_due:
             sched.arm(DUE, first_due)
         return x, prob, p_model, look, due
 

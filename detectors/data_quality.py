@@ -20,6 +20,12 @@ parcel is handed to the carrier).
 [('email_unverified', 'the e-mail address "a@b.eu" was never verified'), ('no_city', 'the shipping address has no city')]
 >>> problems_of("a@b.eu\\r\\nBcc: all@b.eu", True, {"postal_code": "10115", "city": "Berlin"})
 [('email_invalid', 'the e-mail address "a@b.eu Bcc: all@b.eu" is not a valid address; nothing is sent there')]
+
+Its ``EXAMPLE`` replayed (:func:`forewarn.engine.replay.example`): when, and the first reason.
+
+>>> from forewarn.engine.replay import example
+>>> [(t.fired_at, t.reasons[0]["code"]) for t in example("data_quality")]
+[('2026-01-01T00:00:00Z', 'email_unverified')]
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from typing import ClassVar
 
 import msgspec
 
-from detectors.base import Candidate, Detector, Reason, Scheduler
+from detectors.base import Candidate, Detector, example_event, Reason, Scheduler
 from forewarn.core import events as ev
 from forewarn.core.state import CustomerState
 from forewarn.core.text import EMAIL_MAX, ID_MAX, NAME_MAX, PLACE_MAX, clean, quote, valid_email
@@ -64,6 +70,11 @@ class DataQuality(Detector):
     ROUTE = "ai"
     SUBJECT = "order"
     COOLDOWN_HOURS = 1.0
+    EXAMPLE = (
+        example_event("order.placed", "2026-01-01T00:00:00Z", order_id="o1", total=80.0, currency="EUR",
+                      items=[{"sku": "sku-1", "qty": 1, "unit_price": 80.0}], email="a@example.com",
+                      email_verified=False, shipping_address={"country": "DE", "city": "Berlin"}),
+    )
 
     EVENTS: ClassVar[frozenset[type]] = frozenset({ev.OrderPlaced})
 

@@ -16,6 +16,12 @@ replaces or suppresses ``delivery_late``, which fires at the deadline as ever.
 
 >>> Params().threshold, Params().checkpoint_hours
 (0.7, [24.0, 12.0, 6.0])
+
+Its ``EXAMPLE`` replayed (:func:`forewarn.engine.replay.example`): when, and the first reason.
+
+>>> from forewarn.engine.replay import example
+>>> [(t.fired_at, t.reasons[0]["code"]) for t in example("delivery_at_risk")]
+[('2026-01-02T00:00:00Z', 'lateness_likely')]
 """
 
 from __future__ import annotations
@@ -24,18 +30,18 @@ from typing import Annotated, Any, ClassVar
 
 import msgspec
 
-from detectors.base import Candidate, Detector, Reason, Scheduler
+from detectors.delivery_late import DeliveryLate
+from detectors.base import Candidate, Detector, example_event, Reason, Scheduler
 from forewarn.core import events as ev
 from forewarn.core.state import CustomerState, Shipment
 from forewarn.core.timefmt import HOUR, format_us, whole_seconds
 from forewarn.core.text import ID_MAX, NAME_MAX, clean, said
-from online_models.base import PerWorker
+from online_models.base import ModelPerWorker
 from online_models.labels import Pending, keep_last
 from online_models.lateness import LatenessModel
 from online_models.shipment_features import NUMERIC, Parcels, Watch, categories, features
 
 MAX_PENDING = 3  # evaluations kept per open shipment: the latest, nearest the deadline
-LATE_KEY = "delivery_late|"  # the delivery_late detector's deadline keys
 
 
 class Params(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
@@ -64,10 +70,17 @@ class DeliveryAtRisk(Detector):
     EVENTS: ClassVar[frozenset[type]] = frozenset({
         ev.OrderPlaced, ev.ShipmentCreated, ev.ShipmentUpdated, ev.ShipmentException, ev.ShipmentDelivered,
         ev.OrderCancelled})
+    EXAMPLE = (
+        example_event("shipment.created", "2026-01-01T00:00:00Z", order_id="o1", shipment_id="s1",
+                      estimated_delivery_at="2026-01-03T00:00:00Z"),
+        example_event("shipment.updated", "2026-01-02T00:00:00Z", order_id="o1", shipment_id="s1",
+                      status="in_transit"),
+    )
+    EXAMPLE_SETTINGS = {"threshold": 0.0, "min_labels": 0}  # an untrained model: any probability fires
 
     def __init__(self, params: Params) -> None:
         self._take(params)
-        self.models = PerWorker(LatenessModel)
+        self.models = ModelPerWorker(LatenessModel)
 
     def retune(self, params: Params, config: Any) -> DeliveryAtRisk:
         """New thresholds while running: read at each use, nothing learned is lost. Parcels
@@ -80,9 +93,6 @@ class DeliveryAtRisk(Detector):
         # How long before the deadline each checkpoint is, computed once (asked at every scan).
         self.before_us = sorted({whole_seconds(h * HOUR) for h in params.checkpoint_hours}, reverse=True)
 
-    def _key(self, shipment_id: str) -> str:
-        return f"{self.kind}|{shipment_id}"
-
     def on_event(self, cust: CustomerState, event: ev.AnyEvent, sched: Scheduler) -> list[Candidate]:
         t = type(event)
         if t is ev.OrderPlaced:
@@ -93,12 +103,12 @@ class DeliveryAtRisk(Detector):
             country = parcels.countries.pop(event.order_id, "")
             # The deadline delivery_late has just armed fixes the checkpoints; none armed (the
             # order was cancelled) means nothing to watch.
-            deadline = cust.timers.get(LATE_KEY + event.shipment_id)
+            deadline = sched.deadline_of(DeliveryLate.kind, event.shipment_id)
             if deadline is not None:
                 parcels.watches[event.shipment_id] = Watch(country, ev.to_us(event.estimated_delivery_at))
                 # Nothing is known yet beyond carrier and route: the first judgement comes at
                 # the first scan or checkpoint.
-                sched.arm(self._key(event.shipment_id), self._next_checkpoint(deadline, event.ts_us))
+                sched.arm(event.shipment_id, self._next_checkpoint(deadline, event.ts_us))
             return []
         if t is ev.ShipmentUpdated or t is ev.ShipmentException:
             found = self._watched(cust, event.shipment_id)
@@ -123,7 +133,7 @@ class DeliveryAtRisk(Detector):
                 ship, watch = found
                 self._resolve(event.shipment_id, ship, watch, event.ts_us, delivered=True)
                 del cust.ext[self.kind].watches[event.shipment_id]
-                sched.disarm(self._key(event.shipment_id))
+                sched.disarm(event.shipment_id)
             return []
         if t is ev.OrderCancelled:
             parcels = cust.ext.get(self.kind)
@@ -132,7 +142,7 @@ class DeliveryAtRisk(Detector):
                     ship = cust.shipments.get(sid)
                     if ship is not None and ship.order_id == event.order_id:
                         del parcels.watches[sid]  # a cancelled parcel has no outcome to learn from
-                        sched.disarm(self._key(sid))
+                        sched.disarm(sid)
         return []
 
     def _parcels(self, cust: CustomerState) -> Parcels:
@@ -169,8 +179,7 @@ class DeliveryAtRisk(Detector):
                 keep.append(pend)
         watch.pending = keep
 
-    def on_deadline(self, cust: CustomerState, key: str, deadline_us: int, sched: Scheduler) -> list[Candidate]:
-        shipment_id = key.split("|", 1)[1]
+    def on_deadline(self, cust: CustomerState, shipment_id: str, deadline_us: int, sched: Scheduler) -> list[Candidate]:
         found = self._watched(cust, shipment_id)
         if found is None:
             return []
@@ -188,12 +197,12 @@ class DeliveryAtRisk(Detector):
                   sched: Scheduler) -> list[Candidate]:
         """Judge the parcel at ``now``: learn what has become late, predict, arm the next checkpoint."""
         self._resolve(shipment_id, ship, watch, now, delivered=False)
-        deadline = cust.timers.get(LATE_KEY + shipment_id)
+        deadline = sched.deadline_of(DeliveryLate.kind, shipment_id)
         if deadline is None or now >= deadline:
             return []  # delivery_late is not watching it (cancelled, or its deadline has passed)
-        key, nxt = self._key(shipment_id), self._next_checkpoint(deadline, now)
-        if cust.timers.get(key) != nxt:  # most scans leave the next checkpoint where it was
-            sched.arm(key, nxt)
+        nxt = self._next_checkpoint(deadline, now)
+        if sched.armed(shipment_id) != nxt:  # most scans leave the next checkpoint where it was
+            sched.arm(shipment_id, nxt)
         values = features(ship, watch, now, deadline)
         model, params = self.models.get(), self.params
         p = model.predict(values, categories(ship, watch))

@@ -8,6 +8,12 @@ deadline, when the watermark passes it — even if the customer never sends anot
 >>> from detectors.delivery_late import Params
 >>> Params().grace_hours
 12.0
+
+Its ``EXAMPLE`` replayed (:func:`forewarn.engine.replay.example`): when, and the first reason.
+
+>>> from forewarn.engine.replay import example
+>>> [(t.fired_at, t.reasons[0]["code"]) for t in example("delivery_late")]
+[('2026-01-02T12:00:00Z', 'past_delivery_estimate')]
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from typing import Annotated, ClassVar
 
 import msgspec
 
-from detectors.base import Candidate, Detector, Reason, Scheduler
+from detectors.base import Candidate, Detector, example_event, Reason, Scheduler
 from forewarn.core import events as ev
 from forewarn.core.state import CustomerState
 from forewarn.core.timefmt import HOUR, format_us
@@ -43,12 +49,14 @@ class DeliveryLate(Detector):
     LEAD_TIMES = True
     EVENTS: ClassVar[frozenset[type]] = frozenset({
         ev.ShipmentCreated, ev.ShipmentUpdated, ev.ShipmentDelivered, ev.OrderCancelled})
-
-    def _key(self, shipment_id: str) -> str:
-        return f"{self.kind}|{shipment_id}"
+    EXAMPLE = (
+        example_event("shipment.created", "2026-01-01T00:00:00Z", order_id="o1", shipment_id="s1",
+                      estimated_delivery_at="2026-01-02T00:00:00Z"),
+        example_event("customer.activity", "2026-01-03T00:00:00Z", kind="session"),  # time moves on
+    )
 
     def _arm(self, sched: Scheduler, shipment_id: str, eta_us: int) -> None:
-        sched.arm(self._key(shipment_id), eta_us + int(self.params.grace_hours * HOUR))
+        sched.arm(shipment_id, eta_us + int(self.params.grace_hours * HOUR))
 
     def on_event(self, cust: CustomerState, event: ev.AnyEvent, sched: Scheduler) -> list[Candidate]:
         match event:
@@ -61,15 +69,14 @@ class DeliveryLate(Detector):
                 if ship is not None and ship.eta_us != ev.to_us(eta):
                     self._arm(sched, event.shipment_id, ev.to_us(eta))
             case ev.ShipmentDelivered():
-                sched.disarm(self._key(event.shipment_id))
+                sched.disarm(event.shipment_id)
             case ev.OrderCancelled():
                 for sid, ship in cust.shipments.items():
                     if ship.order_id == event.order_id:
-                        sched.disarm(self._key(sid))
+                        sched.disarm(sid)
         return []
 
-    def on_deadline(self, cust: CustomerState, key: str, deadline_us: int, sched: Scheduler) -> list[Candidate]:
-        shipment_id = key.split("|", 1)[1]
+    def on_deadline(self, cust: CustomerState, shipment_id: str, deadline_us: int, sched: Scheduler) -> list[Candidate]:
         ship = cust.shipments.get(shipment_id)
         if ship is None:
             return []

@@ -9,6 +9,12 @@ on a model outlier with at least one fact that stood out; ``reasons`` name those
 
 >>> Params().quantile, Params().spike_ratio
 (0.995, 8.0)
+
+Its ``EXAMPLE`` replayed (:func:`forewarn.engine.replay.example`): when, and the first reason.
+
+>>> from forewarn.engine.replay import example
+>>> [(t.fired_at, t.reasons[0]["code"]) for t in example("order_anomaly")]
+[('2026-01-01T00:00:00Z', 'amount_high_for_store')]
 """
 
 from __future__ import annotations
@@ -17,11 +23,11 @@ from typing import Annotated, Any, ClassVar
 
 import msgspec
 
-from detectors.base import Candidate, Detector, Reason, Scheduler
+from detectors.base import Candidate, Detector, example_event, Reason, Scheduler
 from forewarn.core import events as ev
 from forewarn.core.state import CustomerState
 from online_models.anomaly import OrderAnomalyModel, assess, evidence
-from online_models.base import PerWorker
+from online_models.base import ModelPerWorker
 from online_models.order_features import OrderHistory, extract, remember, scaled
 
 
@@ -62,10 +68,16 @@ class OrderAnomaly(Detector):
     SUBJECT = "order"
     MODEL_BASED = True
     EVENTS: ClassVar[frozenset[type]] = frozenset({ev.OrderPlaced})
+    EXAMPLE = (
+        example_event("order.placed", "2026-01-01T00:00:00Z", order_id="o1", total=500.0, currency="EUR",
+                      items=[{"sku": "sku-1", "qty": 20, "unit_price": 25.0}],
+                      shipping_address={"country": "DE", "city": "Berlin", "postal_code": "10115"}),
+    )
+    EXAMPLE_SETTINGS = {"warmup_orders": 0}  # a store with no history yet
 
     def __init__(self, params: Params) -> None:
         self.params = params
-        self.models = PerWorker(lambda: OrderAnomalyModel(self.params.quantile))
+        self.models = ModelPerWorker(lambda: OrderAnomalyModel(self.params.quantile))
 
     def retune(self, params: Params, config: Any) -> OrderAnomaly:
         """New thresholds while running; each worker's model takes a new quantile at its next order."""

@@ -9,6 +9,12 @@ the bank: the order, its payment and its parcel.
 
 >>> REASONS["product_not_received"]
 'says the goods never arrived'
+
+Its ``EXAMPLE`` replayed (:func:`forewarn.engine.replay.example`): when, and the first reason.
+
+>>> from forewarn.engine.replay import example
+>>> [(t.fired_at, t.reasons[0]["code"]) for t in example("payment_disputed")]
+[('2026-01-01T00:00:00Z', 'chargeback')]
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from typing import ClassVar
 
 import msgspec
 
-from detectors.base import Candidate, Detector, Reason, Scheduler
+from detectors.base import Candidate, Detector, example_event, Reason, Scheduler
 from forewarn.core import events as ev
 from forewarn.core.state import CustomerState
 from forewarn.core.timefmt import format_us
@@ -47,6 +53,10 @@ class PaymentDisputed(Detector):
     ROUTE = "human"
     SUBJECT = "order"
     COOLDOWN_HOURS = 0.0  # every chargeback has its own response deadline
+    EXAMPLE = (
+        example_event("payment.disputed", "2026-01-01T00:00:00Z", order_id="o1", amount=80.0, currency="EUR",
+                      reason="product_not_received"),
+    )
 
     EVENTS: ClassVar[frozenset[type]] = frozenset({ev.PaymentDisputed})
 

@@ -20,6 +20,12 @@ Hard and soft declines, as card networks and Stripe's retry logic tell them apar
 
 >>> DECLINES["expired_card"].hard, DECLINES["insufficient_funds"].hard
 (True, False)
+
+Its ``EXAMPLE`` replayed (:func:`forewarn.engine.replay.example`): when, and the first reason.
+
+>>> from forewarn.engine.replay import example
+>>> [(t.fired_at, t.reasons[0]["code"]) for t in example("payment_failed")]
+[('2026-01-01T01:00:00Z', 'not_recovered')]
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from typing import Annotated, ClassVar, NamedTuple
 
 import msgspec
 
-from detectors.base import Candidate, Detector, Reason, Scheduler, order_value
+from detectors.base import Candidate, Detector, example_event, order_value, Reason, Scheduler
 from forewarn.core import events as ev
 from forewarn.core.state import CustomerState
 from forewarn.core.timefmt import MINUTE, format_us
@@ -98,13 +104,15 @@ class PaymentFailed(Detector):
     SUBJECT = "order"
     COOLDOWN_HOURS = 1.0
     LEAD_TIMES = True
+    EXAMPLE = (
+        example_event("payment.failed", "2026-01-01T00:00:00Z", order_id="o1", amount=80.0, currency="EUR",
+                      failure_code="card_declined"),
+        example_event("customer.activity", "2026-01-01T02:00:00Z", kind="session"),  # no retry succeeded
+    )
 
     def __init__(self, params: Params) -> None:
         self.params = params
         self.window_us = int(params.recovery_minutes * MINUTE)
-
-    def _key(self, order_id: str) -> str:
-        return f"{self.kind}|{order_id}"
 
     # The event types it reads; the engine calls it for no others (most events are engagement).
     EVENTS: ClassVar[frozenset[type]] = frozenset({ev.PaymentFailed, ev.PaymentSucceeded, ev.OrderCancelled})
@@ -116,7 +124,7 @@ class PaymentFailed(Detector):
             case ev.PaymentSucceeded() | ev.OrderCancelled():
                 episodes = cust.ext.get(self.kind)
                 if episodes is not None and episodes.pop(event.order_id, None) is not None:
-                    sched.disarm(self._key(event.order_id))
+                    sched.disarm(event.order_id)
                     if not episodes:
                         del cust.ext[self.kind]
         return []
@@ -128,7 +136,7 @@ class PaymentFailed(Detector):
         ep = episodes.get(event.order_id)
         if ep is None:
             ep = episodes[event.order_id] = Episode(ts, event.amount, event.currency, [], 0)
-            sched.arm(self._key(event.order_id), ts + self.window_us)
+            sched.arm(event.order_id, ts + self.window_us)
             if len(episodes) > MAX_OPEN:
                 self._forget_oldest(episodes, sched)
         ep.codes.append(event.failure_code)
@@ -136,7 +144,7 @@ class PaymentFailed(Detector):
         if ep.fired:
             return []
         if event.failure_code == "fraud_suspected" or attempt >= self.params.max_attempts:
-            sched.disarm(self._key(event.order_id))
+            sched.disarm(event.order_id)
             return [self._candidate(cust, event.order_id, ep, ts, now=event)]
         return []
 
@@ -144,10 +152,9 @@ class PaymentFailed(Detector):
         # Orders that failed and were never paid nor cancelled would otherwise pile up.
         oldest = min(episodes, key=lambda oid: (not episodes[oid].fired, episodes[oid].first_us))
         del episodes[oldest]
-        sched.disarm(self._key(oldest))
+        sched.disarm(oldest)
 
-    def on_deadline(self, cust: CustomerState, key: str, deadline_us: int, sched: Scheduler) -> list[Candidate]:
-        order_id = key.split("|", 1)[1]
+    def on_deadline(self, cust: CustomerState, order_id: str, deadline_us: int, sched: Scheduler) -> list[Candidate]:
         ep = cust.ext.get(self.kind, {}).get(order_id)
         if ep is None or ep.fired:
             return []

@@ -8,6 +8,12 @@ to act before the parcel goes back).
 
 >>> EXPLAIN["customs_hold"].flags
 ('urgent',)
+
+Its ``EXAMPLE`` replayed (:func:`forewarn.engine.replay.example`): when, and the first reason.
+
+>>> from forewarn.engine.replay import example
+>>> [(t.fired_at, t.reasons[0]["code"]) for t in example("shipment_exception")]
+[('2026-01-01T00:00:00Z', 'lost')]
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from typing import ClassVar, NamedTuple
 
 import msgspec
 
-from detectors.base import Candidate, Detector, Reason, Scheduler, order_value
+from detectors.base import Candidate, Detector, example_event, order_value, Reason, Scheduler
 from forewarn.core import events as ev
 from forewarn.core.state import CustomerState
 from forewarn.core.timefmt import format_us
@@ -65,6 +71,9 @@ class ShipmentException(Detector):
     SUBJECT = "shipment"
     COOLDOWN_HOURS = 6.0
     LEAD_TIMES = True
+    EXAMPLE = (
+        example_event("shipment.exception", "2026-01-01T00:00:00Z", order_id="o1", shipment_id="s1", code="lost"),
+    )
 
     EVENTS: ClassVar[frozenset[type]] = frozenset({ev.ShipmentException})
 

@@ -11,6 +11,12 @@ ever arrives for this customer.
 >>> from detectors.shipment_stalled import Params
 >>> Params().stall_hours
 48.0
+
+Its ``EXAMPLE`` replayed (:func:`forewarn.engine.replay.example`): when, and the first reason.
+
+>>> from forewarn.engine.replay import example
+>>> [(t.fired_at, t.reasons[0]["code"]) for t in example("shipment_stalled")]
+[('2026-01-03T00:00:00Z', 'no_carrier_update')]
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from typing import Annotated, ClassVar
 
 import msgspec
 
-from detectors.base import Candidate, Detector, Reason, Scheduler, order_value
+from detectors.base import Candidate, Detector, example_event, order_value, Reason, Scheduler
 from forewarn.core import events as ev
 from forewarn.core.state import CustomerState
 from forewarn.core.timefmt import HOUR, format_us
@@ -45,13 +51,15 @@ class ShipmentStalled(Detector):
     SUBJECT = "shipment"
     COOLDOWN_HOURS = 6.0
     LEAD_TIMES = True
+    EXAMPLE = (
+        example_event("shipment.created", "2026-01-01T00:00:00Z", order_id="o1", shipment_id="s1",
+                      estimated_delivery_at="2026-01-05T00:00:00Z"),
+        example_event("customer.activity", "2026-01-04T00:00:00Z", kind="session"),  # time moves on
+    )
 
     def __init__(self, params: Params) -> None:
         self.params = params
         self.stall_us = int(params.stall_hours * HOUR)
-
-    def _key(self, shipment_id: str) -> str:
-        return f"{self.kind}|{shipment_id}"
 
     def _watch(self, cust: CustomerState) -> dict[str, list]:
         # shipment_id -> [order_id, last status, last scan us]: what the deadline needs to
@@ -68,7 +76,7 @@ class ShipmentStalled(Detector):
                 status = "created" if isinstance(event, ev.ShipmentCreated) else event.status
                 ts = event.ts_us
                 self._watch(cust)[event.shipment_id] = [event.order_id, status, ts]
-                sched.arm(self._key(event.shipment_id), ts + self.stall_us)
+                sched.arm(event.shipment_id, ts + self.stall_us)
             case ev.ShipmentException():
                 self._stop(cust, sched, event.shipment_id)
             case ev.ShipmentDelivered():
@@ -80,15 +88,14 @@ class ShipmentStalled(Detector):
         return []
 
     def _stop(self, cust: CustomerState, sched: Scheduler, shipment_id: str) -> None:
-        sched.disarm(self._key(shipment_id))
+        sched.disarm(shipment_id)
         watch = cust.ext.get(self.kind)
         if watch is not None:
             watch.pop(shipment_id, None)
             if not watch:
                 del cust.ext[self.kind]
 
-    def on_deadline(self, cust: CustomerState, key: str, deadline_us: int, sched: Scheduler) -> list[Candidate]:
-        shipment_id = key.split("|", 1)[1]
+    def on_deadline(self, cust: CustomerState, shipment_id: str, deadline_us: int, sched: Scheduler) -> list[Candidate]:
         watched = cust.ext.get(self.kind, {}).get(shipment_id)
         if watched is None:
             return []

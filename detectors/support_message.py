@@ -34,6 +34,12 @@ reply chain cut), never copied into ``reasons`` or ``evidence``.
 'ord_0001234'
 >>> own_order("order 99999 please", ["ord_0001234"]) is None
 True
+
+Its ``EXAMPLE`` replayed (:func:`forewarn.engine.replay.example`): when, and the first reason.
+
+>>> from forewarn.engine.replay import example
+>>> [(t.fired_at, t.reasons[0]["code"]) for t in example("support_message")]
+[('2026-01-01T09:00:00Z', 'support_message')]
 """
 
 from __future__ import annotations
@@ -44,12 +50,12 @@ from typing import Annotated, Any, ClassVar
 
 import msgspec
 
-from detectors.base import Candidate, Detector, Reason, Scheduler, order_value
+from detectors.base import Candidate, Detector, Reason, Scheduler, example_event, order_value
 from detectors.message_flags import flags_in
 from forewarn.core import events as ev
 from forewarn.core.state import CustomerState
 from forewarn.core.timefmt import format_us
-from online_models.base import PerWorker
+from online_models.base import ModelPerWorker
 from online_models.intent import IntentModel
 from online_models.text_features import cut_quoted
 
@@ -116,10 +122,14 @@ class SupportMessage(Detector):
     SUBJECT = "message"
     COOLDOWN_HOURS = 0.0  # every message is answered
     EVENTS: ClassVar[frozenset[type]] = frozenset({ev.SupportMessage, ev.SupportLabelled})
+    EXAMPLE = (
+        example_event("support.message", "2026-01-01T09:00:00Z", message_id="m1", channel="email",
+                      body="Where is my parcel? It was due on Monday."),
+    )
 
     def __init__(self, params: Params) -> None:
         self.params = params
-        self.models = PerWorker(lambda: IntentModel(params.max_pending, params.pending_days))
+        self.models = ModelPerWorker(lambda: IntentModel(params.max_pending, params.pending_days))
 
     def retune(self, params: Params, config: Any) -> SupportMessage:
         """New thresholds while running: read at each message; the model keeps what it learned

@@ -26,6 +26,12 @@ evidence was zero) and counts what happened since.
 >>> p = Params()
 >>> (p.drop_to, p.threshold, p.baseline_days, p.min_history_days)
 (0.1, 12.0, 14.0, 7.0)
+
+Its ``EXAMPLE`` replayed (:func:`forewarn.engine.replay.example`): when, and the first reason.
+
+>>> from forewarn.engine.replay import example
+>>> [(t.fired_at, t.reasons[0]["code"]) for t in example("vip_engagement_drop")]
+[('2026-01-14T21:48:35Z', 'engagement_drop')]
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ from typing import Annotated, Any, ClassVar
 
 import msgspec
 
-from detectors.base import Candidate, Detector, Reason, Scheduler
+from detectors.base import Candidate, Detector, example_event, Reason, Scheduler
 from forewarn.core import events as ev
 from forewarn.core.state import CustomerState
 from forewarn.core.timefmt import DAY, SECOND, format_us
@@ -81,6 +87,12 @@ class VipEngagementDrop(Detector):
     ROUTE = "human"
     SUBJECT = "customer"
     COOLDOWN_HOURS = 168.0
+    EXAMPLE = (
+        (example_event("customer.updated", "2026-01-01T00:00:00Z", tier="vip"),)
+        + tuple(example_event("customer.activity", f"2026-01-{day:02d}T{hour:02d}:00:00Z", kind="session")
+                for day in range(1, 11) for hour in (9, 13, 18))  # three sessions a day for ten days ...
+        + (example_event("customer.activity", "2026-02-01T00:00:00Z", "c2", kind="session"),)  # ... then silence
+    )
 
     EVENTS: ClassVar[frozenset[type]] = frozenset({ev.OrderPlaced, ev.CustomerActivity})
 
@@ -96,9 +108,6 @@ class VipEngagementDrop(Detector):
     def from_config(cls, params: Params, config: Any) -> VipEngagementDrop:
         """Who counts as VIP is the routing table's business: one threshold for both."""
         return cls(params, config.routing.vip_ltv)
-
-    def _key(self, cust: CustomerState) -> str:
-        return f"{self.kind}|{cust.customer_id}"
 
     def _is_vip(self, cust: CustomerState) -> bool:
         # CustomerState.segment's "vip" test, inlined: this runs for every engagement event.
@@ -118,7 +127,7 @@ class VipEngagementDrop(Detector):
         if not self._is_vip(cust):
             if w is not None:  # no longer high-value (refunds): stop watching
                 del cust.ext[self.kind]
-                sched.disarm(self._key(cust))
+                sched.disarm(cust.customer_id)
             return []
         ts = event.ts_us
         if w is None:
@@ -150,13 +159,13 @@ class VipEngagementDrop(Detector):
     def _arm(self, cust: CustomerState, w: Watch, sched: Scheduler) -> None:
         rate = self.rate_per_day(w)
         if w.fired or not self._trusted(w) or rate <= 0.0:
-            sched.disarm(self._key(cust))
+            sched.disarm(cust.customer_id)
             return
         days = (self.params.threshold - w.evidence) / (self.silence_share * rate)
         # Whole seconds, like event times: the trigger's fired_at reads cleanly.
-        sched.arm(self._key(cust), w.at_us + math.ceil(days * DAY / SECOND) * SECOND)
+        sched.arm(cust.customer_id, w.at_us + math.ceil(days * DAY / SECOND) * SECOND)
 
-    def on_deadline(self, cust: CustomerState, key: str, deadline_us: int, sched: Scheduler) -> list[Candidate]:
+    def on_deadline(self, cust: CustomerState, timer: str, deadline_us: int, sched: Scheduler) -> list[Candidate]:
         w: Watch | None = cust.ext.get(self.kind)
         if w is None or not self._is_vip(cust):
             return []

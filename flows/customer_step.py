@@ -10,7 +10,7 @@ from bytewax.operators import StatefulBatchLogic
 from flows.items import END, EVENT, PROGRESS, SHARE
 from flows.worker_models import WorkerModels
 from forewarn.engine.engine import Engine, Shard
-from forewarn.engine.watermark import PerWorker
+from forewarn.engine.watermark import WorkerClocks
 from sinks import metrics
 
 
@@ -39,7 +39,7 @@ class ShardLogic(StatefulBatchLogic):
     pickling thousands of customers at each epoch's end stalls the flow for nothing.
     """
 
-    def __init__(self, engine: Engine, resume: bytes | None, workers: PerWorker | None,
+    def __init__(self, engine: Engine, resume: bytes | None, workers: WorkerClocks | None,
                  models: WorkerModels, persist: bool = True, ordered: bool = False) -> None:
         self.engine = engine
         self.workers = workers
@@ -64,20 +64,16 @@ class ShardLogic(StatefulBatchLogic):
         if self.key is None:
             self.key = items[0][1]
         self.models.before_batch()
-        stats = self.engine.stats
-        dup0, late0 = stats.duplicates, stats.late
         out = self._live(items) if self.workers is not None else self._finite(items)
-        if stats.duplicates != dup0:
-            metrics.DUPLICATES.inc(stats.duplicates - dup0)
-        if stats.late != late0:
-            metrics.LATE.inc(stats.late - late0)
-        if stats.scores:
-            metrics.observe_scores(stats.scores)
-            stats.scores.clear()
-        if stats.suppressed:  # drained: the engine's stats are shared by this worker's keys
-            for kind, n in stats.suppressed.items():
-                metrics.TRIGGERS_SUPPRESSED.labels(kind).inc(n)
-            stats.suppressed.clear()
+        counts = self.engine.stats.drain()  # this worker's, since its last batch: this batch's
+        if counts.duplicates:
+            metrics.DUPLICATES.inc(counts.duplicates)
+        if counts.late:
+            metrics.LATE.inc(counts.late)
+        if counts.scores:
+            metrics.observe_scores(counts.scores)
+        for kind, n in counts.suppressed.items():
+            metrics.TRIGGERS_SUPPRESSED.labels(kind).inc(n)
         observed = self.models.drain()
         if observed and self.models.emits_scores:
             out.extend(observed)
@@ -124,7 +120,7 @@ class ShardLogic(StatefulBatchLogic):
         ingest = 0.0
         for tag, _key, payload, _wm, ingest in items:
             if tag == EVENT:
-                out.extend(engine.on_event(shard, payload, shard.watermark, ingest))
+                out.extend(engine.take(shard, payload, ingest))
             elif tag == PROGRESS:
                 clock.report(*payload)
             # A WAKE has nothing to queue: the shard moves to the clock below.

@@ -27,7 +27,7 @@ from flows.worker_models import FlowModels, WorkerModels
 from forewarn.engine.config import Config
 from forewarn.engine.engine import Engine
 from forewarn.engine.routing import route
-from forewarn.engine.watermark import PerWorker
+from forewarn.engine.watermark import WorkerClocks
 from online_models.base import Observation
 from outreach.compliance import CODES
 from outreach.step import ForConfig
@@ -35,7 +35,7 @@ from sinks import metrics
 
 
 def build(config: Config, source: Source, triggers: Sink, deadletters: Sink | None,
-          workers: PerWorker | None = None, waker: Source | None = None, name: str = "forewarn",
+          workers: WorkerClocks | None = None, waker: Source | None = None, name: str = "forewarn",
           engine: Engine | None = None, scores: Sink | None = None, checkpoint_dir: str | None = None,
           persist: bool = True, ordered: bool = False) -> Dataflow:
     """Wire the dataflow.
@@ -53,7 +53,7 @@ def build(config: Config, source: Source, triggers: Sink, deadletters: Sink | No
     metrics.declare_kinds([d.kind for d in engine.detectors])
     metrics.declare_findings(list(CODES))
     flow_models = FlowModels(checkpoint_dir, _checkpoints_kept(config), scores is not None)
-    # Each worker (a thread) follows its own models; keyed by thread id, see online_models.base.PerWorker.
+    # Each worker (a thread) follows its own models; keyed by thread id, see online_models.base.ModelPerWorker.
     worker_models: dict[int, WorkerModels] = {}
 
     def customer_logic(resume: bytes | None) -> ShardLogic:

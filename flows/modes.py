@@ -21,7 +21,7 @@ from flows.sources import KafkaSource, Line, LinesSource, TimeLimits, WakerSourc
 from forewarn.engine.config import Config
 from forewarn.engine.engine import Engine
 from forewarn.core.timefmt import format_us
-from forewarn.engine.watermark import PerWorker
+from forewarn.engine.watermark import WorkerClocks
 from online_models.base import Observation
 from sinks.deadletter import DeadLetterWriter
 from sinks.redis_queue import TRANSIENT, QueueWriter, RedisLostData, claim_marker, connect
@@ -135,7 +135,7 @@ def build_live(config: Config, worker_count: int = 1, engine: Engine | None = No
     parts = list_partitions(conf, list(config.kafka.topics), stop)
     if parts is None:
         return None
-    workers = PerWorker(_lateness_us(config), config.engine.idle_timeout_seconds, parts)
+    workers = WorkerClocks(_lateness_us(config), config.engine.idle_timeout_seconds, parts)
     source = KafkaSource(conf, parts, clock_keys(worker_count), config.kafka.batch_size, OFFSET_BEGINNING,
                          _time_limits(config), stop)
     r = config.redis

@@ -28,7 +28,7 @@ from bytewax.inputs import DynamicSource, FixedPartitionedSource, StatefulSource
 from flows.items import END, EVENT, INVALID, PROGRESS, SHARE, WAKE
 from forewarn.core import events as ev
 from forewarn.core.timefmt import now_us, to_us
-from forewarn.engine.watermark import NEVER, PerWorker
+from forewarn.engine.watermark import NEVER, WorkerClocks
 from sinks import metrics
 
 log = logging.getLogger("forewarn.sources")
@@ -559,7 +559,7 @@ def list_partitions(conf: dict, topics: list[str], stop: threading.Event | None 
 class _WakerPartition(StatelessSourcePartition):
     """Wakes this worker's customers whose due time its clock has passed."""
 
-    def __init__(self, workers: PerWorker, interval: timedelta, stop: threading.Event | None) -> None:
+    def __init__(self, workers: WorkerClocks, interval: timedelta, stop: threading.Event | None) -> None:
         self.workers = workers
         self.interval = interval
         self.stop = stop
@@ -586,7 +586,7 @@ class WakerSource(DynamicSource):
     worker owns are woken only from that worker's own timer index.
     """
 
-    def __init__(self, workers: PerWorker, interval: timedelta = timedelta(milliseconds=10),
+    def __init__(self, workers: WorkerClocks, interval: timedelta = timedelta(milliseconds=10),
                  stop: threading.Event | None = None) -> None:
         self.workers = workers
         self.interval = interval

@@ -1,7 +1,8 @@
 """One worker's online models inside the dataflow: scores out, quality metrics, checkpoints.
 
-Each worker has its own :class:`forewarn.engine.Engine` and so its own models (River models
-are not thread-safe, and a model per worker scales with workers). :class:`WorkerModels`
+A process has one :class:`forewarn.engine.engine.Engine`, shared by its worker threads; each
+worker has its own models (:class:`online_models.base.ModelPerWorker`: River models are not
+thread-safe, and a model per worker scales with workers). :class:`WorkerModels`
 follows the customer step through its epochs:
 
 * before a batch — if the worker resumed from recovery, load the models its customers'

@@ -3,7 +3,7 @@
 A model records every evaluation it makes as an :class:`Observation` (fired or not). The
 dataflow drains them after each batch — into a scores file when a backtest asks for one
 (``--scores``) — so quality can be measured over *all* evaluations, not just the ones that
-fired. :class:`PerWorker` gives each worker thread its own model; :class:`ModelSet` is one
+fired. :class:`ModelPerWorker` gives each worker thread its own model; :class:`ModelSet` is one
 worker's models, checkpointed together.
 
 >>> class Toy(OnlineModel):
@@ -81,7 +81,7 @@ class OnlineModel:
 M = TypeVar("M", bound="OnlineModel")
 
 
-class PerWorker(Generic[M]):
+class ModelPerWorker(Generic[M]):
     """One model per worker thread, made by ``make`` on first use in each.
 
     A process's detectors are shared by its Bytewax workers, which are threads. River models

@@ -128,8 +128,10 @@ def claim_marker(client: redis.Redis, prefix: str, recovery_dir: str | Path | No
     return current
 
 
-def connect(url: str) -> redis.Redis:
-    return redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5, health_check_interval=30)
+def connect(url: str, timeout: float = 10.0) -> redis.Redis:
+    """A client for ``url``: commands time out after ``timeout`` s, connecting after 5 s, and an
+    idle connection is checked before use (a Redis restarted meanwhile is reconnected to)."""
+    return redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=5, health_check_interval=30)
 
 
 class QueueWriter:

@@ -6,13 +6,11 @@ import itertools
 import json
 from typing import Any
 
-from forewarn.engine.config import Config, load
-from forewarn.engine.engine import Engine, Shard
-from forewarn.core.events import decode
-from forewarn.engine.routing import route
 from forewarn.core.timefmt import parse_rfc3339
+from forewarn.engine.config import Config, load
+from forewarn.engine.engine import Engine
+from forewarn.engine.replay import replay as engine_replay
 from forewarn.core.trigger import Trigger
-from outreach.step import OutreachStep
 
 _ids = itertools.count(1)
 
@@ -65,17 +63,8 @@ def replay_with_engine(events: list[dict], config: Config | None = None, latenes
                        engine: Engine | None = None) -> tuple[list[Trigger], Engine]:
     """:func:`replay`, and the engine it ran (for its ``stats``)."""
     config = config or load(None, {"engine.allowed_lateness_seconds": lateness_s})
-    engine, shard = engine or Engine(config), Shard()
-    high = -(2**62)
-    lateness = int(config.engine.allowed_lateness_seconds * 1_000_000)
-    out = []
-    for raw in lines(events):
-        ev = decode(raw)
-        high = max(high, ev.ts_us)
-        out.extend(engine.on_event(shard, ev, high - lateness))
-    out.extend(engine.finish(shard, high))
-    outreach = OutreachStep(config)
-    return [outreach(route(c, config.routing, config.triage)) for c in out], engine
+    engine = engine or Engine(config)
+    return engine_replay(events, config, engine), engine
 
 
 def at(ts: str) -> int:

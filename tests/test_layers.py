@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 # Lower number = lower layer. A module may import its own package and lower layers only.
@@ -16,7 +18,8 @@ LAYERS = {
     "forewarn.engine": 3, "forewarn.queue": 3,
     "flows": 4, "dashboards": 4,
     "forewarn.apps": 5,
-    "forewarn": 6,  # python -m forewarn
+    "forewarn.__main__": 6,  # python -m forewarn
+    "forewarn": 0.5,  # the package itself: re-exports the version from forewarn.core
 }
 
 
@@ -24,6 +27,8 @@ def package(module: str) -> str | None:
     parts = module.split(".")
     if parts[0] == "forewarn" and len(parts) > 1 and f"forewarn.{parts[1]}" in LAYERS:
         return f"forewarn.{parts[1]}"
+    if parts[:2] == ["forewarn", "__init__"]:
+        return "forewarn"
     return parts[0] if parts[0] in LAYERS else None
 
 
@@ -69,3 +74,15 @@ def test_the_helpdesk_client_loads_neither_river_nor_bytewax_nor_the_engine():
             "'online_models', 'flows') or m.startswith('forewarn.engine')))")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_the_helpdesk_side_reads_its_sections_refuses_a_bad_one_by_key_and_leaves_the_rest_to_the_engine(tmp_path):
+    from forewarn.core.settings import ConfigError, load_queue_settings
+
+    path = tmp_path / "forewarn.toml"
+    path.write_text('[queue]\ngroup = "desk"\n[detectors.delivery_late]\ngrace_hours = 6\n')
+    assert load_queue_settings(path, env={"FOREWARN_REDIS_URL": "redis://h:1/2"}).queue.group == "desk"
+    assert load_queue_settings(path, env={"FOREWARN_REDIS_URL": "redis://h:1/2"}).redis.url == "redis://h:1/2"
+    path.write_text("[queue]\nmax_deliveries = 0\n")
+    with pytest.raises(ConfigError, match=r"queue.max_deliveries = 0: Expected `int` >= 1"):
+        load_queue_settings(path, env={})

@@ -127,7 +127,7 @@ class Learner(delivery_late.DeliveryLate):
         self.learned += 1
         return []
 
-    def on_deadline(self, cust, key, deadline_us, sched):
+    def on_deadline(self, cust, timer, deadline_us, sched):
         return []
 
 

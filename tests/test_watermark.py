@@ -6,7 +6,7 @@ from bytewax.dataflow import Dataflow
 from bytewax.testing import TestingSource, cluster_main
 
 from flows.broadcast import CLOCK_PREFIX, clock_keys, worker_of
-from forewarn.engine.watermark import NEVER, PerWorker, StreamClock, TimerIndex
+from forewarn.engine.watermark import NEVER, WorkerClocks, StreamClock, TimerIndex
 
 S = 1_000_000
 
@@ -80,7 +80,7 @@ def test_timer_index_returns_each_due_key_once_per_registration():
 def test_each_worker_thread_has_its_own_clock_and_timers():
     import threading
 
-    workers = PerWorker(0, 30, ["a"])
+    workers = WorkerClocks(0, 30, ["a"])
     mine = workers.current()
     assert workers.current() is mine
     other = []

@@ -30,6 +30,7 @@ from typing import Any
 
 from typing import TYPE_CHECKING
 
+from forewarn.core.state import split_timer_key
 from forewarn.core.timefmt import HOUR, format_us, parse_rfc3339
 
 if TYPE_CHECKING:  # the engine, its detectors and their models load only when explain runs
@@ -53,11 +54,11 @@ class Trace:
 
 
 def _kind(key: str) -> str:
-    return key.split("|", 1)[0]
+    return split_timer_key(key)[0]
 
 
 def _subject(key: str) -> str:
-    return key.split("|", 1)[1] if "|" in key else key
+    return split_timer_key(key)[1] or key
 
 
 def _watching(config: cfgmod.Config, trace: Trace):

@@ -40,12 +40,13 @@ from __future__ import annotations
 
 import gc
 import heapq
-import json
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from detectors import REGISTRY
 from forewarn.core import events as ev
@@ -57,20 +58,20 @@ KINDS = (
     "vip_engagement_drop", "data_quality",
 )
 
-# Used when the config has no ``[detectors.<kind>]`` table (yet) or the table lacks the key.
-DEFAULTS: dict[str, dict[str, float]] = {
-    "delivery_late": {"grace_hours": 12.0},
-    "shipment_stalled": {"stall_hours": 48.0},
-    "payment_failed": {"recovery_minutes": 60.0, "max_attempts": 3},
+# The thresholds each rule reads (``forewarn whatif`` scores a sweep of them against these rules).
+THRESHOLDS: dict[str, tuple[str, ...]] = {
+    "delivery_late": ("grace_hours",),
+    "shipment_stalled": ("stall_hours",),
+    "payment_failed": ("recovery_minutes", "max_attempts"),
 }
 
 
 def threshold(config: Any, kind: str, name: str) -> Any:
-    """``config.detectors.<kind>.<name>`` if the config has it, else the documented default."""
+    """``config.detectors.<kind>.<name>`` if the config has it, else the kind's documented default."""
     detectors = getattr(config, "detectors", None) if config is not None else None
     params = getattr(detectors, kind, None) if detectors is not None else None
     value = getattr(params, name, None) if params is not None else None
-    return DEFAULTS[kind][name] if value is None else value
+    return getattr(REGISTRY[kind].Params(), name) if value is None else value
 
 
 def timeline(lines: Iterable[bytes]) -> list[tuple[int, ev.AnyEvent]]:
@@ -150,14 +151,25 @@ def _open_rows(tl: list[tuple[int, ev.AnyEvent]], config: Any, planted: Mapping[
     for pos, (ts, e) in enumerate(tl):
         by_type[type(e)].append((pos, ts, e))
     rows: list[dict[str, Any]] = []
-    rows += _shipments(by_type, config, planted)
-    rows += _payments(by_type, config, planted)
-    rows += _per_event(by_type, planted)
-    rows += _planted_models(by_type, planted)
+    for rule_rows in RULES:
+        rows += rule_rows(by_type, config, planted)
     return rows
 
 
-def _row(kind: str, customer_id: str, order_id: str | None, subject: str, fired_at_us: int,
+Rule = Callable[[Mapping[type, list[tuple[int, int, Any]]], Any, Mapping[str, Any]], list[dict[str, Any]]]
+# The rules, each ``(events by type, config, planted) -> rows`` (see :func:`row`): a kind's
+# ground truth is a function added here with ``@rule``. ``events by type`` maps an event type
+# to its ``(timeline position, ts, event)`` in timeline order.
+RULES: list[Rule] = []
+
+
+def rule(fn: Rule) -> Rule:
+    """Add a ground-truth rule (a decorator)."""
+    RULES.append(fn)
+    return fn
+
+
+def row(kind: str, customer_id: str, order_id: str | None, subject: str, fired_at_us: int,
          planted: Mapping[str, Any], detail: str, due_us: int | None = None) -> dict[str, Any]:
     """A truth row; ``due_us`` is when the rule decided it (the deadline that must lie within
     the input), when that is not ``fired_at_us`` itself (``delivery_at_risk``)."""
@@ -173,6 +185,7 @@ def _row(kind: str, customer_id: str, order_id: str | None, subject: str, fired_
     }
 
 
+@rule
 def _shipments(by_type, config: Any, planted) -> list[dict[str, Any]]:
     grace = int(threshold(config, "delivery_late", "grace_hours") * HOUR)
     stall = int(threshold(config, "shipment_stalled", "stall_hours") * HOUR)
@@ -212,8 +225,8 @@ def _delivery_late(cid, oid, sid, seq, grace, planted) -> list[dict[str, Any]]:
     def fire(at: int, eta_us: int, status: str) -> None:
         detail = (f"due {format_us(eta_us)}, not delivered by {format_us(at)} "
                   f"(grace {grace / HOUR:g} h; last status {status})")
-        rows.append(_row("delivery_late", cid, oid, sid, at, planted, detail))
-        rows.append(_row("delivery_at_risk", cid, oid, sid, eta_us, planted,
+        rows.append(row("delivery_late", cid, oid, sid, at, planted, detail))
+        rows.append(row("delivery_at_risk", cid, oid, sid, eta_us, planted,
                          f"will be late: due {format_us(eta_us)}, deadline {format_us(at)}", due_us=at))
 
     status = "created"
@@ -253,7 +266,7 @@ def _stalled(cid, oid, sid, seq, stall, planted) -> list[dict[str, Any]]:
 
     def fire(at: int) -> None:
         detail = f"no carrier update since {format_us(last)} (status {status}; stall {stall / HOUR:g} h)"
-        rows.append(_row("shipment_stalled", cid, oid, sid, at, planted, detail))
+        rows.append(row("shipment_stalled", cid, oid, sid, at, planted, detail))
 
     for _, ts, e in seq:
         if deadline is not None and deadline < ts:
@@ -275,6 +288,7 @@ def _stalled(cid, oid, sid, seq, stall, planted) -> list[dict[str, Any]]:
     return rows
 
 
+@rule
 def _payments(by_type, config: Any, planted) -> list[dict[str, Any]]:
     window = int(threshold(config, "payment_failed", "recovery_minutes") * MINUTE)
     max_attempts = int(threshold(config, "payment_failed", "max_attempts"))
@@ -294,7 +308,7 @@ def _payments(by_type, config: Any, planted) -> list[dict[str, Any]]:
         deadline: int | None = None
         for _, ts, e in seq:
             if deadline is not None and deadline < ts:
-                rows.append(_row("payment_failed", cid, oid, oid, deadline, planted,
+                rows.append(row("payment_failed", cid, oid, oid, deadline, planted,
                                  f"first failure {format_us(first)}, not recovered within "
                                  f"{window / MINUTE:g} min"))
                 fired, deadline = True, None
@@ -305,13 +319,13 @@ def _payments(by_type, config: Any, planted) -> list[dict[str, Any]]:
                 if not fired and (e.failure_code == "fraud_suspected" or attempt >= max_attempts):
                     why = ("fraud suspected" if e.failure_code == "fraud_suspected"
                            else f"attempt {attempt} >= {max_attempts}")
-                    rows.append(_row("payment_failed", cid, oid, oid, ts, planted,
+                    rows.append(row("payment_failed", cid, oid, oid, ts, planted,
                                      f"{why} ({e.failure_code})"))
                     fired, deadline = True, None
             else:  # succeeded or order cancelled: the episode is over
                 open_, deadline = False, None
         if deadline is not None:  # kept by finish() if due by the end of the input
-            rows.append(_row("payment_failed", cid, oid, oid, deadline, planted,
+            rows.append(row("payment_failed", cid, oid, oid, deadline, planted,
                              f"first failure {format_us(first)}, not recovered within "
                              f"{window / MINUTE:g} min"))
     return rows
@@ -321,13 +335,14 @@ def _missing(value: str | None) -> bool:
     return value is None or not value.strip()
 
 
-def _per_event(by_type, planted) -> list[dict[str, Any]]:
+@rule
+def _per_event(by_type, config: Any, planted) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for _, ts, e in by_type.get(ev.ShipmentException, ()):
-        rows.append(_row("shipment_exception", e.customer_id, e.order_id, e.shipment_id, ts,
+        rows.append(row("shipment_exception", e.customer_id, e.order_id, e.shipment_id, ts,
                          planted, f"carrier exception {e.code}"))
     for _, ts, e in by_type.get(ev.PaymentDisputed, ()):
-        rows.append(_row("payment_disputed", e.customer_id, e.order_id, e.order_id, ts,
+        rows.append(row("payment_disputed", e.customer_id, e.order_id, e.order_id, ts,
                          planted, f"dispute over {e.amount:g} {e.currency}"
                          + (f" ({e.reason})" if e.reason else "")))
     verified: dict[str, bool] = {}  # latest email_verified known per customer
@@ -345,14 +360,15 @@ def _per_event(by_type, planted) -> list[dict[str, Any]]:
             if _missing(e.shipping_address.city):
                 problems.append("no city")
             if problems:
-                rows.append(_row("data_quality", e.customer_id, e.order_id, e.order_id, ts,
+                rows.append(row("data_quality", e.customer_id, e.order_id, e.order_id, ts,
                                  planted, "; ".join(problems)))
             if e.email_verified is not None:
                 verified[e.customer_id] = e.email_verified
     return rows
 
 
-def _planted_models(by_type, planted) -> list[dict[str, Any]]:
+@rule
+def _planted_models(by_type, config: Any, planted) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     anomalies = planted.get("order_anomaly") or {}
     churners = planted.get("churn_risk") or {}
@@ -362,20 +378,20 @@ def _planted_models(by_type, planted) -> list[dict[str, Any]]:
     last_order: dict[str, tuple[int, str]] = {}
     for _, ts, e in by_type.get(ev.OrderPlaced, ()):
         if e.order_id in anomalies:
-            rows.append(_row("order_anomaly", e.customer_id, e.order_id, e.order_id, ts,
+            rows.append(row("order_anomaly", e.customer_id, e.order_id, e.order_id, ts,
                              planted, anomalies[e.order_id]))
         if e.customer_id in churners:
             last_order[e.customer_id] = (ts, e.order_id)
     for cid, detail in churners.items():
         if cid in last_order:
             ts, oid = last_order[cid]
-            rows.append(_row("churn_risk", cid, None, cid, ts, planted,
+            rows.append(row("churn_risk", cid, None, cid, ts, planted,
                              f"{detail}; last order {oid}"))
     customers = {item[2].customer_id for t in (ev.CustomerUpdated, ev.OrderPlaced, ev.CustomerActivity)
                  for item in by_type.get(t, ())} if drops else set()
     for cid, (start_us, detail) in drops.items():
         if cid in customers:  # finish() keeps it if the drop starts within the input
-            rows.append(_row("vip_engagement_drop", cid, None, cid, start_us, planted, detail))
+            rows.append(row("vip_engagement_drop", cid, None, cid, start_us, planted, detail))
     return rows
 
 
@@ -436,6 +452,21 @@ def score(
 
 
 def load_jsonl(path: str | Path) -> list[dict[str, Any]]:
-    """The JSON objects of a JSONL file (triggers or truth), blank lines skipped."""
-    with open(path, encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
+    """The rows of a JSONL file of triggers, truth or scores, blank lines skipped; a line that
+    is not such a row raises ValueError naming the file and line."""
+    out = []
+    with open(path, "rb") as fh:
+        for n, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                obj = _decode(line)
+            except msgspec.DecodeError as exc:
+                raise ValueError(f"{path}:{n}: not JSON ({exc}); expected one object per line") from None
+            if not isinstance(obj, dict) or "kind" not in obj or "customer_id" not in obj:
+                raise ValueError(f"{path}:{n}: not a trigger or truth row (needs kind and customer_id)")
+            out.append(obj)
+    return out
+
+
+_decode = msgspec.json.Decoder().decode

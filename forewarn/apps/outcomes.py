@@ -37,7 +37,6 @@ from bisect import bisect_left
 from collections import defaultdict
 from typing import Any
 
-from detectors import LEAD_KINDS
 from forewarn.apps import groundtruth
 from forewarn.core import events as ev
 from forewarn.core.timefmt import DAY, format_us

@@ -21,7 +21,6 @@ payment_failed      1      2   1   1   0      0.500   1.000        -
 
 from __future__ import annotations
 
-import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -29,6 +28,7 @@ from typing import Any
 from detectors import MODEL_KINDS
 from forewarn.apps import groundtruth
 from forewarn.apps.model_quality import evaluate
+from online_models import quality
 
 COLUMNS = ("truth", "fired", "tp", "fp", "fn", "precision", "recall", "roc_auc")
 
@@ -50,30 +50,14 @@ def report(triggers: Iterable[Mapping[str, Any]], truth: Iterable[Mapping[str, A
 def report_files(truth_path: str, triggers_path: str, scores_path: str | None = None) -> dict[str, dict[str, Any]]:
     """:func:`report` over two JSONL files, kinds in the contract's order (then any others);
     with ``scores_path``, the model kinds' ROC AUC over every evaluation."""
-    truth, triggers = _load(truth_path), _load(triggers_path)
+    truth, triggers = groundtruth.load_jsonl(truth_path), groundtruth.load_jsonl(triggers_path)
     seen = {r["kind"] for r in truth} | {t["kind"] for t in triggers}
     kinds = [k for k in groundtruth.KINDS if k in seen] + sorted(seen - set(groundtruth.KINDS))
     out = report(triggers, truth, kinds)
     if scores_path is not None:
-        for kind, res in evaluate(_load(scores_path), truth).items():
+        for kind, res in evaluate(groundtruth.load_jsonl(scores_path), truth).items():
             if kind in out:
                 out[kind]["roc_auc"] = res["auc"]
-    return out
-
-
-def _load(path: str) -> list[dict[str, Any]]:
-    out = []
-    with open(path, encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{path}:{n}: not JSON ({exc.msg}); expected one object per line") from None
-            if not isinstance(obj, dict) or "kind" not in obj or "customer_id" not in obj:
-                raise ValueError(f"{path}:{n}: not a trigger or truth row (needs kind and customer_id)")
-            out.append(obj)
     return out
 
 
@@ -93,21 +77,9 @@ def _auc_by_kind(triggers: list[Mapping[str, Any]], truth: list[Mapping[str, Any
 
 def roc_auc(pairs: list[tuple[float, int]]) -> float | None:
     """Probability that a random positive outscores a random negative; None without both."""
-    pos = sum(label for _, label in pairs)
-    neg = len(pairs) - pos
-    if not pos or not neg:
-        return None
-    ranked = sorted(pairs, key=lambda p: p[0])
-    rank_sum = 0.0
-    i = 0
-    while i < len(ranked):  # average ranks over ties
-        j = i
-        while j < len(ranked) and ranked[j][0] == ranked[i][0]:
-            j += 1
-        mid = (i + j + 1) / 2  # ranks are 1-based
-        rank_sum += mid * sum(label for _, label in ranked[i:j])
-        i = j
-    return (rank_sum - pos * (pos + 1) / 2) / (pos * neg)
+    pos = [score for score, label in pairs if label]
+    neg = [score for score, label in pairs if not label]
+    return quality.roc_auc(pos, neg) if pos and neg else None
 
 
 def table(rows: Mapping[str, Mapping[str, Any]]) -> str:

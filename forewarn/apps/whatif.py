@@ -36,8 +36,6 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-import msgspec
-
 from detectors import LEAD_KINDS
 from forewarn.apps import groundtruth, outcomes
 from forewarn.core.timefmt import HOUR, parse_rfc3339
@@ -95,7 +93,7 @@ def rule_kinds(keys: Iterable[str]) -> set[str]:
         if k.startswith("detectors.") and k.count(".") == 2:
             _, kind, name = k.split(".")
             params[kind].add(name)
-    return {kind for kind, names in params.items() if names <= set(groundtruth.DEFAULTS.get(kind, ()))}
+    return {kind for kind, names in params.items() if names <= set(groundtruth.THRESHOLDS.get(kind, ()))}
 
 
 class Yardstick:
@@ -188,11 +186,6 @@ def summarize(triggers: list[dict[str, Any]], kinds: list[str]) -> dict[str, dic
     return {kind: {"fired": fired[kind], "routes": {r: routes[(kind, r)] for r in COLUMNS_ROUTES}} for kind in kinds}
 
 
-def read_triggers(path: str) -> list[dict[str, Any]]:
-    with open(path, "rb") as fh:
-        return [msgspec.json.decode(line) for line in fh if line.strip()]
-
-
 def sweep(configs: list[tuple[dict[str, Any], Config]], input_path: str, output: str,
           replay: Callable[[list[tuple[Config, str, str]], Callable[[int, int, float], None]], None],
           truth_path: str | None, progress: Callable[[str], None]) -> dict[str, Any]:
@@ -214,7 +207,7 @@ def sweep(configs: list[tuple[dict[str, Any], Config]], input_path: str, output:
 
     def done(index: int, events: int, took: float) -> None:
         out_path = jobs[index][2]
-        triggers = read_triggers(out_path)
+        triggers = groundtruth.load_jsonl(out_path)
         finished[index] = (events, took, triggers)
         label = run_label(configs[index][0]) or "as configured"
         progress(f"run {index + 1}/{len(configs)} {label}: {events:,} events in {took:.1f} s "

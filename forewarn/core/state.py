@@ -33,8 +33,20 @@ RECENT_TRIGGERS = 16  # a parcel alone can raise three (at risk, stalled, late)
 RECENT_TRIGGER_DAYS = 60
 
 
+def timer_key(kind: str, timer: str) -> str:
+    """Where a kind's timer lives in ``CustomerState.timers`` (and the shard's heap)."""
+    return f"{kind}|{timer}"
+
+
+def split_timer_key(key: str) -> tuple[str, str]:
+    """``(kind, timer)`` of a key of ``CustomerState.timers``."""
+    kind, _, timer = key.partition("|")
+    return kind, timer
+
+
 # gc=False: these hold only numbers and strings, so they can never be part of a reference
 # cycle; untracked, they cost 16 bytes less each and nothing in the cyclic collector's passes.
+
 class Order(msgspec.Struct, array_like=True, gc=False):
     total: float
     currency: str

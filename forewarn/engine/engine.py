@@ -2,9 +2,10 @@
 
 A :class:`Shard` is a set of customers with their pending events and armed deadlines (one
 customer in ``run``, where Bytewax keys state by customer; all of them in a backtest, which is
-one ordered stream). The :class:`Engine` (detectors and config; one per worker) moves a shard
-forward. Every input carries the watermark its source stamped on it, so what happens, and in
-what order, depends only on the sequence of inputs — never on how fast the machine runs.
+one ordered stream). The :class:`Engine` (detectors and config; one per process, shared by its
+worker threads, each of which has its own online models) moves a shard forward. Every
+input carries the watermark its source stamped on it, so what happens, and in what order,
+depends only on the sequence of inputs — never on how fast the machine runs.
 
 Rules (contract section 2):
 
@@ -37,9 +38,9 @@ from detectors.base import Candidate, Detector
 from forewarn.core import events as ev
 from forewarn.engine.config import Config
 from forewarn.engine.cooldown import Cooldown
-from forewarn.core.state import CustomerState
+from forewarn.core.state import CustomerState, split_timer_key, timer_key
 from forewarn.core.trigger import trigger_id
-from online_models.base import ModelSet, PerWorker
+from online_models.base import ModelSet, ModelPerWorker
 
 NEVER = -(2**62)
 
@@ -76,29 +77,40 @@ class Shard:
 
 
 class _CustomerScheduler:
-    """Arms deadlines in the customer's state and in the shard's timer heap; collects scores."""
+    """Arms the calling detector's timers in the customer's state and the shard's timer heap; collects scores.
 
-    __slots__ = ("shard", "cust", "stats")
+    ``kind`` is set by the engine before each detector call: timers are scoped to it.
+    """
 
-    def __init__(self, shard: Shard, cust: CustomerState, stats: Stats) -> None:
+    __slots__ = ("shard", "cust", "stats", "kind")
+
+    def __init__(self, shard: Shard, cust: CustomerState, stats: Stats, kind: str = "") -> None:
         self.shard = shard
         self.cust = cust
         self.stats = stats
+        self.kind = kind
 
-    def arm(self, key: str, deadline_us: int) -> None:
+    def arm(self, timer: str, deadline_us: int) -> None:
+        key = timer_key(self.kind, timer)
         self.cust.timers[key] = deadline_us
         heapq.heappush(self.shard.heap, (deadline_us, self.cust.customer_id, key))
 
-    def disarm(self, key: str) -> None:
+    def disarm(self, timer: str) -> None:
         # The heap entry stays and is skipped when popped (lazy deletion).
-        self.cust.timers.pop(key, None)
+        self.cust.timers.pop(timer_key(self.kind, timer), None)
+
+    def armed(self, timer: str) -> int | None:
+        return self.cust.timers.get(timer_key(self.kind, timer))
+
+    def deadline_of(self, kind: str, timer: str) -> int | None:
+        return self.cust.timers.get(timer_key(kind, timer))
 
     def score(self, kind: str, value: float, threshold: float | None = None) -> None:
         self.stats.scores.append((kind, value, threshold))
 
 
 class Stats:
-    """Counters the flow turns into metrics; plain ints so the engine stays I/O-free."""
+    """One worker's counters, which the flow drains into metrics; plain ints so the engine stays I/O-free."""
 
     __slots__ = ("duplicates", "late", "scores", "suppressed")
 
@@ -108,6 +120,13 @@ class Stats:
         # (kind, score, threshold) of each scored evaluation, drained by the flow into a histogram
         self.scores: list[tuple[str, float, float | None]] = []
         self.suppressed: dict[str, int] = {}  # kind -> triggers held back by the cooldown, drained likewise
+
+    def drain(self) -> Stats:
+        """The counts since the last drain, as a new :class:`Stats`; these start again from zero."""
+        out = Stats()
+        out.duplicates, out.late, out.scores, out.suppressed = self.duplicates, self.late, self.scores, self.suppressed
+        self.__init__()
+        return out
 
 
 class _Generation:
@@ -135,15 +154,23 @@ class Engine:
 
     :meth:`reconfigure` swaps in new thresholds while the flow runs (see docs/tuning.md);
     state (customers, armed deadlines) is untouched. Detectors with an online model keep one
-    model per worker thread (:class:`online_models.base.PerWorker`): each learns from its
+    model per worker thread (:class:`online_models.base.ModelPerWorker`): each learns from its
     worker's customers in the order that worker processes them; :attr:`models` is the
-    calling worker's set.
+    calling worker's set, and :attr:`stats` its counters.
     """
 
     def __init__(self, config: Config) -> None:
         self._gen = _Generation(config, [_build(kind, config) for kind in REGISTRY])
         self._reconfiguring = threading.Lock()
-        self.stats = Stats()
+        self._stats: dict[int, Stats] = {}  # by worker thread, as the models (see ModelPerWorker)
+
+    @property
+    def stats(self) -> Stats:
+        """The counters of the calling worker thread."""
+        stats = self._stats.get(threading.get_ident())
+        if stats is None:
+            stats = self._stats[threading.get_ident()] = Stats()
+        return stats
 
     @property
     def config(self) -> Config:
@@ -160,7 +187,7 @@ class Engine:
     @property
     def models(self) -> ModelSet:
         """The online models of the calling worker thread (created on first use)."""
-        return ModelSet(d.models.get() for d in self.detectors if isinstance(getattr(d, "models", None), PerWorker))
+        return ModelSet(d.models.get() for d in self.detectors if isinstance(getattr(d, "models", None), ModelPerWorker))
 
     def reconfigure(self, config: Config) -> list[str]:
         """Take new detector thresholds and routing; return the kinds whose params changed.
@@ -190,6 +217,19 @@ class Engine:
         ``seq``: the event's position in the whole input (an ordered shard's tie-break among
         events of the same time); by default, its arrival number in this shard.
         """
+        out = self.enqueue(shard, event, ingest, seq)
+        out.extend(self.advance(shard, watermark, ingest))
+        return out
+
+    def take(self, shard: Shard, event: ev.AnyEvent, ingest: float = 0.0) -> list[Candidate]:
+        """Take one event at the shard's own watermark (live: the worker's clock moves it after the
+        batch): a late one is applied now, as is one exactly at the watermark; later ones wait."""
+        out = self.enqueue(shard, event, ingest)
+        out.extend(self.advance(shard, shard.watermark, ingest))
+        return out
+
+    def enqueue(self, shard: Shard, event: ev.AnyEvent, ingest: float = 0.0, seq: int | None = None) -> list[Candidate]:
+        """Queue one event without moving the watermark: it waits for it, or, late, is applied now."""
         ts = event.ts_us
         if seq is None:
             seq = shard.seq
@@ -202,7 +242,6 @@ class Engine:
         else:
             heapq.heappush(shard.pending, (ts, seq, event, ingest))
             out = []
-        out.extend(self.advance(shard, watermark, ingest))
         return out
 
     def advance(self, shard: Shard, watermark: int, ingest: float = 0.0, inclusive: bool = False) -> list[Candidate]:
@@ -247,8 +286,8 @@ class Engine:
         if cust is None or cust.timers.get(key) != deadline:
             return []  # disarmed or re-armed since this entry was pushed
         del cust.timers[key]
-        detector = self.by_kind[key.split("|", 1)[0]]
-        found = detector.on_deadline(cust, key, deadline, _CustomerScheduler(shard, cust, self.stats))
+        kind, timer = split_timer_key(key)
+        found = self.by_kind[kind].on_deadline(cust, timer, deadline, _CustomerScheduler(shard, cust, self.stats, kind))
         # A deadline is the event that makes it true: latency counts from the deadline's event time.
         return self._enrich(cust, found, deadline, ingest) if found else []
 
@@ -264,6 +303,7 @@ class Engine:
         out: list[Candidate] = []
         sched = _CustomerScheduler(shard, cust, self.stats)
         for det in self._gen.readers[type(event)]:
+            sched.kind = det.kind
             found = det.on_event(cust, event, sched)
             if found:
                 out.extend(self._enrich(cust, found, ts, ingest))
@@ -293,5 +333,6 @@ class Engine:
     def _admit(self, cust: CustomerState, cand: Candidate) -> bool:
         if self._gen.cooldown.admit(cust, cand):
             return True
-        self.stats.suppressed[cand.kind] = self.stats.suppressed.get(cand.kind, 0) + 1
+        suppressed = self.stats.suppressed
+        suppressed[cand.kind] = suppressed.get(cand.kind, 0) + 1
         return False

@@ -152,9 +152,11 @@ class Reloader:
             return {}
         import redis
 
+        from sinks.redis_queue import connect
+
         try:
             if self._redis is None:
-                self._redis = redis.Redis.from_url(config.redis.url, socket_timeout=5, socket_connect_timeout=5)
+                self._redis = connect(config.redis.url, timeout=5)
             raw = self._redis.hgetall(self._hash_key(config))
         except redis.RedisError as exc:
             if not self._redis_down:

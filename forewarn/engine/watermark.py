@@ -154,7 +154,7 @@ class WorkerTime:
         self.timers = TimerIndex()
 
 
-class PerWorker:
+class WorkerClocks:
     """One :class:`WorkerTime` per worker thread of this process.
 
     A Bytewax worker is a thread, and runs every step of its share of the dataflow: the

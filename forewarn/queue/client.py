@@ -25,7 +25,7 @@ from outreach.compliance import Checker, Compliance
 from outreach.review import review_edit
 from forewarn.core.timefmt import format_us, now_us
 from sinks import metrics
-from sinks.redis_queue import failed_key, lane_key, lane_names
+from sinks.redis_queue import connect, failed_key, lane_key, lane_names
 
 # How often ``pull`` looks for entries left pending past the visibility timeout. A retry is
 # offered at most this much later than its backoff asks; the look costs one XAUTOCLAIM per lane.
@@ -158,8 +158,7 @@ class TriggerQueue:
         if visibility_timeout <= 0 or max_deliveries < 1 or retry_backoff < 0:
             raise ValueError("visibility_timeout must be > 0, max_deliveries >= 1 and retry_backoff >= 0")
         # Blocking reads wait at most RECLAIM_EVERY_SECONDS, well inside this socket timeout.
-        self.client = client or redis.Redis.from_url(url, socket_timeout=15, socket_connect_timeout=5,
-                                                     health_check_interval=30)
+        self.client = client or connect(url, timeout=15)
         self.prefix = prefix
         self.group = group
         self.consumer = consumer or f"{socket.gethostname()}-{os.getpid()}"

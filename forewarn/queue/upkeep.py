@@ -18,6 +18,7 @@ from forewarn.core.settings import QueueSettings
 from forewarn.queue.retention import trim
 from forewarn.queue.stats import failed_length, queue_stats
 from sinks import metrics
+from sinks.redis_queue import connect
 
 log = logging.getLogger("forewarn.queue")
 
@@ -27,7 +28,7 @@ class QueueUpkeep:
     ``retain_acked_seconds`` how long acknowledged entries are kept before trimming."""
 
     def __init__(self, url: str, prefix: str, interval: float, retain_acked_seconds: float) -> None:
-        self.client = redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5)
+        self.client = connect(url)
         self.prefix = prefix
         self.interval = interval
         self.retain = retain_acked_seconds
