@@ -41,9 +41,12 @@ INSTANCE = f"{METRICS[0]}:{METRICS[1]}"
 # test yet ten scrapes wide, the dashboard range wider than the test's run.
 VARIABLES = {"datasource": "prometheus", "job": "forewarn", "instance": INSTANCE, "kind": ".+",
              "__rate_interval": "20s", "__range": "3m"}
-# About 43,000 events and 170 late deliveries: at 300 events/s the stream outlasts the test and
-# a trigger fires about every second, so every rate window holds fresh samples.
-SPEC = SimSpec(customers=1000, days=30, seed=23, duplicate_rate=0.02, late_rate=0.02, invalid_rate=0.02)
+# About 46,000 events, 170 late deliveries and 1,084 support messages (927 labelled): at 300
+# events/s the stream outlasts the test and a trigger fires about every second, so every rate
+# window holds fresh samples, the support lead's triage panels included.
+SPEC = SimSpec(customers=1000, days=30, seed=23, duplicate_rate=0.02, late_rate=0.02, invalid_rate=0.02,
+               support_rate=1.0)
+TOPICS = ("orders", "payments", "shipments", "customers", "support")
 RATE = 300.0
 # How long a query may take to show data: rates need a full window after the first samples.
 SETTLE = 90
@@ -115,6 +118,7 @@ def live_engine(services, namespace, start_engine, redis_client, tmp_path):
     producer.start()
     engine = start_engine(live_config(
         namespace, services,
+        kafka={"topics": [f"{namespace}-{t}" for t in TOPICS]},
         metrics={"host": METRICS[0], "port": METRICS[1]},
         recovery={"directory": str(tmp_path / "recovery"), "snapshot_interval_seconds": 1.0}))
     started = time.time()

@@ -81,7 +81,9 @@ def test_models_keep_what_they_learned_across_a_crash(services, namespace, start
     # The models' quality is exported too: progressive AUC where labels arrived, and every
     # evaluation since the restart in the score histogram (churn is judged at checkpoints,
     # which this short second half may not reach).
-    assert set(_metric(port, "forewarn_model_labels")) == {"churn_risk", "delivery_at_risk"}
+    # The intent model is exported too, with no labels: this store has no support traffic.
+    labels = _metric(port, "forewarn_model_labels")
+    assert set(labels) == {"churn_risk", "delivery_at_risk", "support_message"} and labels["support_message"] == 0, labels
     assert 0.5 < _metric(port, "forewarn_model_roc_auc")["delivery_at_risk"] <= 1.0
     scored = _metric(port, "forewarn_detector_score_count", label="kind")
     assert scored.get("order_anomaly", 0) > 0 and scored.get("delivery_at_risk", 0) > 0, scored
