@@ -56,6 +56,17 @@ def _count(counts: Counter) -> None:
         metrics.EVENTS.labels(topic, typ).inc(n)
 
 
+def _invalid(item: ev.Invalid, source: str, watermark: int, now: float) -> tuple:
+    """The dead-letter item of a refused line (counted in ``forewarn_events_invalid_total``)."""
+    metrics.INVALID.labels(item.reason).inc()
+    return (INVALID, None, (item.raw, item.error, source, item.reason), watermark, now)
+
+
+def _topic_and_type(item: ev.AnyEvent) -> tuple[str, str]:
+    tag = item.__struct_config__.tag
+    return ev.TOPIC_OF_TYPE[tag], tag
+
+
 def share_of(customer_id: str, shares: int) -> int:
     """The partition of a multi-process backtest a customer belongs to: crc32, the same in every process."""
     return zlib.crc32(customer_id.encode()) % shares
@@ -84,6 +95,12 @@ class _LinesPartition(StatefulSourcePartition):
         self.high = NEVER
         self.done = False
 
+    def _decode(self, raw: bytes, arrival_us: int | None) -> ev.AnyEvent | ev.Invalid:
+        item = ev.decode(raw)
+        if isinstance(item, ev.Invalid):
+            return item
+        return self.limits.vet(item, raw, self.started_us if arrival_us is None else arrival_us, self.high)
+
     def next_batch(self) -> list[tuple]:
         if self.done:
             raise StopIteration
@@ -94,17 +111,14 @@ class _LinesPartition(StatefulSourcePartition):
         now = time.time()
         for source, raw, arrival_us in itertools.islice(self.lines, self.batch_size):
             self.pos += 1
-            item = ev.decode(raw)
-            if not isinstance(item, ev.Invalid):
-                item = self.limits.vet(item, raw, self.started_us if arrival_us is None else arrival_us, self.high)
+            item = self._decode(raw, arrival_us)
             if isinstance(item, ev.Invalid):
-                metrics.INVALID.labels(item.reason).inc()
-                out.append((INVALID, None, (item.raw, item.error, source, item.reason), self.high, now))
+                out.append(_invalid(item, source, self.high, now))
                 continue
             ts = item.ts_us
             if ts > self.high:
                 self.high = ts
-            counts[(ev.TOPIC_OF_TYPE[item.__struct_config__.tag], item.__struct_config__.tag)] += 1
+            counts[_topic_and_type(item)] += 1
             out.append((EVENT, self.key_of(item.customer_id), item, self.high - self.lateness_us, now))
         _count(counts)
         if len(out) < self.batch_size and self.pos == self._exhausted_at():
@@ -125,19 +139,16 @@ class _LinesPartition(StatefulSourcePartition):
         for source, raw, arrival_us in itertools.islice(self.lines, self.batch_size):
             self.pos += 1
             read += 1
-            item = ev.decode(raw)
-            if not isinstance(item, ev.Invalid):  # every share refuses the same events
-                item = self.limits.vet(item, raw, self.started_us if arrival_us is None else arrival_us, self.high)
+            item = self._decode(raw, arrival_us)  # every share refuses the same events
             if isinstance(item, ev.Invalid):
                 if index == 0:
-                    metrics.INVALID.labels(item.reason).inc()
-                    out.append((INVALID, None, (item.raw, item.error, source, item.reason), self.high, now))
+                    out.append(_invalid(item, source, self.high, now))
                 continue
             ts = item.ts_us
             if ts > self.high:
                 self.high = ts
             if share_of(item.customer_id, shares) == index:
-                counts[(ev.TOPIC_OF_TYPE[item.__struct_config__.tag], item.__struct_config__.tag)] += 1
+                counts[_topic_and_type(item)] += 1
                 wm = self.high - self.lateness_us
                 out.append((SHARE, key, (self.pos, item, ticks), wm, now))
                 ticks = []
@@ -352,9 +363,7 @@ class _KafkaPartition(StatefulSourcePartition):
                 arrival = ts_ms * 1000 if ts_type != TIMESTAMP_NOT_AVAILABLE else int(now * 1_000_000)
                 item = self.limits.vet(item, raw, arrival, high)
             if isinstance(item, ev.Invalid):
-                metrics.INVALID.labels(item.reason).inc()
-                source = f"{self.topic}/{self.partition}/{msg.offset()}"
-                out.append((INVALID, None, (item.raw, item.error, source, item.reason), NEVER, now))
+                out.append(_invalid(item, f"{self.topic}/{self.partition}/{msg.offset()}", NEVER, now))
                 continue
             ts = item.ts_us
             if ts > high:
