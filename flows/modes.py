@@ -65,16 +65,18 @@ def _score_line(obs: Observation) -> bytes:
 
 
 def replay(config: Config, lines: Callable[[], Iterator[Line]], triggers: Sink,
-           deadletters: Sink | None, scores: Sink | None = None) -> None:
-    """Run the dataflow over a finite ordered stream, in this thread, to the end."""
-    source = LinesSource(lines, _lateness_us(config), _one_shard, _time_limits(config))
+           deadletters: Sink | None, scores: Sink | None = None, progress: Callable[[int], None] | None = None) -> None:
+    """Run the dataflow over a finite ordered stream, in this thread, to the end; ``progress(n)``
+    as each batch of ``n`` lines is read."""
+    source = LinesSource(lines, _lateness_us(config), _one_shard, _time_limits(config), progress=progress)
     flow = dataflow.build(config, source, triggers, deadletters, scores=scores, persist=False)  # nothing to resume
     run_main(flow, epoch_interval=timedelta(seconds=3600))
 
 
 def backtest(config: Config, input_path: str, output_path: str, deadletter_path: str | None = None,
-             scores_path: str | None = None) -> None:
-    """Replay a file; triggers (and dead letters, and every model evaluation) to JSONL files."""
+             scores_path: str | None = None, progress: Callable[[int], None] | None = None) -> None:
+    """Replay a file; triggers (and dead letters, and every model evaluation) to JSONL files;
+    ``progress(n)`` as each batch of ``n`` lines is read."""
     if not Path(input_path).exists():
         raise FileNotFoundError(f"input file {input_path} not found")
     for path in (output_path, deadletter_path):
@@ -82,18 +84,21 @@ def backtest(config: Config, input_path: str, output_path: str, deadletter_path:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
     replay(config, file_lines(input_path), JsonlSink(output_path, trigger_line),
            JsonlSink(deadletter_path, _deadletter_line) if deadletter_path else None,
-           JsonlSink(scores_path, _score_line) if scores_path else None)
+           JsonlSink(scores_path, _score_line) if scores_path else None, progress)
 
 
 def backtest_share(config: Config, input_path: str, share: tuple[int, int], triggers_path: str,
-                   deadletter_path: str | None = None, scores_path: str | None = None) -> None:
+                   deadletter_path: str | None = None, scores_path: str | None = None,
+                   progress: Callable[[int], None] | None = None) -> None:
     """One partition of ``forewarn backtest --workers N`` (see :mod:`forewarn.apps.parallel`).
 
     ``share`` ``(index, count)``: only the customers :func:`flows.sources.share_of` puts in
     ``index``; triggers go to ``triggers_path`` as pickled batches of ``(order, line)``, in
     ``order``; dead letters (``index`` 0 only) and model evaluations as ``backtest`` writes them.
+    ``progress(n)``: as each batch is read, the lines of it this share owns (each line is one share's).
     """
-    source = LinesSource(file_lines(input_path), _lateness_us(config), _one_shard, _time_limits(config), share=share)
+    source = LinesSource(file_lines(input_path), _lateness_us(config), _one_shard, _time_limits(config), share=share,
+                         progress=progress)
     flow = dataflow.build(config, source, OrderedSink(triggers_path),
                           JsonlSink(deadletter_path, _deadletter_line) if deadletter_path and share[0] == 0 else None,
                           scores=JsonlSink(scores_path, _score_line) if scores_path else None, persist=False,
