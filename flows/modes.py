@@ -24,7 +24,7 @@ from forewarn.core.timefmt import format_us
 from forewarn.engine.watermark import WorkerClocks
 from online_models.base import Observation
 from sinks.deadletter import DeadLetterWriter
-from sinks.redis_queue import TRANSIENT, QueueWriter, RedisLostData, claim_marker, connect
+from sinks.redis_queue import TRANSIENT, QueueWriter, claim_marker, connect
 from sinks.retry import with_backoff
 
 log = logging.getLogger("forewarn")
@@ -163,8 +163,11 @@ def run(config: Config, workers: int = 1, process_id: int | None = None, address
     finite input. (An exception raised into Bytewax instead — a KeyboardInterrupt from a signal
     handler — panics its worker and prints a Rust backtrace.)
 
-    Raises :class:`sinks.redis_queue.RedisLostData` when Redis was wiped, at start or while
-    running (``accept_empty_redis``: the operator accepts an empty Redis at start).
+    Raises :class:`sinks.redis_queue.RedisLostData` when Redis was wiped before the start
+    (``accept_empty_redis``: the operator accepts an empty Redis). While it runs, a sink that
+    cannot write ends the process at once with one line and its exit code (3 Redis wiped, 4
+    credentials refused, 1 anything else; :class:`flows.outputs._FailFast`): nothing after the
+    last committed epoch is committed, and the next start resumes from it.
     """
     r = config.redis
     client = connect(r.url)
@@ -188,9 +191,6 @@ def run(config: Config, workers: int = 1, process_id: int | None = None, address
         cli_main(flow, workers_per_process=workers, process_id=process_id, addresses=addresses,
                  epoch_interval=timedelta(seconds=rec.snapshot_interval_seconds), recovery_config=recovery)
     except BytewaxRuntimeError as exc:
-        lost = _cause(exc, RedisLostData)
-        if lost is not None:
-            raise lost from None
         if not _stopped_by_signal(exc):
             raise
         log.info("stopped by signal; the next start resumes from the last snapshot" if recovery else
@@ -205,10 +205,6 @@ def _chain(exc: BaseException) -> Iterable[BaseException]:
         yield node
         seen.add(id(node))
         node = node.__cause__ or node.__context__
-
-
-def _cause(exc: BaseException, kind: type[BaseException]) -> BaseException | None:
-    return next((node for node in _chain(exc) if isinstance(node, kind)), None)
 
 
 def _stopped_by_signal(exc: BaseException) -> bool:
