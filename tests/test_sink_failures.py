@@ -18,21 +18,11 @@ import pytest
 from forewarn.apps.producer import produce
 from sinks.redis_queue import lane_names, queue_key
 from tests.conftest import live_config, wait_for
-from tests.factory import lines, order, shipped, tick
+from tests.factory import lines
 from tests.faults import late_parcels
+from tests.test_redis_wiped import FIRST, LATER
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
-
-FIRST = [
-    order("2026-11-01T08:00:00Z", order_id="o1", customer_id="c1"),
-    shipped("2026-11-01T09:00:00Z", eta="2026-11-02T10:00:00Z", shipment_id="s1", order_id="o1", customer_id="c1"),
-    tick("2026-11-03T00:00:00Z"),
-]
-LATER = [
-    order("2026-11-03T08:00:00Z", order_id="o2", customer_id="c2"),
-    shipped("2026-11-03T09:00:00Z", eta="2026-11-04T10:00:00Z", shipment_id="s2", order_id="o2", customer_id="c2"),
-    tick("2026-11-06T00:00:00Z"),
-]
 
 
 @pytest.fixture
