@@ -25,9 +25,10 @@ class ShardLogic(StatefulBatchLogic):
 
     Live mode (one customer per key): the watermark is this worker's clock, fed by the
     partitions' progress reports (items tagged ``PROGRESS``, under keys of their own). With
-    ``[engine] apply_on_arrival`` an event is applied as it comes unless a deadline of the
-    customer comes first (:mod:`forewarn.engine.engine`, eager shards). A batch
-    queues (or applies) its events first and then moves to the clock, since a report that has reached this
+    ``[engine] apply_on_arrival`` an event is applied once the clock's frontier (every partition
+    still reading has delivered its time) reaches it, unless a deadline of the customer comes
+    first (:mod:`forewarn.engine.engine`, eager shards); the waker wakes a customer whose
+    events wait only for the frontier. A batch queues its events first and then moves to the clock, since a report that has reached this
     worker vouches for every event sent before it, and those are in this batch or an earlier
     one. The shard's next due time goes into the worker's timer index, so the worker's waker
     wakes a customer who sends nothing more.
@@ -62,7 +63,9 @@ class ShardLogic(StatefulBatchLogic):
 
     def _register(self) -> None:
         if self.workers is not None and self.key is not None:
-            self.workers.current().timers.register(self.key, self.shard.next_due())
+            wt = self.workers.current()
+            wt.timers.register(self.key, self.shard.next_due())
+            wt.arrivals.register(self.key, self.shard.next_arrival())
 
     def on_batch(self, items: list[tuple]) -> tuple[list, bool]:
         if self.key is None:
@@ -131,7 +134,8 @@ class ShardLogic(StatefulBatchLogic):
                 clock.report(*payload)
             # A WAKE has nothing to queue: the shard moves to the clock below.
         if shard.customers or shard.pending:
-            out.extend(engine.advance(shard, clock.watermark(), ingest))
+            # Eager: the batch's events were queued first, so they are applied in time order.
+            out.extend(engine.advance(shard, clock.watermark(), ingest, frontier=clock.frontier()))
         return out
 
     def snapshot(self) -> bytes | None:

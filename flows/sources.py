@@ -568,12 +568,15 @@ class _WakerPartition(StatelessSourcePartition):
         if self.stop is not None and self.stop.is_set():
             raise StopIteration
         wt = self.workers.current()
+        now = time.time()
+        # Customers whose events wait only for the frontier (apply_on_arrival), then those due on the watermark.
+        out = [(WAKE, key, None, NEVER, now) for key in wt.arrivals.pop_due(wt.clock.frontier() + 1)]
         wm = wt.clock.watermark()
         if wm == NEVER:
-            return []
-        now = time.time()
+            return out
         metrics.set_watermark(wm / 1e6)
-        return [(WAKE, key, None, wm, now) for key in wt.timers.pop_due(wm)]
+        out.extend((WAKE, key, None, wm, now) for key in wt.timers.pop_due(wm))
+        return out
 
     def next_awake(self) -> datetime:
         return datetime.now(timezone.utc) + self.interval

@@ -25,11 +25,12 @@ LATENESS = int(DEFAULTS.engine.allowed_lateness_seconds * 1_000_000)
 
 
 def arriving(engine: Engine, shard: Shard, raw: list[dict]) -> list[list]:
-    """Each event in turn, the watermark 300 s behind the newest one: what each arrival yields."""
+    """Each event in turn from one partition: what each arrival yields. The partition has
+    delivered everything up to the newest event (the frontier); the watermark is 300 s behind."""
     out, high = [], None
     for event in events(raw):
         high = event.ts_us if high is None else max(high, event.ts_us)
-        out.append(engine.on_event(shard, event, high - LATENESS))
+        out.append(engine.on_event(shard, event, high - LATENESS, frontier=high))
     return out
 
 
@@ -65,7 +66,7 @@ def test_an_event_after_an_unfired_deadline_waits_for_it_so_a_late_parcel_is_sti
     shard = Shard(eager=True)
     assert arriving(engine, shard, raw) == [[], [], [], []]
     assert [type(e).__name__ for _ts, _seq, e, _ in shard.pending] == ["ShipmentDelivered"]  # it did not jump the deadline
-    found = engine.advance(shard, parse_rfc3339("2026-11-12T12:00:01Z"))  # the watermark passes 12:00
+    found = engine.advance(shard, parse_rfc3339("2026-11-12T12:00:01Z"), frontier=parse_rfc3339("2026-11-12T12:05:01Z"))
     assert [(c.kind, c.fired_at) for c in found] == [("delivery_late", parse_rfc3339("2026-11-12T12:00:00Z"))]
     assert shard.pending == [] and "s1" not in shard.customers["c1"].shipments  # then applied: delivered, done
     assert [t.kind for t in replay(raw, DEFAULTS) if t.kind not in MODEL_KINDS] == ["delivery_late"]
@@ -141,13 +142,32 @@ def _live_step(config):
     return ShardLogic(engine, None, clocks, FlowModels(None, 1, False).worker(engine.models), persist=False)
 
 
+def _batch(raw: list[dict], partition_high: str) -> list[tuple]:
+    """Live items: the customer's events, then its partition's progress report behind them."""
+    return [*[("e", "c1", e, 0, 0.0) for e in events(raw)],
+            ("p", "clock", ("payments/0", parse_rfc3339(partition_high), None), 0, 0.0)]
+
+
 def test_the_live_customer_step_applies_on_arrival_unless_the_config_turns_the_wait_back_on():
-    batch = [("e", "c1", e, 0, 0.0) for e in events(story())]  # live items: the customer step reads its clock
     eager, waiting = _live_step(DEFAULTS), _live_step(load(None, {"engine.apply_on_arrival": False}, env={}))
-    out, _ = eager.on_batch(batch)
+    out, _ = eager.on_batch(_batch(story(), "2026-11-10T10:02:00Z"))
     assert [c.kind for c in out] == ["payment_disputed"]
-    out, _ = waiting.on_batch(batch)
+    out, _ = waiting.on_batch(_batch(story(), "2026-11-10T10:02:00Z"))
     assert out == [] and len(waiting.shard.pending) == 3  # waiting for the watermark, as before
+
+
+def test_a_live_event_waits_for_a_partition_still_reading_behind_it_then_the_waker_brings_it():
+    # A backlog: the orders partition has delivered only up to 09:00 and is still reading, so
+    # the dispute (10:02, payments) waits: its order may still be in that backlog.
+    step = _live_step(DEFAULTS)
+    wt = step.workers.current()
+    wt.clock.report("orders/0", parse_rfc3339("2026-11-10T09:00:00Z"), None)
+    out, _ = step.on_batch(_batch([disputed("2026-11-10T10:02:00Z", amount=120.0)], "2026-11-10T10:02:00Z"))
+    assert out == [] and wt.arrivals.pop_due(wt.clock.frontier() + 1) == []
+    wt.clock.report("orders/0", parse_rfc3339("2026-11-10T10:00:00Z"), 50.0)  # read to its end
+    assert wt.arrivals.pop_due(wt.clock.frontier() + 1) == ["c1"]  # the waker wakes the customer
+    out, _ = step.on_batch([("w", "c1", None, 0, 0.0)])
+    assert [c.kind for c in out] == ["payment_disputed"]
 
 
 def test_a_success_or_a_delivery_read_after_another_customers_later_event_still_puts_it_right():

@@ -19,14 +19,18 @@ Rules (contract section 2):
   event and deadline up to it is processed.
 
 A shard built with ``eager=True`` (``forewarn run``, one customer per shard, ``[engine]
-apply_on_arrival``) applies an event on arrival instead of at the watermark, unless its
-customer has an armed deadline before the event's time (``d < ts``) or an event still
-waiting: then it waits, as above, until the deadline has fired (or the watermark reaches
-it), so it never jumps a deadline and deadlines still fire on the watermark in event-time
-order. Whenever a customer's events arrive in event-time order this is exactly the order
-above, so the triggers are the same as a backtest's, only sooner. An event older than one
-already applied to its customer (but not older than the watermark) cannot be put back
-before it: it is applied on arrival and counted as out of order.
+apply_on_arrival``) applies an event once every input partition still reading has delivered
+its time (the *frontier*, given to :meth:`Engine.advance`: the watermark without the
+lateness, where a partition at the end of its log holds nothing back) instead of waiting
+for the watermark, unless its customer has an armed deadline before the event's time
+(``d < ts``): then it waits, as above, until that deadline has fired (or the watermark
+reaches it), so it never jumps a deadline and deadlines still fire on the watermark in
+event-time order. Waiting events are taken in event-time order, so topics read at different
+speeds (a backlog) still give each customer its events in order; whenever a customer's
+events arrive in event-time order within each partition this is exactly the order above,
+and the triggers are a backtest's, only sooner. An event older than one already applied to
+its customer (but not older than the watermark) cannot be put back before it: it is applied
+as it comes and counted as out of order.
 
 A shard built with ``ordered=True`` (one partition of a multi-process backtest,
 ``forewarn backtest --workers N``) also labels each candidate with ``order``: where the
@@ -68,13 +72,21 @@ class Shard:
         self.watermark = watermark
         self.seq = seq
         self.ordered = ordered  # label candidates with their one-shard order (see the module docstring)
-        # Apply events on arrival unless a deadline comes first (see the module docstring).
+        # Apply events at the frontier unless a deadline comes first (see the module docstring).
         # Only for a shard of one customer: there, the oldest waiting event is its customer's.
         self.eager = eager
         self.last: tuple = ()  # with ordered: the order key of the last operation
         self.heap: list[tuple[int, str, str]] = [
             (d, cid, key) for cid, c in self.customers.items() for key, d in c.timers.items()]
         heapq.heapify(self.heap)
+
+    def next_arrival(self) -> int | None:
+        """An eager shard's oldest waiting event that only the frontier holds back: its time
+        (it is due once the frontier reaches it); None if none, or a deadline holds it."""
+        if not (self.eager and self.pending):
+            return None
+        ts, _seq, event, _ingest = self.pending[0]
+        return ts if self.clear_until(event.customer_id, ts) else None
 
     def next_due(self) -> int | None:
         """The watermark value past which this shard has work: ``wm > next_due()``."""
@@ -232,14 +244,14 @@ class Engine:
             return changed
 
     def on_event(self, shard: Shard, event: ev.AnyEvent, watermark: int, ingest: float = 0.0,
-                 seq: int | None = None) -> list[Candidate]:
+                 seq: int | None = None, frontier: int = NEVER) -> list[Candidate]:
         """Take one event; process whatever the (stamped) watermark now allows.
 
         ``seq``: the event's position in the whole input (an ordered shard's tie-break among
         events of the same time); by default, its arrival number in this shard.
         """
         out = self.enqueue(shard, event, ingest, seq)
-        out.extend(self.advance(shard, watermark, ingest))
+        out.extend(self.advance(shard, watermark, ingest, frontier=frontier))
         return out
 
     def take(self, shard: Shard, event: ev.AnyEvent, ingest: float = 0.0) -> list[Candidate]:
@@ -250,8 +262,7 @@ class Engine:
         return out
 
     def enqueue(self, shard: Shard, event: ev.AnyEvent, ingest: float = 0.0, seq: int | None = None) -> list[Candidate]:
-        """Queue one event without moving the watermark: it waits for it, or, late, is applied now
-        (an eager shard's also when no deadline of its customer comes first)."""
+        """Queue one event without moving the watermark: it waits for it, or, late, is applied now."""
         ts = event.ts_us
         if seq is None:
             seq = shard.seq
@@ -261,15 +272,19 @@ class Engine:
             out = self._apply(shard, event, ingest)  # deadlines before the watermark have fired
             if shard.ordered:
                 self._label(shard, out, (ts, 0, seq))
-        elif shard.eager and not shard.pending and shard.clear_until(event.customer_id, ts):
-            out = self._apply(shard, event, ingest)
         else:
             heapq.heappush(shard.pending, (ts, seq, event, ingest))
             out = []
         return out
 
-    def advance(self, shard: Shard, watermark: int, ingest: float = 0.0, inclusive: bool = False) -> list[Candidate]:
-        """Move the watermark forward: apply due events and fire passed deadlines, in time order."""
+    def advance(self, shard: Shard, watermark: int, ingest: float = 0.0, inclusive: bool = False,
+                frontier: int = NEVER) -> list[Candidate]:
+        """Move the watermark forward: apply due events and fire passed deadlines, in time order.
+
+        ``frontier``: for an eager shard, the time up to which every partition still reading has
+        delivered its events: a waiting event at or before it, with no deadline of its customer
+        before it, is applied now.
+        """
         if watermark > shard.watermark:
             shard.watermark = watermark
         wm = shard.watermark
@@ -279,7 +294,7 @@ class Engine:
             ev_ts = None
             if pending:
                 top = pending[0]
-                if top[0] <= wm or (eager and shard.clear_until(top[2].customer_id, top[0])):
+                if top[0] <= wm or (eager and top[0] <= frontier and shard.clear_until(top[2].customer_id, top[0])):
                     ev_ts = top[0]
             d = heap[0][0] if heap and (heap[0][0] < wm or (inclusive and heap[0][0] <= wm)) else None
             if ev_ts is not None and (d is None or ev_ts <= d):

@@ -55,9 +55,9 @@ def replay_as_run(lines: Iterable[Line], config: Config | None = None, engine: E
     """The routed triggers ``forewarn run`` gives when ``lines`` are the order its events arrive in.
 
     One eager shard per customer (events applied on arrival unless a deadline of the customer
-    comes first, see :mod:`forewarn.engine.engine`), one partition whose watermark follows the
-    largest event time less the allowed lateness, a timer index that wakes customers whose
-    deadline the watermark has passed, and the end of the input moving the watermark to the
+    comes first, see :mod:`forewarn.engine.engine`), one partition whose frontier is the
+    largest event time and whose watermark is that less the allowed lateness, a timer index
+    that wakes customers whose deadline the watermark has passed, and the end of the input moving the watermark to the
     last event time, as :func:`replay`. Triggers come in the order they are raised, which
     across customers is not a backtest's; for the rule kinds they are the same set as
     :func:`replay`'s whenever each customer's events are in event-time order.
@@ -76,10 +76,10 @@ def replay_as_run(lines: Iterable[Line], config: Config | None = None, engine: E
         shard = shards.get(cid)
         if shard is None:
             shard = shards[cid] = Shard(eager=True)
-        out.extend(engine.on_event(shard, event, wm))
+        out.extend(engine.on_event(shard, event, wm, frontier=high))
         due.register(cid, shard.next_due())
         for woken in due.pop_due(wm):
-            out.extend(engine.advance(shards[woken], wm))
+            out.extend(engine.advance(shards[woken], wm, frontier=high))
             due.register(woken, shards[woken].next_due())
     for shard in shards.values():
         out.extend(engine.finish(shard, high))
