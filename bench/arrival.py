@@ -96,12 +96,7 @@ def run(seconds: float, every: float) -> dict:
     rds = redis.Redis.from_url(REDIS)
     lateness = defaults.engine.allowed_lateness_seconds
     try:
-        while engine.alive():
-            try:
-                engine.metric("forewarn_events_total")
-                break
-            except OSError:
-                time.sleep(0.2)
+        engine.wait_serving()
         time.sleep(3)  # partitions assigned, consumers fetching
         start, k = time.monotonic(), 0
         while time.monotonic() - start < seconds:

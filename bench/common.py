@@ -88,6 +88,15 @@ class Engine:
     def alive(self) -> bool:
         return self.proc.poll() is None
 
+    def wait_serving(self) -> None:
+        """Until it serves its metrics (it has started), or has died."""
+        while self.alive():
+            try:
+                self.metric("forewarn_events_total")
+                return
+            except OSError:
+                time.sleep(0.2)
+
     def cpu_seconds(self) -> float:
         """CPU time the engine process has used (user + system): a rate per CPU second is
         steadier than one per wall second on a machine other work shares."""

@@ -149,12 +149,7 @@ def run(rate: float, seconds: float, seed: int, lateness_s: float | None = None)
     client = redis.Redis.from_url(REDIS)
     replay = Replay(lines, topics_ns, rate, seconds, grace, timing["allowed_lateness_seconds"])
     try:
-        while engine.alive():
-            try:
-                engine.metric("forewarn_events_total")
-                break
-            except OSError:
-                time.sleep(0.2)
+        engine.wait_serving()
         time.sleep(2)  # partitions assigned, consumers fetching
         producer = threading.Thread(target=replay.run)
         producer.start()

@@ -363,10 +363,11 @@ class _KafkaPartition(StatefulSourcePartition):
             out.append((EVENT, item.customer_id, item, NEVER, now))
         self.high = high
         caught_up = self._caught_up()  # also updates the lag gauge
-        if msgs:
-            self.quiet_since = None
-        elif caught_up:
-            if self.quiet_since is None:
+        if caught_up:
+            # At the end of its log, even right after a batch: it has delivered all it had, so
+            # it holds back no customer's events (the clock's frontier); idle counts from the
+            # last event it read.
+            if msgs or self.quiet_since is None:
                 self.quiet_since = now
         else:
             self.quiet_since = None
