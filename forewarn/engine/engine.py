@@ -54,7 +54,7 @@ from forewarn.engine.config import Config
 from forewarn.engine.cooldown import Cooldown
 from forewarn.core.state import CustomerState, split_timer_key, timer_key
 from forewarn.core.trigger import trigger_id
-from online_models.base import ModelSet, ModelPerWorker
+from online_models.base import ModelSet
 
 NEVER = -(2**62)
 
@@ -220,7 +220,7 @@ class Engine:
     @property
     def models(self) -> ModelSet:
         """The online models of the calling worker thread (created on first use)."""
-        return ModelSet(d.models.get() for d in self.detectors if isinstance(getattr(d, "models", None), ModelPerWorker))
+        return ModelSet(d.models.get() for d in self.detectors if d.models is not None)
 
     def reconfigure(self, config: Config) -> list[str]:
         """Take new detector thresholds and routing; return the kinds whose params changed.
