@@ -385,10 +385,11 @@ class _KafkaPartition(StatefulSourcePartition):
             out.append((EVENT, item.customer_id, item, NEVER, now))
         self.high = high
         caught_up = self._caught_up()  # also updates the lag gauge
-        if msgs:
-            self.quiet_since = None
-        elif caught_up:
-            if self.quiet_since is None:
+        if caught_up:
+            # At the end of its log, even right after a batch: it has delivered all it had, so
+            # it holds back no customer's events (the clock's frontier); idle counts from the
+            # last event it read.
+            if msgs or self.quiet_since is None:
                 self.quiet_since = now
         else:
             self.quiet_since = None
@@ -590,12 +591,15 @@ class _WakerPartition(StatelessSourcePartition):
         if self.stop is not None and self.stop.is_set():
             raise StopIteration
         wt = self.workers.current()
+        now = time.time()
+        # Customers whose events wait only for the frontier (apply_on_arrival), then those due on the watermark.
+        out = [(WAKE, key, None, NEVER, now) for key in wt.arrivals.pop_due(wt.clock.frontier() + 1)]
         wm = wt.clock.watermark()
         if wm == NEVER:
-            return []
-        now = time.time()
+            return out
         metrics.set_watermark(wm / 1e6)
-        return [(WAKE, key, None, wm, now) for key in wt.timers.pop_due(wm)]
+        out.extend((WAKE, key, None, wm, now) for key in wt.timers.pop_due(wm))
+        return out
 
     def next_awake(self) -> datetime:
         return datetime.now(timezone.utc) + self.interval
