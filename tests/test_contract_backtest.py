@@ -107,3 +107,22 @@ def test_an_order_in_rupees_is_valued_in_the_routing_currency_not_one_to_one(tmp
     assert late["customer"]["ltv"] < 100
     assert late["priority"] == "p3"
     assert "order value 4999.50 INR = 54.34 EUR" in late["evidence"]["routing"]
+
+
+def test_a_dispute_without_its_optional_reason_gets_a_clean_draft_in_every_language(tmp_path):
+    """`payment.disputed` `reason?` is optional: its draft says nothing about a reason, never
+    a template error (which the review blocks as a placeholder)."""
+    rows = []
+    for n, language in enumerate(["en", "de-AT", "fr-CA", "es", "pt-BR"]):
+        who = f"k{n}"
+        rows.append('{"event_id": "u%d", "type": "customer.updated", "ts": "2026-11-01T08:00:00Z", "customer_id": "%s",'
+                    ' "email": "%s@example.org", "consent": {"email": true}, "language": "%s"}' % (n, who, who, language))
+        rows.append(DISPUTE % dict(id=f"d{n}", ts="2026-11-02T10:00:00Z", c=who, o=f"O-{n}"))
+    code, triggers = backtest(tmp_path, "\n".join(rows) + "\n")
+    assert code == 0
+    assert [(t["kind"], t["customer_id"]) for t in triggers] == [("payment_disputed", f"k{n}") for n in range(5)]
+    for t in triggers:
+        [draft] = t["drafts"]
+        assert t["compliance"] == {"ok": True, "findings": []}
+        assert "{{" not in draft["body"] and "Error" not in draft["body"]
+        assert t["order_id"] in draft["subject"]
