@@ -126,3 +126,37 @@ def test_a_dispute_without_its_optional_reason_gets_a_clean_draft_in_every_langu
         assert t["compliance"] == {"ok": True, "findings": []}
         assert "{{" not in draft["body"] and "Error" not in draft["body"]
         assert t["order_id"] in draft["subject"]
+
+
+def test_a_parcel_first_seen_on_a_scan_with_an_estimate_is_watched_for_lateness(tmp_path):
+    """A recording that starts after the parcel was created: its `shipment.updated` carries an
+    `estimated_delivery_at` ('a new ETA re-arms the delay deadline'), so it can still be late."""
+    scan = ('{"event_id": "e1", "type": "shipment.updated", "ts": "2026-11-01T09:00:00Z", "customer_id": "anna",'
+            ' "order_id": "O-7", "shipment_id": "S-7", "status": "in_transit", "estimated_delivery_at": "2026-11-02T10:00:00Z"}')
+    on_time = ('{"event_id": "e2", "type": "shipment.updated", "ts": "2026-11-01T09:30:00Z", "customer_id": "bob",'
+               ' "order_id": "O-8", "shipment_id": "S-8", "status": "out_for_delivery",'
+               ' "estimated_delivery_at": "2026-11-02T10:00:00Z"}')
+    delivered = ('{"event_id": "e3", "type": "shipment.delivered", "ts": "2026-11-02T09:00:00Z", "customer_id": "bob",'
+                 ' "order_id": "O-8", "shipment_id": "S-8"}')
+    code, triggers = backtest(tmp_path, "\n".join([scan, on_time, delivered,
+                                                   SESSION % dict(id="t", ts="2026-11-02T23:00:00Z", c="carl")]) + "\n")
+    assert code == 0
+    [late] = triggers
+    assert (late["kind"], late["customer_id"], late["order_id"], late["fired_at"]) == (
+        "delivery_late", "anna", "O-7", "2026-11-02T22:00:00Z")
+    assert late["evidence"]["last_status"] == "in_transit"
+
+
+def test_an_address_without_a_postal_code_is_complete_where_there_are_none(tmp_path):
+    """`postal_code?` is optional: Hong Kong and Dubai addresses have none; a Berlin one does."""
+    def placed(n: int, city: str, country: str) -> str:
+        return ('{"event_id": "p%d", "type": "order.placed", "ts": "2026-11-01T10:0%d:00Z", "customer_id": "c%d",'
+                ' "order_id": "O-%d", "total": 50, "currency": "EUR", "items": [{"sku": "A-1", "qty": 1, "unit_price": 50}],'
+                ' "shipping_address": {"line1": "1 Queen\\u2019s Road", "city": "%s", "country": "%s"}}') % (
+                    n, n, n, n, city, country)
+    code, triggers = backtest(tmp_path, "\n".join([placed(1, "Hong Kong", "HK"), placed(2, "Dubai", "AE"),
+                                                   placed(3, "Berlin", "DE")]) + "\n")
+    assert code == 0
+    [problem] = triggers
+    assert (problem["kind"], problem["order_id"]) == ("data_quality", "O-3")
+    assert [r["code"] for r in problem["reasons"]] == ["no_postal_code"]

@@ -40,9 +40,10 @@ def test_a_message_redelivered_under_a_new_event_id_is_still_one_trigger(tmp_pat
     assert (draft["channel"], draft["language"]) == ("email", "es")
 
 
-def test_a_blank_message_still_gets_its_trigger_and_a_person_reads_it(tmp_path):
-    """An e-mail with only an attachment: `body` is there but empty. Someone wrote in; even a model
-    that has learned labels has no words to go on, so it goes to a human, never to the ai lane."""
+def test_a_message_without_words_is_read_by_a_person_even_once_the_model_has_learned(tmp_path):
+    """"?" or a thumbs-up: the model has no words to judge, so no intent and no confidence (it
+    used to get the calibration's floor, high enough for the ai lane). A body that is empty or
+    only white space is no message at all: a dead letter (bad_value), as docs/triage.md says."""
     taught = []
     for n in range(40):
         wismo = n % 2 == 0
@@ -52,12 +53,14 @@ def test_a_blank_message_still_gets_its_trigger_and_a_person_reads_it(tmp_path):
                    {"event_id": f"l{n}", "type": "support.labelled", "ts": f"2026-11-01T{8 + n // 4:02d}:{n % 4 * 10 + 5:02d}:00Z",
                     "customer_id": f"c{n}", "message_id": f"msg-{n}",
                     "intent": "where_is_my_order" if wismo else "refund_status", "by": "agent"}]
-    blank = message("b1", "2026-11-02T10:00:00Z", "zoë", "photo-only", "", subject=None)
-    spaces = message("b2", "2026-11-02T10:01:00Z", "zoë", "spaces", " \n\t ")
-    triggers = backtest(tmp_path, [*taught, blank, spaces])
-    assert len(triggers) == 42
+    wordless = [message("w1", "2026-11-02T10:00:00Z", "zoë", "question-mark", "?", channel="chat"),
+                message("w2", "2026-11-02T10:01:00Z", "zoë", "thumbs-up", "👍", channel="sms")]
+    blank = message("b1", "2026-11-02T10:02:00Z", "zoë", "empty", " \n\t ")
+    triggers = backtest(tmp_path, [*taught, *wordless, blank])
+    assert len(triggers) == 42  # the blank one is a dead letter
     by_message = {t["evidence"]["triage"]["message_id"]: t for t in triggers}
-    for message_id in ("photo-only", "spaces"):
+    assert "empty" not in by_message
+    for message_id in ("question-mark", "thumbs-up"):
         t = by_message[message_id]
         assert t["evidence"]["triage"]["intent"] is None
         assert t["evidence"]["triage"]["confidence"] == 0.0

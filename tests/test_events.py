@@ -59,8 +59,10 @@ def test_valid_events_of_every_type_decode_to_their_struct():
      + b"[" * 100_000 + b"]" * 100_000 + b"}", "bad_json", "nested too deeply"),
     (b'{"pad": "' + b"x" * (ev.MAX_EVENT_BYTES + 1) + b'"}', "too_large", "limit"),
     # v1.1: support messages and the customer's new fields
-    (_raw(event("support.message", "2026-11-01T10:00:00Z", message_id="m1", channel="email")),
-     "missing_field", "body"),
+    (_raw(event("support.message", "2026-11-01T10:00:00Z", message_id="m1", channel="email", body="")),
+     "bad_value", "$.body"),
+    (_raw(event("support.message", "2026-11-01T10:00:00Z", message_id="m1", channel="email", body=" \n\t ")),
+     "bad_value", "white space"),
     (_raw(event("support.message", "2026-11-01T10:00:00Z", message_id="m1", channel="fax", body="hello")),
      "bad_value", "$.channel"),
     (_raw(event("support.message", "2026-11-01T10:00:00Z", message_id="m1", channel="chat",

@@ -58,11 +58,9 @@ Language = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{
 # An IANA zone name; checked against the zone database by :func:`decode`.
 TimeZone = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 Channel = Literal["email", "chat", "sms", "phone", "social"]
-# A message body: required, but it may be empty or blank (an e-mail with only a subject or an
-# attachment): someone wrote in, and each distinct message_id yields its trigger (contract 3a),
-# which a person reads when there is nothing for the model to go on. Bounded by the event size
-# (MAX_EVENT_BYTES); what triage reads of it is bounded again (detectors/support_message.py).
-Body = str
+# A message body: not empty, nor only white space (checked by :func:`decode`). Bounded by the
+# event size (MAX_EVENT_BYTES); what triage reads of it is bounded again (detectors/support_message.py).
+Body = Annotated[str, msgspec.Meta(min_length=1)]
 
 
 class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", gc=False):
@@ -262,6 +260,8 @@ def decode(raw: bytes) -> AnyEvent | Invalid:
     if currency is not None and currency not in ISO_4217:
         return Invalid(raw, f"currency {currency!r} is not an ISO 4217 currency in use (EUR, USD, ...) "
                             "- at `$.currency`", "unknown_currency")
+    if type(event) is SupportMessage and event.body.isspace():
+        return Invalid(raw, "body is only white space: nothing to triage - at `$.body`", "bad_value")
     if type(event) is CustomerUpdated and event.timezone is not None and not known_zone(event.timezone):
         # A wrong zone would put quiet hours in the wrong place: refused, like any bad value,
         # rather than kept or silently dropped (the producer fixes and resends the update).
