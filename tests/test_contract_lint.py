@@ -149,3 +149,10 @@ def test_bad_lines_exit_2_name_their_line_and_keep_outputs_aligned(tmp_path, cap
     assert [(r["id"], r["ok"]) for r in results] == [("a", True), (None, False), ("b", False), ("c", False)]
     err = capsys.readouterr().err
     assert "line 2:" in err and "line 3: channel" in err and "line 4: send_at" in err
+
+
+def test_a_recipient_in_uk_has_the_quiet_hours_of_great_britain(tmp_path):
+    code, [result] = lint(tmp_path, [sms("uk-2300", "2026-11-26T23:00:00Z", country="UK")])
+    assert code == 1
+    assert codes(result) == ["quiet_hours"]
+    assert "Europe/London" in result["findings"][0]["detail"]
