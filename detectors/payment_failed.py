@@ -77,8 +77,9 @@ class Params(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     recovery_minutes: how long after an order's first failure a successful payment still
         counts as recovered without help (1..10080). Most customers who retry on their own
         do so within the hour; later than that, a reminder helps.
-    max_attempts: the attempt number (the event's ``attempt``, 1 when missing) at which a
-        failure fires at once, without waiting for the window (1..100).
+    max_attempts: the attempt number (the event's ``attempt``; when missing, one more than
+        the order's failures so far) at which a failure fires at once, without waiting for
+        the window (1..100).
     """
 
     recovery_minutes: Annotated[float, msgspec.Meta(ge=1, le=10080)] = 60.0
@@ -132,7 +133,6 @@ class PaymentFailed(Detector):
     def _failed(self, cust: CustomerState, event: ev.PaymentFailed, sched: Scheduler) -> list[Candidate]:
         episodes: dict[str, Episode] = cust.ext.setdefault(self.kind, {})
         ts = event.ts_us
-        attempt = event.attempt or 1
         ep = episodes.get(event.order_id)
         if ep is None:
             ep = episodes[event.order_id] = Episode(ts, event.amount, event.currency, [], 0)
@@ -140,6 +140,9 @@ class PaymentFailed(Detector):
             if len(episodes) > MAX_OPEN:
                 self._forget_oldest(episodes, sched)
         ep.codes.append(event.failure_code)
+        # ``attempt?`` is optional: without it this failure is the next of the order's episode
+        # (redeliveries are dropped before, by event_id), so three failures are three attempts.
+        attempt = event.attempt or ep.attempts + 1
         ep.attempts = max(ep.attempts, attempt)
         if ep.fired:
             return []

@@ -240,12 +240,22 @@ def zone(name: str) -> ZoneInfo | None:
         return None
 
 
+# Codes people write that ISO 3166-1 does not have: the United Kingdom's is GB, Greece's GR
+# (UK and EL are the EU's own), so a recipient in "UK" still has quiet hours.
+_COUNTRY_ALIASES = {"UK": "GB", "EL": "GR"}
+
+
 @lru_cache(maxsize=512)
 def country_zones(country: str) -> tuple[str, ...]:
-    """The IANA zones of an ISO 3166-1 alpha-2 country (CLDR's territory zones via Babel), () if unknown."""
+    """The IANA zones of an ISO 3166-1 alpha-2 country (CLDR's territory zones via Babel), () if unknown.
+
+    >>> country_zones("uk") == country_zones("GB") == ("Europe/London",)
+    True
+    """
     from babel.core import get_global  # CLDR data, loaded only when a recipient has no time zone
 
-    zones = get_global("territory_zones").get(country.upper(), ())
+    code = country.upper()
+    zones = get_global("territory_zones").get(_COUNTRY_ALIASES.get(code, code), ())
     return tuple(z for z in zones if zone(z) is not None)
 
 

@@ -160,3 +160,32 @@ def test_an_address_without_a_postal_code_is_complete_where_there_are_none(tmp_p
     [problem] = triggers
     assert (problem["kind"], problem["order_id"]) == ("data_quality", "O-3")
     assert [r["code"] for r in problem["reasons"]] == ["no_postal_code"]
+
+
+def test_three_failed_payments_without_attempt_numbers_are_three_attempts(tmp_path):
+    """`attempt?` is optional: the third failure of an order is its third attempt, which fires
+    at once (`[detectors.payment_failed] max_attempts` 3) instead of waiting out the window."""
+    placed = ORDER % dict(id="e0", ts="2026-11-01T08:00:00Z", c="anna", o="O-1")
+    failures = ['{"event_id": "f%d", "type": "payment.failed", "ts": "2026-11-01T08:0%d:00Z", "customer_id": "anna",'
+                ' "order_id": "O-1", "amount": 50, "currency": "EUR", "failure_code": "card_declined"}' % (n, n)
+                for n in (1, 3, 5)]
+    code, triggers = backtest(tmp_path, "\n".join([placed, *failures, failures[1],  # a redelivery counts once
+                                                   SESSION % dict(id="t", ts="2026-11-01T12:00:00Z", c="bob")]) + "\n")
+    assert code == 0
+    [failed] = triggers
+    assert (failed["kind"], failed["fired_at"]) == ("payment_failed", "2026-11-01T08:05:00Z")
+    assert failed["evidence"]["attempts"] == 3
+    assert failed["evidence"]["fired_because"] != "not_recovered"
+
+
+def test_a_tier_written_in_capitals_is_still_a_vip(tmp_path):
+    profile = ('{"event_id": "u1", "type": "customer.updated", "ts": "2026-11-01T08:00:00Z", "customer_id": "anna",'
+               ' "tier": "VIP", "name": "Anna"}')
+    code, triggers = backtest(tmp_path, "\n".join([profile, ORDER % dict(id="e1", ts="2026-11-01T10:00:00Z", c="anna",
+                                                                          o="O-1"),
+                                                   DISPUTE % dict(id="e2", ts="2026-11-02T10:00:00Z", c="anna", o="O-1")])
+                              + "\n")
+    assert code == 0
+    [dispute] = triggers
+    assert dispute["customer"]["segment"] == "vip"
+    assert dispute["customer"]["tier"] == "vip"

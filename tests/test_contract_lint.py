@@ -149,3 +149,23 @@ def test_bad_lines_exit_2_name_their_line_and_keep_outputs_aligned(tmp_path, cap
     assert [(r["id"], r["ok"]) for r in results] == [("a", True), (None, False), ("b", False), ("c", False)]
     err = capsys.readouterr().err
     assert "line 2:" in err and "line 3: channel" in err and "line 4: send_at" in err
+
+
+def test_a_recipient_in_uk_has_the_quiet_hours_of_great_britain(tmp_path):
+    code, [result] = lint(tmp_path, [sms("uk-2300", "2026-11-26T23:00:00Z", country="UK")])
+    assert code == 1
+    assert codes(result) == ["quiet_hours"]
+    assert "Europe/London" in result["findings"][0]["detail"]
+
+
+def test_a_long_message_is_reviewed_to_its_end(tmp_path):
+    """A 50 kB reply (a thread quoted below it) with a card number and a placeholder at the end."""
+    body = "Hello Anna,\n\n" + "> Your order is on its way and should arrive soon.\n" * 1000 + \
+        "\nCard on file: 4111 1111 1111 1111. Best, {{agent_name}}"
+    assert len(body) > 50_000
+    code, [result] = lint(tmp_path, [{"id": "long", "channel": "email", "body": body, "purpose": "service"}])
+    assert code == 1
+    assert codes(result) == ["placeholder", "sensitive_data"]
+    spans = {f["code"]: f["span"] for f in result["findings"]}
+    assert body[slice(*spans["placeholder"])] == "{{agent_name}}"
+    assert body[slice(*spans["sensitive_data"])] == "4111 1111 1111 1111"

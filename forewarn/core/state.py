@@ -269,7 +269,9 @@ class CustomerState(msgspec.Struct):
                 if event.email_verified is not None:
                     self.email_verified = event.email_verified
                 if event.tier is not None:
-                    self.tier = _intern(clean(event.tier, TIER_MAX))
+                    tier = clean(event.tier, TIER_MAX)
+                    # "VIP", "Vip": the one tier routing reads is matched in any case
+                    self.tier = "vip" if tier is not None and tier.casefold() == "vip" else _intern(tier)
                 if event.name is not None:
                     self.name = clean(event.name, NAME_MAX)
                 if event.phone is not None:
