@@ -175,7 +175,7 @@ class _Lists:
         self.formal_greetings: set[str] = set()
         self.greetings: set[str] = set()
 
-    def load(self, data: dict, source: str) -> None:
+    def load(self, data: dict, source: str, lang: str = "") -> None:
         for table, value in data.items():
             if table == "language":
                 continue
@@ -186,8 +186,8 @@ class _Lists:
                 for group, entries in value.items():
                     if group not in self.TABLES[table]:
                         raise PhraseError(f"{where}: unknown list {group!r}; allowed: {list(self.TABLES[table])}")
-                    self.lists[table].add(entries, f"{where} {group}", group)
-                    self.all.add(entries, f"{where} {group}", f"{table}:{group}")
+                    self.lists[table].add(entries, f"{where} {group}", group, lang)
+                    self.all.add(entries, f"{where} {group}", f"{table}:{group}", lang)
             elif table == "negation":
                 for w in _strings(value.get("words", []), where):
                     (self.negation_prefixes if w.endswith("'") else self.negation).add(fold(w))
@@ -271,6 +271,8 @@ _PLACEHOLDERS = re.compile(
     r"|\{%[^{}\n]{0,80}%\}"                       # {% if x %}
     r"|\{\s{0,3}[A-Za-z_][\w.\-]{0,40}\s{0,3}\}"  # {name}, {order.id}
     r"|\{\d{1,2}\}"                               # {0}
+    r"|\{[!$]\s{0,3}[A-Za-z_][\w.]{0,60}\s{0,3}\}"   # {!Contact.FirstName} (Salesforce), {$name} (Smarty)
+    r"|\[\[\s{0,3}[A-Za-z_][\w.\- ]{0,40}\s{0,3}\]\]"  # [[name]]
     r"|\$\{[\w.]{1,40}\}"                         # ${name}
     r"|\$[A-Z][A-Z0-9]*_[A-Z0-9_]+\b|\$(?:NAME|FIRSTNAME|ORDER|ORDERID|AMOUNT|DATE|EMAIL|VAR)\b"  # $FIRST_NAME
     r"|%\([\w.]{1,40}\)[sdifr]"                   # %(name)s
@@ -282,7 +284,12 @@ _PLACEHOLDERS = re.compile(
 # A template's default for a name, left in after a greeting ("Dear Customer Name,").
 _NAME_SLOTS = frozenset({"name", "first name", "firstname", "customer name", "full name", "vorname", "kundenname", "nom",
                          "prenom", "nombre", "nome", "primeiro nome", "client name", "fname"})
-_BRACKETED = re.compile(r"\[\s{0,3}([^\[\]\n]{1,40}?)\s{0,3}\]|<\s{0,3}([A-Za-z][\w ]{0,40}?)\s{0,3}>")
+_BRACKETED = re.compile(r"\[\s{0,3}([^\[\]\n]{1,40}?)\s{0,3}\]|<<\s{0,3}([^<>\n]{1,40}?)\s{0,3}>>|«\s{0,3}([^«»\n]{1,40}?)\s{0,3}»"
+                        r"|<\s{0,3}([A-Za-z][\w ]{0,40}?)\s{0,3}>")
+# Words a bracketed slot name is made of besides the vocabulary ("[Nombre del cliente]", "[Your order number]").
+_SLOT_FILLERS = frozenset({"de", "del", "do", "da", "du", "des", "der", "of", "the", "your", "ihr", "ihre", "votre", "tu", "su",
+                           "seu", "sua", "insert", "customer", "no", "nr", "n"})
+_CAMEL = re.compile(r"[A-Z][a-z]+(?:[A-Z][a-z]*)+")  # FirstName, OrderNo: a merge field's name
 _HTML_ELEMENTS = frozenset(
     "a abbr address area article aside audio b base bdi bdo blockquote body br button canvas caption center cite code "
     "col colgroup data dd del details dfn dialog div dl dt em embed fieldset figcaption figure font footer form h1 h2 "
@@ -297,7 +304,7 @@ _VALUE_END = (r"(?=\s{0,2}(?:[,;)]|\.(?!\d)|$)|\s(?:has|have|is|was|will|ist|wur
 _BLANK_VALUE = re.compile(r"(?<!\d)(?<!\d\s)(?:[€$£]|\b(?:EUR|USD|GBP|BRL)\b)" + _VALUE_END + r"|#" + _VALUE_END
                           + r"|(?<=\w):[ \t]{0,2}(?=[.,;](?:\s|$))", re.M)
 _NULL_WORDS = ("None", "null", "undefined", "NaN", "nan")
-_PLACEHOLDER_CUES = ("{", "$", "%", "*|", "[object Object]", "Invalid Date", "NaN")  # in every _PLACEHOLDERS match
+_PLACEHOLDER_CUES = ("{", "$", "%", "*|", "[[", "[object Object]", "Invalid Date", "NaN")  # in every _PLACEHOLDERS match
 _BLANK_VALUE_CUES = ("€", "$", "£", "#", ":", "EUR", "USD", "GBP", "BRL")  # in every _BLANK_VALUE match
 # A greeting and what follows it, up to a comma, "!" or ":" (or a blank value): "Dear ,", "Hallo None".
 # The words are possessive (++): a word cut short is followed by a letter, where no match can go on.
@@ -311,12 +318,19 @@ _CARD_CONTEXT_NOT = re.compile(r"\b(?:order|orders|bestell\w*|auftrag\w*|command
                                r"(?:\W{1,3}(?:number|no|nr|id|code|nummer|numero|de suivi|de seguimiento|de rastreio))?"
                                r"(?:\W{1,3}(?:is|ist|lautet|est|es|e))?[^a-z]{0,8}$"
                                r"|\+\W{0,4}$")
-_CODE_VALUE = re.compile(r"\W{0,3}(?:(?:is|ist|lautet|est|es|e|sera|will be)\W{1,3})?(\d{4,8}|\d{3}[ \-]\d{3})\b")
+_AMEX_LAYOUT = re.compile(r"\d{4}([ \-])\d{6}\1\d{4,5}")
+_CODE_VALUE = re.compile(r"(?:\W{0,3}(?:(?:is|ist|lautet|est|es|e|sera|will be)\W{1,3})?"
+                         # or a few words, then ":" or "is": "Einmalcode für die Anmeldung: 583920"
+                         r"|(?:\W{1,3}[a-z']{1,20}){1,3}?(?:\s{0,2}:|\s(?:is|ist|lautet|est|es|e|sera))\s{1,3})"
+                         r"(\d{4,8}|\d{3}[ \-]\d{3})\b(?![.,]?\s?\d)")
 # "Use 445566 as your login code", "482913 is your verification code"
 _CODE_FIRST = re.compile(r"(?<![\d.,#])(\d{4,8}|\d{3}[ \-]\d{3})\W{0,3}(?:is|as|ist|est|es|e|sera|als|comme|como)\W{1,3}"
                          r"(?:your|ihr|dein|votre|ton|tu|su|seu|o seu|teu|o teu)\W{1,3}(?:[a-z\-]+\W{1,3}){0,2}?"
                          r"(?:code|passcode|pin|tan|otp|codigo|password|passwort|mot de passe|senha|contrasena|clave)\b")
-_CVV_VALUE = re.compile(r"\W{0,3}(?:(?:is|ist|lautet|est|es|e)\W{1,3})?(\d{3,4})\b")
+# The value may follow a few words and sit in brackets ("The CVC you gave us (418)", "est bien 382"),
+# but not a card's last four ("the CVC of the card ending 4242").
+_CVV_VALUE = re.compile(r"(?:\W{1,3}(?!ending|endet|endung|termin|final|finissant|par\b|por\b)[a-z']{1,20}){0,3}?"
+                        r"\W{0,3}(?:(?:is|was|ist|war|lautet|est|etait|es|era|fue|e|foi)\W{1,3})?\(?(\d{3,4})\b(?![.,]?\s?\d)")
 _PASSWORD_VALUE = re.compile(r"(?:\s[a-z]{3,15}){0,2}?(\s{0,2}[:=]\s{0,2}|\s{1,2}(?:is|ist|lautet|est|es|e)\s{0,2}:?\s{0,2})[\"'“«]?([^\s\"'”»]{3,64})")
 _SHOUT_WORD = re.compile(r"[\w'’-]+")
 _PUNCT_RUN = re.compile(r"[!?¡¿]{3,}")
@@ -340,7 +354,7 @@ class Checker:
         self._by_lang: dict[str, _Lists] = {}
         for lang in LANGUAGES:
             lists = _Lists()
-            lists.load(_read_toml(phrases_dir / f"{lang}.toml", "phrases"), f"outreach/phrases/{lang}.toml")
+            lists.load(_read_toml(phrases_dir / f"{lang}.toml", "phrases"), f"outreach/phrases/{lang}.toml", lang)
             self._by_lang[lang] = lists
         for i, path in enumerate(self.settings.phrase_files):
             what = f"compliance.phrase_files[{i}]"
@@ -349,7 +363,7 @@ class Checker:
             if lang != "*" and lang not in LANGUAGES:
                 raise PhraseError(f"{what} = {path!r}: language = {lang!r}; allowed: '*' or one of {list(LANGUAGES)}")
             for target in LANGUAGES if lang == "*" else (lang,):
-                self._by_lang[target].load(data, f"{path}")
+                self._by_lang[target].load(data, f"{path}", target)
         # Every list a message can be read with, merged once: its language and English, or all five.
         self._merged: dict[frozenset, _Lists] = {}
         for langs in [frozenset({lang, "en"}) for lang in LANGUAGES] + [frozenset(LANGUAGES)]:
@@ -531,7 +545,7 @@ class Checker:
         for m in found_all.get(table, ()):
             if (negatable is True or (negatable and m.group in negatable)) and self._negated(v.folded, m, lists):
                 continue
-            if m.group == "nominal" and self._reported_as_done(v.folded, m, lists):
+            if m.group == "nominal" and self._reported_as_done(v.folded, m, self._by_lang.get(m.lang, lists)):
                 continue
             found.append(m)
         return found
@@ -558,7 +572,9 @@ class Checker:
 
     @staticmethod
     def _reported_as_done(text: str, m: Match, lists: _Lists) -> bool:
-        """The sentence around a named refund/credit/discount reports it as done, with nothing promised."""
+        """The sentence around a named refund/credit/discount reports it as done, with nothing promised
+        (read with the lists of the language the phrase is from: Portuguese "devolvemos" is also a
+        past tense, Spanish "te devolvemos el dinero" is a promise)."""
         lo = max(0, m.start - 200)
         starts = [x.end() for x in _SENTENCE_END.finditer(text, lo, m.start)]
         start = starts[-1] if starts else lo
@@ -572,16 +588,19 @@ class Checker:
         if _has_any(raw, _PLACEHOLDER_CUES):
             for m in _PLACEHOLDERS.finditer(raw):
                 add("placeholder", f"unfilled placeholder {quote(m.group())}", m.span(), raw_span=True)
-        for m in _BRACKETED.finditer(raw) if "[" in raw or "<" in raw else ():
-            inner = m.group(1) if m.group(1) is not None else m.group(2)
+        for m in _BRACKETED.finditer(raw) if "[" in raw or "<" in raw or "«" in raw else ():
+            inner = next(g for g in m.groups() if g is not None)
             name = fold(inner)
-            tag_like = m.group(2) is not None
+            tag_like = m.group(4) is not None
+            merge_field = m.group(2) is not None or m.group(3) is not None  # <<...>>, «...»: mail merge
             is_caps = re.fullmatch(r"[A-Z][A-Z0-9_ ]*", inner.strip()) is not None
             if tag_like and name.split(" ")[0] in _HTML_ELEMENTS and not ("_" in inner):
                 continue
-            vocab = name in lists.placeholder_words or any(
-                name.replace(p, "").strip() in lists.placeholder_words for p in ("insert ", "your ", "customer "))
-            if vocab or (is_caps and "_" in inner) or (is_caps and tag_like and len(inner.strip()) > 1):
+            if m.group(3) is not None and " " in inner.strip():
+                continue  # « a quotation » in French or Swiss text is not a field
+            vocab = name in lists.placeholder_words or _slot_name(name, lists.placeholder_words)
+            if (vocab or (is_caps and "_" in inner) or (is_caps and tag_like and len(inner.strip()) > 1)
+                    or (merge_field and _CAMEL.fullmatch(inner.strip()))):
                 add("placeholder", f"unfilled placeholder {quote(m.group())}", m.span(), raw_span=True)
         if _has_any(v.plain, _NULL_WORDS):
             for m in _NULLISH.finditer(v.plain):
@@ -616,8 +635,10 @@ class Checker:
             digits = re.sub(r"\D", "", m.group())
             if not (13 <= len(digits) <= 19 and _luhn(digits) and _issuer(digits)):
                 continue
-            if not _card_grouping(m.group()) or _CARD_CONTEXT_NOT.search(text[max(0, m.start() - 40):m.start()]):
+            if not _card_grouping(m.group()):
                 continue
+            if not _AMEX_LAYOUT.fullmatch(m.group()) and _CARD_CONTEXT_NOT.search(text[max(0, m.start() - 40):m.start()]):
+                continue  # an order or parcel number; no such number is written 4-6-5 like an Amex
             add("sensitive_data", f"a card number ({len(digits)} digits, ending {digits[-4:]})", m)
         for table, value_rx, what in (("otp", _CODE_VALUE, "a one-time code"), ("cvv", _CVV_VALUE, "a card security code")):
             for cue in found.get(table, ()):
@@ -720,6 +741,12 @@ _UNSUB_LINK = re.compile(r"(?i)(?:href|url)\s{0,3}=\s{0,3}[\"']?[^\"'\s>]{0,300}
 
 def _opt_out_link(raw: str) -> bool:
     return _UNSUB_LINK.search(raw[:200_000]) is not None
+
+
+def _slot_name(name: str, vocabulary: set[str]) -> bool:
+    """A bracketed name made of slot words: "nombre cliente", "your order number", "order_date"."""
+    words = [w for w in re.split(r"[\s_.\-]+", name) if w and w not in _SLOT_FILLERS]
+    return bool(words) and len(words) <= 4 and (" ".join(words) in vocabulary or all(w in vocabulary for w in words))
 
 
 def _has_any(text: str, needles: tuple[str, ...]) -> bool:

@@ -49,6 +49,7 @@ class Match:
     group: str  # which list of a code it came from ("phrases", "nominal", ...)
     has_gap: bool
     literals: frozenset = frozenset()  # the entry's own words (a negation check skips them: "at no extra cost")
+    lang: str = ""  # the language of the list it came from ("" when not told)
 
 
 @dataclass(slots=True)
@@ -58,6 +59,7 @@ class _Entry:
     has_gap: bool
     table: str = ""
     literals: frozenset = frozenset()
+    lang: str = ""
 
 
 def _parse(tokens: list[str], pos: int, source: str, entry: str):
@@ -193,7 +195,7 @@ class PhraseList:
         out.add(entries, source, group)
         return out
 
-    def add(self, entries, source: str, group: str = "phrases") -> None:
+    def add(self, entries, source: str, group: str = "phrases", lang: str = "") -> None:
         self._cache.clear()
         if isinstance(entries, str) or not isinstance(entries, list):
             raise PhraseError(f"{source}: expected a list of strings, got {type(entries).__name__}")
@@ -208,7 +210,7 @@ class PhraseList:
                 words, stems, number = _firsts(items)
                 table, _, name = group.rpartition(":")
                 compiled = _Entry(re.compile(_rx(items)), name, any(i[0] == "g" for i in items), table,
-                                  frozenset(_literals(items)))
+                                  frozenset(_literals(items)), lang)
             except (re.error, PhraseError) as exc:
                 raise PhraseError(f"{source}: {entry!r}: {exc}") from None
             for w in words:
@@ -290,6 +292,6 @@ class PhraseList:
             for table, (m, entry) in best.items():
                 found = out.setdefault(table, [])
                 if len(found) < limit:
-                    found.append(Match(start, m.end(), m.group(), entry.group, entry.has_gap, entry.literals))
+                    found.append(Match(start, m.end(), m.group(), entry.group, entry.has_gap, entry.literals, entry.lang))
                 taken[table] = m.end()
         return out

@@ -257,6 +257,46 @@ def test_order_tracking_and_phone_numbers_are_not_card_numbers():
         assert only("sensitive_data", body) == [], body
 
 
+def test_a_secret_after_a_few_words_or_in_brackets_is_still_a_secret():
+    for body in ["The CVC you gave us (418) didn't match.", "Ihr Einmalcode für die Anmeldung: 583920.",
+                 "Le code au dos de la carte est bien 382 ?", "Digite o código 447120 no aplicativo."]:
+        assert [f.code for f in only("sensitive_data", body)] == ["sensitive_data"], body
+    # ... but not a card's last four, nor a phone number after a warning about the CVV
+    for body in ["The CVC of the card ending 4242 was wrong.",
+                 "Never share your CVV. If in doubt, call us on 0800 123 4567."]:
+        assert only("sensitive_data", body) == [], body
+
+
+def test_an_amex_written_4_6_5_is_a_card_even_after_the_word_order():
+    [f] = only("sensitive_data", "Carte utilisée pour la commande : 3714 496353 98431.")
+    assert f.detail == "a card number (15 digits, ending 8431)"
+    assert only("sensitive_data", "Card payment for order 4539 1488 0343 6467 failed.") == []
+
+
+def test_a_refund_in_the_present_tense_is_read_in_its_own_language():
+    """Without ``language`` all five lists apply; Portuguese "devolvemos" is also a past tense
+    (a refund reported as done), the same word in Spanish with "te" promises one."""
+    assert codes("Te devolvemos el dinero íntegro en 24 horas.", purpose="reply") == ["risky_promise"]
+    assert codes("Já devolvemos o valor de R$ 89,90 no seu cartão.", purpose="reply") == []
+    assert codes("Se não chegar até amanhã, devolvemos o valor do frete em dobro.", purpose="reply") == ["risky_promise"]
+
+
+@pytest.mark.parametrize("body,found", [
+    ("Hi {!Contact.FirstName}, your slot is confirmed.", "{!Contact.FirstName}"),
+    ("Liebe «Vorname», danke für Ihre Bestellung.", "«Vorname»"),
+    ("Dear <<FirstName>>, thank you.", "<<FirstName>>"),
+    ("Estimado/a [NOMBRE CLIENTE]: gracias.", "[NOMBRE CLIENTE]"),
+])
+def test_merge_fields_of_other_tools_are_placeholders(body, found):
+    [f] = only("placeholder", body)
+    assert body[f.span[0]:f.span[1]] == found
+
+
+def test_quoted_words_are_not_merge_fields():
+    for body in ["Klicken Sie auf «Bestellen», um fortzufahren.", "Le mot « soldes » est partout."]:
+        assert only("placeholder", body) == [], body
+
+
 # --- warnings ------------------------------------------------------------------------
 
 def test_spam_phrases_and_shouting_warn_but_do_not_block():

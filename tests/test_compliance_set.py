@@ -22,6 +22,12 @@ ROOT = Path(__file__).resolve().parents[1]
 SET = ROOT / "tests" / "data" / "compliance_set.jsonl"
 # Written after the lists, measured once before any fix (recall 0.76), then used to fix them.
 HOLDOUT = ROOT / "tests" / "data" / "compliance_holdout.jsonl"
+# Written blind by a second hand from the contract and the code descriptions, committed before the
+# first run (recall 0.80, one clean message blocked), then used to widen the lists: docs/compliance.md.
+HOLDOUT2 = ROOT / "tests" / "data" / "compliance_holdout2.jsonl"
+# Written after that widening, in other words again and with the traps it could fall into ("as
+# promised", "a mi juicio", "nos avocats bio"): whether the fix generalises, not an estimate.
+VARIANTS = ROOT / "tests" / "data" / "compliance_variants.jsonl"
 spec = importlib.util.spec_from_file_location("compliance_quality", ROOT / "scripts" / "compliance_quality.py")
 quality = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(quality)
@@ -45,10 +51,17 @@ def test_the_set_covers_every_code_and_language_with_clean_messages():
     assert sum(1 for row in LABELLED if not row["expected"]) >= 50
 
 
-@pytest.mark.parametrize("path,keep_language", [(SET, True), (HOLDOUT, True), (SET, False)],
-                         ids=["set", "holdout", "set-without-language"])
-def test_lint_finds_the_planted_findings_and_blocks_no_clean_message(tmp_path, path, keep_language):
-    """Without ``language`` (lint lines need not carry it) every language's lists apply."""
+# (set, keep its language fields, overall recall, per-code recall, precision) a change must not go below.
+SETS = [(SET, True, 0.9, 0.75, 0.95), (HOLDOUT, True, 0.9, 0.75, 0.95), (SET, False, 0.9, 0.75, 0.95),
+        (HOLDOUT2, True, 0.97, 0.9, 0.97), (HOLDOUT2, False, 0.97, 0.9, 0.97), (VARIANTS, False, 0.9, 0.75, 0.95)]
+
+
+@pytest.mark.parametrize("path,keep_language,min_recall,min_code_recall,min_precision", SETS,
+                         ids=["set", "holdout", "set-without-language", "holdout2", "holdout2-without-language",
+                              "variants-without-language"])
+def test_lint_finds_the_planted_findings_and_blocks_no_clean_message(tmp_path, path, keep_language, min_recall,
+                                                                     min_code_recall, min_precision):
+    """Without ``language`` (lint lines need not carry it, and the contract's do not) every language's lists apply."""
     source = tmp_path / "input.jsonl"
     rows = labelled(path)
     source.write_text("".join(json.dumps({k: v for k, v in row.items() if keep_language or k != "language"}) + "\n"
@@ -59,9 +72,18 @@ def test_lint_finds_the_planted_findings_and_blocks_no_clean_message(tmp_path, p
     results = [json.loads(line) for line in out.read_text().splitlines()]
     report = quality.score(labelled(path), results)
     assert report["clean_blocked"] == [], report["clean_blocked"]
-    assert report["recall"] >= 0.9, quality.table(report)
+    assert report["recall"] >= min_recall, quality.table(report)
+    assert report["precision"] >= min_precision, quality.table(report)
     for code_name, row in report["per_code"].items():
-        assert row["recall"] is None or row["recall"] >= 0.75, (code_name, row)
+        assert row["recall"] is None or row["recall"] >= min_code_recall, (code_name, row)
+
+
+def test_holdout2_spreads_over_the_five_languages_with_clean_messages():
+    rows = labelled(HOLDOUT2)
+    assert len(rows) >= 150
+    by_language = Counter(row["id"].split("-")[1] for row in rows)
+    assert all(by_language[lang] >= 25 for lang in LANGUAGES), by_language
+    assert sum(1 for row in rows if not row["expected"]) >= 50
 
 
 def test_the_score_fails_when_findings_are_missing():
