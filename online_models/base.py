@@ -25,7 +25,7 @@ from typing import Any, ClassVar, Generic, NamedTuple, TypeVar
 
 # Bumped when a model's pickled layout changes incompatibly: an older checkpoint is then
 # ignored (the models start fresh) rather than half-loaded.
-FORMAT = 1
+FORMAT = 2  # 2: the intent model became complement naive Bayes in numpy
 
 
 class Observation(NamedTuple):
