@@ -133,9 +133,13 @@ class ModelSet:
         """Take over the learned state in ``data``, in place (detectors keep their references).
 
         Returns the kinds restored. A kind missing from ``data`` (a model added since) keeps
-        its fresh state; a checkpoint of another format restores nothing.
+        its fresh state; a checkpoint of another format, or naming model classes this code no
+        longer has, restores nothing.
         """
-        fmt, saved = pickle.loads(data)
+        try:
+            fmt, saved = pickle.loads(data)
+        except (AttributeError, ImportError):  # written by code whose model classes are gone
+            return []
         if fmt != FORMAT:
             return []
         restored = []
