@@ -1,11 +1,12 @@
 """The intent model: which of the store's intents a customer's message is, learned from agents' labels.
 
-An online text classifier (River): the hashed word, word-pair and character-n-gram features of
-:mod:`online_models.text_features` into River's multinomial naive Bayes
-(:class:`SparseMultinomialNB`: the same model, scored faster). Naive Bayes learns a label in
-one pass (a few counters), takes a new intent whenever the first label of it arrives (the
-intent set is open), and was the strongest and cheapest of the online text classifiers we
-measured at a few hundred to a few thousand labels (docs/triage.md, "Measured").
+An online text classifier: the hashed word, word-pair and character-n-gram features of
+:mod:`online_models.text_features` (River's feature hasher) into complement naive Bayes
+(:class:`HashedComplementNB`, numpy). Naive Bayes learns a label in one pass (a few
+counters), takes a new intent whenever the first label of it arrives (the intent set is
+open); of the online learners measured (multinomial and complement naive Bayes, softmax
+regression by SGD) complement naive Bayes was the most accurate, on the stream's own
+phrasings and on phrasings it was never taught (docs/triage.md, "Measured").
 
 It predicts before it learns. A message is scored with what was learned from the labels read
 before it (in event time); its features then wait in ``pending``, keyed by (customer,
@@ -18,15 +19,14 @@ a store seeds it by replaying its helpdesk export through ``forewarn backtest`` 
 
 **Confidence** is calibrated online, so ``[triage] min_confidence = 0.9`` means "of the
 messages given at least 0.9, at least nine in ten have the right intent". The classifier's
-raw probability (naive Bayes is notoriously over-confident) is only a ranking; each label
-scores the prediction made before it into a histogram of raw probability (``BINS`` bins) of
-right and wrong answers, counts decaying with a half-life of ``CALIBRATION_HALF_LIFE``
-labels so that it follows the model as it improves. A prediction's confidence is the
-accuracy of all earlier predictions at or above its raw probability — a lower bound
-(Wilson, 95 %) on it, so that a handful of lucky answers do not claim 1.0 — made monotone
-(a higher raw probability never gets a lower confidence). Before ``MIN_CALIBRATION``
-labels have been scored the confidence is 0: the model is not trusted until it has been
-checked.
+raw probability (naive Bayes is notoriously over-confident), times the share of the message's
+words it has met, is only a ranking; each label scores the prediction made before it into a
+histogram of that rank (``BINS`` bins) of right and wrong answers, counts decaying with a
+half-life of ``CALIBRATION_HALF_LIFE`` labels so that it follows the model as it improves.
+A prediction's confidence is the accuracy of the earlier predictions ranked *like it*
+(:class:`Calibration`: isotonic over the bins, a Wilson 95 % lower bound so that a handful of
+lucky answers do not claim 1.0, monotone). Before ``MIN_CALIBRATION`` labels have been scored
+the confidence is 0: the model is not trusted until it has been checked.
 
 >>> m = IntentModel()
 >>> m.predict("c1", "m0", None, "where is my parcel", 0)
