@@ -56,6 +56,17 @@ def _count(counts: Counter) -> None:
         metrics.EVENTS.labels(topic, typ).inc(n)
 
 
+def _invalid(item: ev.Invalid, source: str, watermark: int, now: float) -> tuple:
+    """The dead-letter item of a refused line (counted in ``forewarn_events_invalid_total``)."""
+    metrics.INVALID.labels(item.reason).inc()
+    return (INVALID, None, (item.raw, item.error, source, item.reason), watermark, now)
+
+
+def _topic_and_type(item: ev.AnyEvent) -> tuple[str, str]:
+    tag = item.__struct_config__.tag
+    return ev.TOPIC_OF_TYPE[tag], tag
+
+
 def share_of(customer_id: str, shares: int) -> int:
     """The partition of a multi-process backtest a customer belongs to: crc32, the same in every process."""
     return zlib.crc32(customer_id.encode()) % shares
@@ -67,10 +78,14 @@ class _LinesPartition(StatefulSourcePartition):
     ``share`` ``(index, count)``: emit only the events of customers :func:`share_of` puts in
     partition ``index`` (as ``SHARE`` items), with the watermark moves of everyone else's as
     ticks; the first partition alone emits and counts the invalid lines.
+    ``progress(n)`` after each batch: the lines of it this partition owns (all of them without a
+    share; with shares, each line is owned by one: its customer's, an invalid one by the first),
+    so the partitions of a backtest together report each line once.
     """
 
     def __init__(self, lines: Iterator[Line], lateness_us: int, key_of: Callable[[str], str],
-                 batch_size: int, start: int, limits: TimeLimits, share: tuple[int, int] | None = None) -> None:
+                 batch_size: int, start: int, limits: TimeLimits, share: tuple[int, int] | None = None,
+                 progress: Callable[[int], None] | None = None) -> None:
         self.lines = itertools.islice(lines, start, None)
         self.pos = start
         self.lateness_us = lateness_us
@@ -81,8 +96,15 @@ class _LinesPartition(StatefulSourcePartition):
         # judges every line against the same clock.
         self.started_us = now_us()
         self.share = share
+        self.progress = progress
         self.high = NEVER
         self.done = False
+
+    def _decode(self, raw: bytes, arrival_us: int | None) -> ev.AnyEvent | ev.Invalid:
+        item = ev.decode(raw)
+        if isinstance(item, ev.Invalid):
+            return item
+        return self.limits.vet(item, raw, self.started_us if arrival_us is None else arrival_us, self.high)
 
     def next_batch(self) -> list[tuple]:
         if self.done:
@@ -90,23 +112,23 @@ class _LinesPartition(StatefulSourcePartition):
         if self.share is not None:
             return self._share_batch()
         out = []
+        started = self.pos
         counts: Counter = Counter()
         now = time.time()
         for source, raw, arrival_us in itertools.islice(self.lines, self.batch_size):
             self.pos += 1
-            item = ev.decode(raw)
-            if not isinstance(item, ev.Invalid):
-                item = self.limits.vet(item, raw, self.started_us if arrival_us is None else arrival_us, self.high)
+            item = self._decode(raw, arrival_us)
             if isinstance(item, ev.Invalid):
-                metrics.INVALID.labels(item.reason).inc()
-                out.append((INVALID, None, (item.raw, item.error, source, item.reason), self.high, now))
+                out.append(_invalid(item, source, self.high, now))
                 continue
             ts = item.ts_us
             if ts > self.high:
                 self.high = ts
-            counts[(ev.TOPIC_OF_TYPE[item.__struct_config__.tag], item.__struct_config__.tag)] += 1
+            counts[_topic_and_type(item)] += 1
             out.append((EVENT, self.key_of(item.customer_id), item, self.high - self.lateness_us, now))
         _count(counts)
+        if self.progress is not None:
+            self.progress(self.pos - started)
         if len(out) < self.batch_size and self.pos == self._exhausted_at():
             # End of input: the watermark moves to the last event time (contract section 2).
             out.append((END, self.key_of(""), None, self.high, now))
@@ -120,24 +142,23 @@ class _LinesPartition(StatefulSourcePartition):
         ticks: list[tuple[int, int]] = []
         counts: Counter = Counter()
         now = time.time()
-        read = 0
+        read = owned = 0
         wm = self.high - self.lateness_us
         for source, raw, arrival_us in itertools.islice(self.lines, self.batch_size):
             self.pos += 1
             read += 1
-            item = ev.decode(raw)
-            if not isinstance(item, ev.Invalid):  # every share refuses the same events
-                item = self.limits.vet(item, raw, self.started_us if arrival_us is None else arrival_us, self.high)
+            item = self._decode(raw, arrival_us)  # every share refuses the same events
             if isinstance(item, ev.Invalid):
                 if index == 0:
-                    metrics.INVALID.labels(item.reason).inc()
-                    out.append((INVALID, None, (item.raw, item.error, source, item.reason), self.high, now))
+                    owned += 1
+                    out.append(_invalid(item, source, self.high, now))
                 continue
             ts = item.ts_us
             if ts > self.high:
                 self.high = ts
             if share_of(item.customer_id, shares) == index:
-                counts[(ev.TOPIC_OF_TYPE[item.__struct_config__.tag], item.__struct_config__.tag)] += 1
+                owned += 1
+                counts[_topic_and_type(item)] += 1
                 wm = self.high - self.lateness_us
                 out.append((SHARE, key, (self.pos, item, ticks), wm, now))
                 ticks = []
@@ -145,6 +166,8 @@ class _LinesPartition(StatefulSourcePartition):
                 wm = self.high - self.lateness_us
                 ticks.append((self.pos, wm))
         _count(counts)
+        if self.progress is not None:
+            self.progress(owned)
         if read < self.batch_size and self.pos == self._exhausted_at():
             out.append((END, key, (self.pos + 1, ticks), self.high, now))
             self.done = True
@@ -169,8 +192,9 @@ class LinesSource(FixedPartitionedSource):
 
     def __init__(self, opener: Callable[[], Iterator[Line]], lateness_us: int,
                  key_of: Callable[[str], str], limits: TimeLimits, batch_size: int = 2000,
-                 share: tuple[int, int] | None = None) -> None:
+                 share: tuple[int, int] | None = None, progress: Callable[[int], None] | None = None) -> None:
         self.opener = opener
+        self.progress = progress
         self.lateness_us = lateness_us
         self.key_of = key_of
         self.limits = limits
@@ -182,7 +206,7 @@ class LinesSource(FixedPartitionedSource):
 
     def build_part(self, step_id: str, for_part: str, resume_state: int | None) -> _LinesPartition:
         return _LinesPartition(self.opener(), self.lateness_us, self.key_of, self.batch_size, resume_state or 0,
-                               self.limits, self.share)
+                               self.limits, self.share, self.progress)
 
 
 class _Recorded(msgspec.Struct):
@@ -352,9 +376,7 @@ class _KafkaPartition(StatefulSourcePartition):
                 arrival = ts_ms * 1000 if ts_type != TIMESTAMP_NOT_AVAILABLE else int(now * 1_000_000)
                 item = self.limits.vet(item, raw, arrival, high)
             if isinstance(item, ev.Invalid):
-                metrics.INVALID.labels(item.reason).inc()
-                source = f"{self.topic}/{self.partition}/{msg.offset()}"
-                out.append((INVALID, None, (item.raw, item.error, source, item.reason), NEVER, now))
+                out.append(_invalid(item, f"{self.topic}/{self.partition}/{msg.offset()}", NEVER, now))
                 continue
             ts = item.ts_us
             if ts > high:
@@ -363,10 +385,11 @@ class _KafkaPartition(StatefulSourcePartition):
             out.append((EVENT, item.customer_id, item, NEVER, now))
         self.high = high
         caught_up = self._caught_up()  # also updates the lag gauge
-        if msgs:
-            self.quiet_since = None
-        elif caught_up:
-            if self.quiet_since is None:
+        if caught_up:
+            # At the end of its log, even right after a batch: it has delivered all it had, so
+            # it holds back no customer's events (the clock's frontier); idle counts from the
+            # last event it read.
+            if msgs or self.quiet_since is None:
                 self.quiet_since = now
         else:
             self.quiet_since = None
@@ -568,12 +591,15 @@ class _WakerPartition(StatelessSourcePartition):
         if self.stop is not None and self.stop.is_set():
             raise StopIteration
         wt = self.workers.current()
+        now = time.time()
+        # Customers whose events wait only for the frontier (apply_on_arrival), then those due on the watermark.
+        out = [(WAKE, key, None, NEVER, now) for key in wt.arrivals.pop_due(wt.clock.frontier() + 1)]
         wm = wt.clock.watermark()
         if wm == NEVER:
-            return []
-        now = time.time()
+            return out
         metrics.set_watermark(wm / 1e6)
-        return [(WAKE, key, None, wm, now) for key in wt.timers.pop_due(wm)]
+        out.extend((WAKE, key, None, wm, now) for key in wt.timers.pop_due(wm))
+        return out
 
     def next_awake(self) -> datetime:
         return datetime.now(timezone.utc) + self.interval
