@@ -25,6 +25,18 @@ pytestmark = [pytest.mark.services, pytest.mark.slow]
 ENGINE = {"allowed_lateness_seconds": 0, "idle_timeout_seconds": 2}
 
 
+def committed(recovery) -> int:
+    """The newest epoch committed in the recovery partition (0 = none yet)."""
+    path = recovery / "part-0.sqlite3"
+    if not path.exists():
+        return 0
+    try:
+        with sqlite3.connect(path, timeout=5) as db:
+            return db.execute("SELECT COALESCE(MAX(commit_epoch), 0) FROM commits").fetchone()[0]
+    except sqlite3.OperationalError:  # the partition is being initialised
+        return 0
+
+
 def first_commit(recovery) -> tuple[int, int] | None:
     """The newest committed epoch and the input offsets it holds (the events a restart from it
     does not read again), read in one transaction; None before the first commit."""
