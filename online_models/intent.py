@@ -15,7 +15,7 @@ that label. Pending messages are bounded in count (``max_pending``, oldest dropp
 in age (``pending_days``), and are pickled with the model, so a restart forgets neither what
 was learned nor what waits for a label. No public dataset, no pre-training: a fresh model
 knows nothing and says so (intent None, confidence 0) until the stream's own labels arrive;
-a store seeds it by replaying its helpdesk export through ``forewarn backtest`` (docs/triage.md).
+a store seeds it from its own helpdesk export (``forewarn triage seed``, :mod:`online_models.intent_seed`).
 
 **Confidence** is calibrated online, so ``[triage] min_confidence = 0.9`` means "of the
 messages given at least 0.9, at least nine in ten have the right intent". The classifier's
@@ -232,20 +232,30 @@ class HashedComplementNB:
         norm = (self.class_totals.sum() - self.class_totals + self.alpha * self.n_features)[:, None]
         return -np.log(others / norm).sum(axis=1)
 
-    def __getstate__(self) -> dict:
-        # Most of a row is zeros: pickled as (intent, feature, count) triples.
-        state = dict(self.__dict__)
+    def sparse(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The non-zero counts as (intent row, feature, count) arrays: most of a row is zeros."""
         rows, cols = np.nonzero(self.counts)
-        state["counts"] = (rows.astype(np.int32), cols.astype(np.int32), self.counts[rows, cols])
+        return rows.astype(np.int32), cols.astype(np.int32), self.counts[rows, cols]
+
+    def set_counts(self, classes: list[str], rows, cols, values, class_totals, class_labels) -> None:
+        """Take over counts given as by :meth:`sparse` (a checkpoint, a seed file)."""
+        self.classes = list(classes)
+        self.counts = np.zeros((len(self.classes), self.n_features), np.float32)
+        self.counts[rows, cols] = values
+        self.feature_totals = self.counts.sum(axis=0)
+        self.class_totals = np.array(class_totals, np.float64)
+        self.class_labels = np.array(class_labels, np.int64)
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state["counts"] = self.sparse()
         del state["feature_totals"]
         return state
 
     def __setstate__(self, state: dict) -> None:
         rows, cols, values = state.pop("counts")
         self.__dict__.update(state)
-        self.counts = np.zeros((len(self.classes), self.n_features), np.float32)
-        self.counts[rows, cols] = values
-        self.feature_totals = self.counts.sum(axis=0)
+        self.set_counts(self.classes, rows, cols, values, self.class_totals, self.class_labels)
 
 
 class IntentModel(OnlineModel):
@@ -278,27 +288,44 @@ class IntentModel(OnlineModel):
     def labels_seen(self) -> int:
         return self.learned
 
+    def _rank(self, x: list[int], words: list[int]) -> tuple[str | None, float, list[list], float]:
+        """(intent, raw probability the calibration ranks by, alternatives, confidence) of features ``x``."""
+        if not self.classifier.classes:
+            return None, 0.0, [], 0.0
+        scores = self.classifier.scores(x)
+        # Tempered to the evidence of EVIDENCE independent features (naive Bayes counts
+        # every n-gram as independent, so untempered it is all but 0 or 1): a ranking.
+        z = (scores - scores.max()) * (EVIDENCE / max(1, len(x)))
+        proba = np.exp(z)
+        proba /= proba.sum()
+        order = sorted(range(len(proba)), key=lambda i: (-proba[i], self.classifier.classes[i]))
+        ranked = [(self.classifier.classes[i], float(proba[i])) for i in order]
+        intent, top = ranked[0]
+        # Naive Bayes is as sure of a phrasing it has never seen as of one it has seen a
+        # hundred times: what the calibration ranks by is its probability times the share
+        # of the message's words and word pairs it has met before, so new wording ranks lower.
+        familiar = float(self.classifier.known(words).mean()) if words else 0.0
+        raw = top * familiar
+        alternatives = [[k, round(p, 4)] for k, p in ranked[1:1 + ALTERNATIVES]]
+        return intent, raw, alternatives, self.calibration.confidence(raw)
+
+    def teach(self, subject: str | None, body: str, intent: str) -> Prediction:
+        """One labelled message of a store's history (``forewarn triage seed``): predicted, then
+        learned at once, as the stream would have done — the calibration scores the prediction,
+        so the confidence is built from the history's own checked answers. Nothing is kept
+        waiting, and the prequential accuracy (``quality``) stays the live stream's."""
+        x, words = features(readable(subject, body))
+        predicted, raw, alternatives, confidence = self._rank(x, words)
+        if predicted is not None:
+            self.calibration.update(raw, predicted == intent)
+        self.classifier.learn(x, intent)
+        self.learned += 1
+        return Prediction(predicted, round(confidence, 4), alternatives, self.learned - 1)
+
     def predict(self, customer_id: str, message_id: str, subject: str | None, body: str, ts_us: int) -> Prediction:
         """Score a message with what has been learned so far; keep it for its label."""
         x, words = features(readable(subject, body))
-        intent, raw, alternatives, confidence = None, 0.0, [], 0.0
-        if self.classifier.classes:
-            scores = self.classifier.scores(x)
-            # Tempered to the evidence of EVIDENCE independent features (naive Bayes counts
-            # every n-gram as independent, so untempered it is all but 0 or 1): a ranking.
-            z = (scores - scores.max()) * (EVIDENCE / max(1, len(x)))
-            proba = np.exp(z)
-            proba /= proba.sum()
-            order = sorted(range(len(proba)), key=lambda i: (-proba[i], self.classifier.classes[i]))
-            ranked = [(self.classifier.classes[i], float(proba[i])) for i in order]
-            intent, top = ranked[0]
-            # Naive Bayes is as sure of a phrasing it has never seen as of one it has seen a
-            # hundred times: what the calibration ranks by is its probability times the share
-            # of the message's words and word pairs it has met before, so new wording ranks lower.
-            familiar = float(self.classifier.known(words).mean()) if words else 0.0
-            raw = top * familiar
-            alternatives = [[k, round(p, 4)] for k, p in ranked[1:1 + ALTERNATIVES]]
-            confidence = self.calibration.confidence(raw)
+        intent, raw, alternatives, confidence = self._rank(x, words)
         self._expire(ts_us)
         key = (customer_id, message_id)
         self.pending.pop(key, None)
