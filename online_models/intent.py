@@ -290,7 +290,7 @@ class IntentModel(OnlineModel):
 
     def _rank(self, x: list[int], words: list[int]) -> tuple[str | None, float, list[list], float]:
         """(intent, raw probability the calibration ranks by, alternatives, confidence) of features ``x``."""
-        if not self.classifier.classes:
+        if not self.classifier.classes or not words:  # no words ("?", an emoji): nothing to judge, a person reads it
             return None, 0.0, [], 0.0
         scores = self.classifier.scores(x)
         # Tempered to the evidence of EVIDENCE independent features (naive Bayes counts
