@@ -12,7 +12,8 @@ message (features, predict, flags, order, links) and per label (learn).
 and runs the model prequentially: predict, then learn the label. Then it scores, without
 learning them, messages of phrasing families it never learned (every family ``k`` with
 ``k % 3 == 2``) and of a language it never learned (``pt``), and reports accuracy and the
-accuracy of predictions at confidence >= c. Nothing here is a test: no number is asserted.
+accuracy of predictions at confidence >= c, and the reliability of the confidence (per bin:
+messages, share right). Nothing here is a test: no number is asserted.
 """
 
 from __future__ import annotations
@@ -101,6 +102,11 @@ def holdout(n: int, seed: int) -> dict:
             sel = [x for x in rows if x[1] >= c]
             out[f"share_conf_ge_{c}"] = round(len(sel) / max(1, len(rows)), 3)
             out[f"accuracy_conf_ge_{c}"] = round(sum(x[0] for x in sel) / len(sel), 4) if sel else None
+        # Reliability: per confidence bin [lo, hi), how many and how many right.
+        edges = (0.0, 0.5, 0.8, 0.9, 0.95, 1.01)
+        out["reliability"] = {
+            f"[{lo},{min(hi, 1.0)}{']' if hi > 1 else ')'}": [len(b), round(sum(x[0] for x in b) / len(b), 3) if b else None]
+            for lo, hi in zip(edges, edges[1:]) for b in [[x for x in rows if lo <= x[1] < hi]]}
         return out
 
     return {"learned_phrasings": summary(seen_rows), "learned_phrasings_after_2000": summary(seen_rows, 2000),

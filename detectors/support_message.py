@@ -45,6 +45,7 @@ Its ``EXAMPLE`` replayed (:func:`forewarn.engine.replay.example`): when, and the
 
 from __future__ import annotations
 
+import logging
 import re
 import zlib
 from typing import Annotated, Any, ClassVar
@@ -56,9 +57,13 @@ from detectors.message_flags import flags_in
 from forewarn.core import events as ev
 from forewarn.core.state import CustomerState
 from forewarn.core.timefmt import format_us
+from online_models import intent_seed
 from online_models.base import ModelPerWorker
 from online_models.intent import IntentModel
+from online_models.intent_seed import Seed
 from online_models.text_features import cut_quoted
+
+log = logging.getLogger("forewarn.triage")
 
 MAX_TEXT = 4000  # characters of subject + body read for flags and order numbers
 REMEMBERED_MESSAGES = 32  # message ids per customer kept to drop redeliveries
@@ -132,9 +137,27 @@ class SupportMessage(Detector):
                       body="Where is my parcel? It was due on Monday."),
     )
 
-    def __init__(self, params: Params) -> None:
+    def __init__(self, params: Params, seed: Seed | None = None) -> None:
         self.params = params
-        self.models = ModelPerWorker(lambda: IntentModel(params.max_pending, params.pending_days))
+        self.seed = seed
+        self.models = ModelPerWorker(self._fresh_model)
+
+    @classmethod
+    def from_config(cls, params: Params, config: Any) -> SupportMessage:
+        """With ``[triage] seed``: each worker's fresh model starts from that seed file (already
+        checked by the config; a checkpoint restored later replaces it)."""
+        seed = intent_seed.load(config.triage.seed) if config.triage.seed else None
+        if seed is not None:
+            log.info("intent models start from the seed %s: %d labels of %d intents (a model restored "
+                     "from a checkpoint keeps what it learned instead)", config.triage.seed, seed.labels,
+                     len(seed.labels_per_intent))
+        return cls(params, seed)
+
+    def _fresh_model(self) -> IntentModel:
+        model = IntentModel(self.params.max_pending, self.params.pending_days)
+        if self.seed is not None:
+            self.seed.apply(model)
+        return model
 
     def retune(self, params: Params, config: Any) -> SupportMessage:
         """New thresholds while running: read at each message; the model keeps what it learned

@@ -59,7 +59,7 @@ from typing import Any, ClassVar, Generic, NamedTuple, TypeVar
 
 # Bumped when a model's pickled layout changes incompatibly: an older checkpoint is then
 # ignored (the models start fresh) rather than half-loaded.
-FORMAT = 1
+FORMAT = 2  # 2: the intent model became complement naive Bayes in numpy
 
 
 class Observation(NamedTuple):
@@ -237,9 +237,13 @@ class ModelSet:
         """Take over the learned state in ``data``, in place (detectors keep their references).
 
         Returns the kinds restored. A kind missing from ``data`` (a model added since) keeps
-        its fresh state; a checkpoint of another format restores nothing.
+        its fresh state; a checkpoint of another format, or naming model classes this code no
+        longer has, restores nothing.
         """
-        fmt, saved = pickle.loads(data)
+        try:
+            fmt, saved = pickle.loads(data)
+        except (AttributeError, ImportError):  # written by code whose model classes are gone
+            return []
         if fmt != FORMAT:
             return []
         restored = []

@@ -1,11 +1,12 @@
 """The intent model: which of the store's intents a customer's message is, learned from agents' labels.
 
-An online text classifier (River): the hashed word, word-pair and character-n-gram features of
-:mod:`online_models.text_features` into River's multinomial naive Bayes
-(:class:`SparseMultinomialNB`: the same model, scored faster). Naive Bayes learns a label in
-one pass (a few counters), takes a new intent whenever the first label of it arrives (the
-intent set is open), and was the strongest and cheapest of the online text classifiers we
-measured at a few hundred to a few thousand labels (docs/triage.md, "Measured").
+An online text classifier: the hashed word, word-pair and character-n-gram features of
+:mod:`online_models.text_features` (River's feature hasher) into complement naive Bayes
+(:class:`HashedComplementNB`, numpy). Naive Bayes learns a label in one pass (a few
+counters), takes a new intent whenever the first label of it arrives (the intent set is
+open); of the online learners measured (multinomial and complement naive Bayes, softmax
+regression by SGD) complement naive Bayes was the most accurate, on the stream's own
+phrasings and on phrasings it was never taught (docs/triage.md, "Measured").
 
 It predicts before it learns. A message is scored with what was learned from the labels read
 before it (in event time); its features then wait in ``pending``, keyed by (customer,
@@ -14,19 +15,18 @@ that label. Pending messages are bounded in count (``max_pending``, oldest dropp
 in age (``pending_days``), and are pickled with the model, so a restart forgets neither what
 was learned nor what waits for a label. No public dataset, no pre-training: a fresh model
 knows nothing and says so (intent None, confidence 0) until the stream's own labels arrive;
-a store seeds it by replaying its helpdesk export through ``forewarn backtest`` (docs/triage.md).
+a store seeds it from its own helpdesk export (``forewarn triage seed``, :mod:`online_models.intent_seed`).
 
 **Confidence** is calibrated online, so ``[triage] min_confidence = 0.9`` means "of the
 messages given at least 0.9, at least nine in ten have the right intent". The classifier's
-raw probability (naive Bayes is notoriously over-confident) is only a ranking; each label
-scores the prediction made before it into a histogram of raw probability (``BINS`` bins) of
-right and wrong answers, counts decaying with a half-life of ``CALIBRATION_HALF_LIFE``
-labels so that it follows the model as it improves. A prediction's confidence is the
-accuracy of all earlier predictions at or above its raw probability — a lower bound
-(Wilson, 95 %) on it, so that a handful of lucky answers do not claim 1.0 — made monotone
-(a higher raw probability never gets a lower confidence). Before ``MIN_CALIBRATION``
-labels have been scored the confidence is 0: the model is not trusted until it has been
-checked.
+raw probability (naive Bayes is notoriously over-confident), times the share of the message's
+words it has met, is only a ranking; each label scores the prediction made before it into a
+histogram of that rank (``BINS`` bins) of right and wrong answers, counts decaying with a
+half-life of ``CALIBRATION_HALF_LIFE`` labels so that it follows the model as it improves.
+A prediction's confidence is the accuracy of the earlier predictions ranked *like it*
+(:class:`Calibration`: isotonic over the bins, a Wilson 95 % lower bound so that a handful of
+lucky answers do not claim 1.0, monotone). Before ``MIN_CALIBRATION`` labels have been scored
+the confidence is 0: the model is not trusted until it has been checked.
 
 >>> m = IntentModel()
 >>> m.predict("c1", "m0", None, "where is my parcel", 0)
@@ -36,9 +36,15 @@ Prediction(intent=None, confidence=0.0, alternatives=[], labels_seen=0)
 ...                          ("I want my money back, refund please", "refund_status")):
 ...         _ = m.predict("c1", f"m{i}{intent}", None, text, i)
 ...         _ = m.learn("c1", f"m{i}{intent}", intent, i + 1)
->>> p = m.predict("c1", "m99", None, "my parcel has still not arrived", 100)
->>> p.intent, p.confidence > 0.8, p.labels_seen
+>>> p = m.predict("c1", "m98", None, "where is my parcel? it has not arrived", 100)
+>>> p.intent, p.confidence > 0.9, p.labels_seen
 ('where_is_my_order', True, 80)
+
+New wording is ranked lower than any answer checked so far, so it is not trusted yet:
+
+>>> p = m.predict("c1", "m99", None, "my parcel has still not arrived", 100)
+>>> p.intent, p.confidence
+('where_is_my_order', 0.0)
 >>> m.quality()["accuracy"] > 0.9
 True
 """
@@ -50,10 +56,10 @@ from array import array
 from collections import OrderedDict
 from typing import NamedTuple
 
-from river import naive_bayes
+import numpy as np
 
 from online_models.base import OnlineModel
-from online_models.text_features import features, readable
+from online_models.text_features import N_FEATURES, features, readable
 
 BINS = 40
 CALIBRATION_HALF_LIFE = 2000.0  # labels
@@ -75,18 +81,24 @@ class Prediction(NamedTuple):
 
 
 class Calibration:
-    """Right and wrong answers by raw probability, decaying; confidence = a monotone lower bound.
+    """Right and wrong answers by raw probability, decaying; confidence = the accuracy *at* that
+    raw probability, monotone, bounded below.
 
-    The confidence at raw probability ``r`` is the accuracy of the answers given at ``r`` or
-    above — exactly what a threshold on it selects: every answer with confidence >= c comes
-    from a set whose measured accuracy is at least c. Here 0.95 is always right, 0.3 half the
-    time: at or above 0.3 (all of them) three in four are right, bounded below to 0.7.
+    The raw probabilities are binned (``BINS``); neighbouring bins are pooled until accuracy
+    never falls as raw rises (pool-adjacent-violators: isotonic regression), and a bin's
+    confidence is the Wilson lower bound (95 %) of its pool's accuracy. A bin no answer has
+    reached takes the value of the nearest bin below it (0 below all). So the confidence is
+    the accuracy measured for answers *like this one*, not that of every answer at least as
+    sure: a stream of messages the model ranks low (wording it has never met) gets the low
+    confidence such answers earned, however right the confident ones were, and every set a
+    threshold ``c`` selects is right at least ``c`` of the time. Here 0.95 is always right, 0.3
+    half the time:
 
     >>> c = Calibration()
     >>> for i in range(200):
     ...     c.update(0.95, True); c.update(0.3, i % 2 == 0)
     >>> round(c.confidence(0.97), 2), round(c.confidence(0.3), 2), round(c.confidence(0.1), 2)
-    (0.98, 0.7, 0.7)
+    (0.98, 0.43, 0.0)
     """
 
     def __init__(self, bins: int = BINS, half_life: float = CALIBRATION_HALF_LIFE) -> None:
@@ -117,18 +129,23 @@ class Calibration:
         return self._table[self._bin(raw)]
 
     def _build(self) -> list[float]:
-        # Per bin, the bound over that bin and every bin above it (all answers at least this
-        # sure), then a running maximum from the bottom so that it never falls as raw rises.
+        # Pools of adjacent bins [first, last, right, total], merged while a pool is less
+        # accurate than the one below it; bins with (nearly) no answers left out.
+        pools: list[list[float]] = []
+        for b in range(len(self.total)):
+            if self.total[b] < 1e-6:
+                continue
+            pools.append([b, b, self.right[b], self.total[b]])
+            while len(pools) > 1 and pools[-2][2] * pools[-1][3] >= pools[-1][2] * pools[-2][3]:
+                top = pools.pop()
+                pools[-1][1], pools[-1][2], pools[-1][3] = top[1], pools[-1][2] + top[2], pools[-1][3] + top[3]
         out = [0.0] * len(self.total)
-        right = total = 0.0
-        for b in range(len(self.total) - 1, -1, -1):
-            right += self.right[b]
-            total += self.total[b]
-            out[b] = _wilson_lower(right, total)
+        for first, last, right, total in pools:
+            for b in range(int(first), int(last) + 1):
+                out[b] = _wilson_lower(right, total)
         best = 0.0
-        for b in range(len(out)):
-            best = max(best, out[b])
-            out[b] = best
+        for b in range(len(out)):  # empty bins: the nearest below; and never falling
+            best = out[b] = max(best, out[b])
         return out
 
 
@@ -142,92 +159,103 @@ def _wilson_lower(right: float, total: float) -> float:
     return max(0.0, (centre - margin) / (1 + z2 / total))
 
 
-class SparseMultinomialNB(naive_bayes.MultinomialNB):
-    """River's multinomial naive Bayes, scored in time proportional to what a message shares
-    with what was learned rather than to features x intents.
+class HashedComplementNB:
+    """Complement naive Bayes (Rennie et al. 2003) over hashed presence features, in numpy.
 
-    The same model and probabilities as :class:`river.naive_bayes.MultinomialNB`: of the sum
-    over a message's features of ``x_f * log((n_fc + alpha) / (N_c + alpha * V))``, the part
-    for pairs never seen together (``n_fc = 0``) is the same ``log(alpha)`` for every one, so
-    only the pairs seen are visited. Learning adds counts without ``Counter.update``'s overhead.
+    An intent's score is how *un*like every other intent a message is: the sum over its
+    features of ``-log((n_f - n_fc + alpha) / (N - N_c + alpha * D))``, where ``n_fc`` counts
+    the feature in messages labelled ``c``, ``n_f`` in all, ``N_c`` / ``N`` the feature totals
+    and ``D`` the hashed feature count. Estimating each intent from all the *other* intents'
+    messages uses far more data per intent than multinomial naive Bayes does, so it is less
+    swayed by how many labels each intent has had and by words common to all (greetings,
+    "my order"), and it carried much better to phrasing it had never been taught (docs/triage.md,
+    "Measured"). Counts, so it learns a label in one pass, takes a new intent the moment its
+    first label arrives, and unlearns exactly (a QA correction). Counts are dense numpy rows,
+    one per intent (4 bytes x ``D``), pickled sparse.
 
-    >>> nb = SparseMultinomialNB(alpha=0.5)
-    >>> ref = naive_bayes.MultinomialNB(alpha=0.5)
-    >>> for x, y in (({1: 1, 2: 1}, "a"), ({2: 1, 3: 2}, "b"), ({1: 1}, "a")):
-    ...     nb.learn_one(x, y); ref.learn_one(x, y)
-    >>> all(abs(nb.joint_log_likelihood({1: 1, 4: 1})[c] - ref.joint_log_likelihood({1: 1, 4: 1})[c]) < 1e-9
-    ...     for c in ("a", "b"))
-    True
+    >>> nb = HashedComplementNB(n_features=16)
+    >>> nb.learn([1, 2], "a"); nb.learn([3, 4], "b"); nb.learn([1, 5], "a")
+    >>> s = nb.scores([1, 9]); nb.classes[int(s.argmax())]
+    'a'
+    >>> nb.unlearn([1, 5], "a"); nb.unlearn([1, 2], "a"); nb.classes, nb.counts.shape
+    (['b'], (1, 16))
     """
 
-    def unlearn_one(self, x, y):
-        """Take back a ``learn_one(x, y)`` (a corrected label): the counts are as if it never was."""
-        self.class_counts[y] -= 1
-        counts = self.feature_counts
-        total = 0
-        for f, frequency in x.items():
-            row = counts[f]
-            left = row.get(y, 0) - frequency
-            if left > 0:
-                row[y] = left
-            else:
-                row.pop(y, None)
-                if not row:
-                    del counts[f]
-            total += frequency
-        self.class_totals[y] -= total
-        if self.class_counts[y] <= 0:
-            del self.class_counts[y]
-            del self.class_totals[y]
+    def __init__(self, n_features: int, alpha: float = 0.1) -> None:
+        self.n_features = n_features
+        self.alpha = alpha
+        self.classes: list[str] = []
+        self.counts = np.zeros((0, n_features), np.float32)  # intent x feature
+        self.feature_totals = np.zeros(n_features, np.float32)  # over every intent
+        self.class_totals = np.zeros(0, np.float64)  # features counted per intent
+        self.class_labels = np.zeros(0, np.int64)  # messages learned per intent
 
-    def learn_one(self, x, y):
-        self.class_counts[y] += 1
-        counts = self.feature_counts
-        total = 0
-        for f, frequency in x.items():
-            row = counts[f]
-            row[y] = row.get(y, 0) + frequency
-            total += frequency
-        self.class_totals[y] += total
+    def _row(self, y: str) -> int:
+        try:
+            return self.classes.index(y)
+        except ValueError:
+            self.classes.append(y)
+            self.counts = np.vstack([self.counts, np.zeros((1, self.n_features), np.float32)])
+            self.class_totals = np.append(self.class_totals, 0.0)
+            self.class_labels = np.append(self.class_labels, 0)
+            return len(self.classes) - 1
 
-    def predict_proba_one(self, x):
-        return self.tempered_proba(x, None)
+    def learn(self, x, y: str) -> None:
+        k, x = self._row(y), np.asarray(x, np.int64)
+        self.counts[k, x] += 1.0
+        self.feature_totals[x] += 1.0
+        self.class_totals[k] += len(x)
+        self.class_labels[k] += 1
 
-    def tempered_proba(self, x, evidence: float | None):
-        """Probabilities from the log-likelihoods scaled by ``evidence / len(x)`` (None: unscaled)."""
-        jll = self.joint_log_likelihood(x)
-        if not jll:
-            return {}
-        scale = 1.0 if evidence is None or not x else evidence / len(x)
-        top = max(jll.values())
-        exp = {c: math.exp((v - top) * scale) for c, v in jll.items()}
-        total = math.fsum(exp.values())
-        return {c: e / total for c, e in exp.items()}
+    def unlearn(self, x, y: str) -> None:
+        """Take back a ``learn(x, y)``: the counts are as if it never was."""
+        k, x = self.classes.index(y), np.asarray(x, np.int64)
+        self.counts[k, x] -= 1.0
+        self.feature_totals[x] -= 1.0
+        self.class_totals[k] -= len(x)
+        self.class_labels[k] -= 1
+        if self.class_labels[k] <= 0:
+            del self.classes[k]
+            self.counts = np.delete(self.counts, k, axis=0)
+            self.class_totals = np.delete(self.class_totals, k)
+            self.class_labels = np.delete(self.class_labels, k)
 
-    def _log_gain(self, k: int) -> float:
-        """``log(k + alpha) - log(alpha)``, from a table for the small counts most pairs have."""
-        table = self.__dict__.get("_gains")
-        if table is None or table[0] != self.alpha:
-            table = self._gains = (self.alpha, [math.log(i + self.alpha) - math.log(self.alpha) for i in range(4096)])
-        return table[1][k] if k < 4096 else math.log(k + self.alpha) - math.log(self.alpha)
+    def known(self, x) -> np.ndarray:
+        """Which of the buckets ``x`` the model has met in any label."""
+        return self.feature_totals[np.asarray(x, np.int64)] > 0
 
-    def joint_log_likelihood(self, x):
-        alpha = self.alpha
-        n = sum(self.class_counts.values())
-        vocab = len(self.feature_counts)
-        mass = sum(x.values())
-        log_alpha = math.log(alpha)
-        jll = {c: math.log(k / n) + mass * (log_alpha - math.log(self.class_totals[c] + alpha * vocab))
-               for c, k in self.class_counts.items()}
-        counts = self.feature_counts
-        self._log_gain(0)
-        gains = self._gains[1]
-        for f, frequency in x.items():
-            row = counts.get(f)
-            if row:
-                for c, k in row.items():
-                    jll[c] += frequency * (gains[k] if k < 4096 else math.log(k + alpha) - log_alpha)
-        return jll
+    def scores(self, x) -> np.ndarray:
+        """Per intent (``classes`` order), the complement log-score of features ``x``."""
+        x = np.asarray(x, np.int64)
+        own = self.counts[:, x]
+        others = self.feature_totals[x][None, :] - own + self.alpha
+        norm = (self.class_totals.sum() - self.class_totals + self.alpha * self.n_features)[:, None]
+        return -np.log(others / norm).sum(axis=1)
+
+    def sparse(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The non-zero counts as (intent row, feature, count) arrays: most of a row is zeros."""
+        rows, cols = np.nonzero(self.counts)
+        return rows.astype(np.int32), cols.astype(np.int32), self.counts[rows, cols]
+
+    def set_counts(self, classes: list[str], rows, cols, values, class_totals, class_labels) -> None:
+        """Take over counts given as by :meth:`sparse` (a checkpoint, a seed file)."""
+        self.classes = list(classes)
+        self.counts = np.zeros((len(self.classes), self.n_features), np.float32)
+        self.counts[rows, cols] = values
+        self.feature_totals = self.counts.sum(axis=0)
+        self.class_totals = np.array(class_totals, np.float64)
+        self.class_labels = np.array(class_labels, np.int64)
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state["counts"] = self.sparse()
+        del state["feature_totals"]
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        rows, cols, values = state.pop("counts")
+        self.__dict__.update(state)
+        self.set_counts(self.classes, rows, cols, values, self.class_totals, self.class_labels)
 
 
 class IntentModel(OnlineModel):
@@ -241,7 +269,7 @@ class IntentModel(OnlineModel):
 
     def __init__(self, max_pending: int = 20_000, pending_days: float = 14.0) -> None:
         super().__init__()
-        self.classifier = SparseMultinomialNB(alpha=0.1)
+        self.classifier = HashedComplementNB(N_FEATURES, alpha=0.1)
         self.calibration = Calibration()
         self.max_pending = max_pending
         self.pending_us = int(pending_days * 86400e6)
@@ -260,22 +288,44 @@ class IntentModel(OnlineModel):
     def labels_seen(self) -> int:
         return self.learned
 
+    def _rank(self, x: list[int], words: list[int]) -> tuple[str | None, float, list[list], float]:
+        """(intent, raw probability the calibration ranks by, alternatives, confidence) of features ``x``."""
+        if not self.classifier.classes or not words:  # no words ("?", an emoji): nothing to judge, a person reads it
+            return None, 0.0, [], 0.0
+        scores = self.classifier.scores(x)
+        # Tempered to the evidence of EVIDENCE independent features (naive Bayes counts
+        # every n-gram as independent, so untempered it is all but 0 or 1): a ranking.
+        z = (scores - scores.max()) * (EVIDENCE / max(1, len(x)))
+        proba = np.exp(z)
+        proba /= proba.sum()
+        order = sorted(range(len(proba)), key=lambda i: (-proba[i], self.classifier.classes[i]))
+        ranked = [(self.classifier.classes[i], float(proba[i])) for i in order]
+        intent, top = ranked[0]
+        # Naive Bayes is as sure of a phrasing it has never seen as of one it has seen a
+        # hundred times: what the calibration ranks by is its probability times the share
+        # of the message's words and word pairs it has met before, so new wording ranks lower.
+        familiar = float(self.classifier.known(words).mean()) if words else 0.0
+        raw = top * familiar
+        alternatives = [[k, round(p, 4)] for k, p in ranked[1:1 + ALTERNATIVES]]
+        return intent, raw, alternatives, self.calibration.confidence(raw)
+
+    def teach(self, subject: str | None, body: str, intent: str) -> Prediction:
+        """One labelled message of a store's history (``forewarn triage seed``): predicted, then
+        learned at once, as the stream would have done — the calibration scores the prediction,
+        so the confidence is built from the history's own checked answers. Nothing is kept
+        waiting, and the prequential accuracy (``quality``) stays the live stream's."""
+        x, words = features(readable(subject, body))
+        predicted, raw, alternatives, confidence = self._rank(x, words)
+        if predicted is not None:
+            self.calibration.update(raw, predicted == intent)
+        self.classifier.learn(x, intent)
+        self.learned += 1
+        return Prediction(predicted, round(confidence, 4), alternatives, self.learned - 1)
+
     def predict(self, customer_id: str, message_id: str, subject: str | None, body: str, ts_us: int) -> Prediction:
         """Score a message with what has been learned so far; keep it for its label."""
         x, words = features(readable(subject, body))
-        intent, raw, alternatives, confidence = None, 0.0, [], 0.0
-        if self.classifier.class_counts and words:  # no words ("?", an emoji): nothing to judge, a person reads it
-            proba = self.classifier.tempered_proba(x, EVIDENCE)
-            ranked = sorted(proba.items(), key=lambda kv: (-kv[1], kv[0]))
-            intent, top = ranked[0]
-            # Naive Bayes is as sure of a phrasing it has never seen as of one it has seen a
-            # hundred times: what the calibration ranks by is its probability times the share
-            # of the message's words it has met before, so new wording gets less confidence.
-            known = self.classifier.feature_counts
-            familiar = sum(1 for w in words if w in known) / len(words) if words else 0.0
-            raw = top * familiar
-            alternatives = [[k, round(p, 4)] for k, p in ranked[1:1 + ALTERNATIVES]]
-            confidence = self.calibration.confidence(raw)
+        intent, raw, alternatives, confidence = self._rank(x, words)
         self._expire(ts_us)
         key = (customer_id, message_id)
         self.pending.pop(key, None)
@@ -295,14 +345,14 @@ class IntentModel(OnlineModel):
         if kept is None:
             return self.count("label_unknown_message")
         ts, buckets, predicted, raw, learned_as = kept
-        x = dict.fromkeys(array("I", buckets), 1)
+        x = array("I", buckets)
         if learned_as is not None:
             # A second label (a QA pass correcting the agent): naive Bayes is counts, so the
             # first label is taken back exactly and the new one learned in its place.
             if learned_as == intent:
                 return self.count("label_repeated")
-            self.classifier.unlearn_one(x, learned_as)
-            self.classifier.learn_one(x, intent)
+            self.classifier.unlearn(x, learned_as)
+            self.classifier.learn(x, intent)
             self.pending[key] = (ts, buckets, predicted, raw, intent)
             return self.count("label_corrected")
         if predicted is not None:
@@ -310,7 +360,7 @@ class IntentModel(OnlineModel):
             self.calibration.update(raw, right)
             self.right += right
             self.scored += 1
-        self.classifier.learn_one(x, intent)
+        self.classifier.learn(x, intent)
         self.learned += 1
         # Kept (until it ages out) for a correction; it no longer counts towards max_pending's
         # purpose of waiting, but stays bounded by it.

@@ -10,10 +10,16 @@ Of it the model reads only:
 * normalised: Unicode NFKC, lower case, accents stripped (``remboursé`` = ``rembourse``, as
   people type without them), zero-width and control characters dropped, digits folded to
   ``0`` (an order number says nothing about the intent);
-* as tokens: each word, each pair of adjacent words, and the character 3- and 4-grams of each
-  word inside ``<`` ``>`` boundaries (fastText-style). The n-grams make a typo (``refnud``)
-  or an inflection (``erstatten``/``erstattet``) share most features with the word, in every
-  language, with no word list; the words and pairs carry the exact phrases.
+* with web addresses and e-mail addresses folded to ``url`` / ``email`` (which one says
+  nothing about the intent; that there is one may);
+* as tokens: each word, each pair of adjacent words, and the character 3-, 4- and 5-grams of
+  the words joined by single spaces, so across word boundaries (`` my p``, ``y par``). The
+  n-grams make a typo (``refnud``), an inflection (``erstatten``/``erstattet``), a missing
+  accent or a split or joined word (``hasnt arrived``/``has not arrived``) share most features
+  with the word, in every language, with no word list or stop list; the words and pairs carry
+  the exact phrases. Words every intent uses (greetings, ``my``, ``order``) are not removed
+  by a list but weigh nothing in the complement naive Bayes that reads them
+  (:mod:`online_models.intent`), because they are as common in every intent.
 
 Tokens are counted once (presence), then hashed (River's :class:`FeatureHasher`,
 MurmurHash3 with a fixed seed: the same buckets in every process and run) into
@@ -21,8 +27,10 @@ MurmurHash3 with a fixed seed: the same buckets in every process and run) into
 
 >>> readable(None, "Où est ma commande 12345 ?")
 'ou est ma commande 0 ?'
->>> sorted(tokens("ou est ma"))
-['<es', '<est', '<ma', '<ma>', '<ou', '<ou>', 'b:est ma', 'b:ou est', 'est', 'est>', 'ma>', 'ou>', 'st>', 'w:est', 'w:ma', 'w:ou']
+>>> sorted(tokens("ou est ma"))[:9]
+[' es', ' est', ' est ', ' ma', ' ma ', ' ou', ' ou ', ' ou e', 'b:est ma']
+>>> normalise("see https://shop.example/o?id=7 or mail me@x.org")
+'see url or mail email'
 >>> cut_quoted("Still nothing.\\n\\nOn Mon, 3 Nov, Shop wrote:\\n> We shipped it")
 'Still nothing.'
 """
@@ -47,6 +55,9 @@ _REPLY_HEADER = re.compile(
 _QUOTED_LINE = re.compile(r"^\s*>.*$\n?", re.MULTILINE)
 _WORD = re.compile(r"[^\W_]+")
 _DIGITS = re.compile(r"\d+")
+_URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+_EMAIL = re.compile(r"[^\s@<>]+@[^\s@<>]+\.\w+")
+NGRAMS = (3, 4, 5)
 # Zero-width, bidi and other format/control characters: invisible, and a way to split a word.
 _INVISIBLE = re.compile("[" + "".join(chr(c) for c in range(0x10000) if unicodedata.category(chr(c)) in ("Cf", "Cc")
                                       and chr(c) not in "\n\t").replace("\\", "\\\\").replace("]", "\\]")
@@ -65,9 +76,10 @@ def cut_quoted(text: str) -> str:
 
 
 def normalise(text: str) -> str:
-    """Lower case, no accents, no invisible characters, digits as ``0``."""
+    """Lower case, no accents, no invisible characters, web and e-mail addresses as ``url`` and
+    ``email``, digits as ``0``."""
     text = _COMBINING.sub("", unicodedata.normalize("NFKD", _INVISIBLE.sub("", text)).lower())
-    return _DIGITS.sub("0", text)
+    return _DIGITS.sub("0", _EMAIL.sub("email", _URL.sub("url", text)))
 
 
 def readable(subject: str | None, body: str) -> str:
@@ -77,20 +89,20 @@ def readable(subject: str | None, body: str) -> str:
 
 
 def tokens(text: str) -> set[str]:
-    """Words (``w:``), word pairs (``b:``) and in-word character 3/4-grams of :func:`readable` text."""
+    """Words (``w:``), word pairs (``b:``) and character 3/4/5-grams across words of :func:`readable` text."""
     words = _WORD.findall(text)
     out = {"w:" + w for w in words}
     out.update(f"b:{a} {b}" for a, b in zip(words, words[1:]))
-    for w in words:
-        padded = f"<{w}>"
-        for n in (3, 4):
-            out.update(padded[i:i + n] for i in range(len(padded) - n + 1))
+    joined = " " + " ".join(words) + " "
+    for n in NGRAMS:
+        out.update(joined[i:i + n] for i in range(len(joined) - n + 1))
     return out
 
 
-def features(text: str) -> tuple[dict[int, int], list[int]]:
-    """Hashed presence features of already-:func:`readable` text, ``{bucket: 1}``, and the
-    buckets of its words alone (to tell how much of the wording the model has seen before)."""
+def features(text: str) -> tuple[list[int], list[int]]:
+    """The hashed presence features of already-:func:`readable` text (bucket numbers), and the
+    buckets of its words and word pairs alone (to tell how much of the wording the model has
+    seen before)."""
     toks = tokens(text)
-    words = [t for t in toks if t.startswith("w:")]
-    return _hasher.transform_one(dict.fromkeys(toks, 1)), list(_hasher.transform_one(dict.fromkeys(words, 1)))
+    pairs = [t for t in toks if t[:2] in ("w:", "b:")]
+    return list(_hasher.transform_one(dict.fromkeys(toks, 1))), list(_hasher.transform_one(dict.fromkeys(pairs, 1)))

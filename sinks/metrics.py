@@ -142,7 +142,7 @@ def observe_scores(scores: list[tuple[str, float, float | None]]) -> None:
 # --- live configuration (tuning: forewarn/engine/liveconfig.py, docs/tuning.md) ---
 CONFIG_RELOADS = Counter("forewarn_config_reloads_total", "Config changes seen by `forewarn run`, by source (start, file, redis, signal) and result (applied, rejected, restart_needed, unchanged).", ["source", "result"])
 CONFIG_GENERATION = Gauge("forewarn_config_generation", "Config generation in force in this process: 1 at start, +1 per applied change.")
-CONFIG_CHECKSUM = Gauge("forewarn_config_checksum", "CRC-32 of the live sections (detectors, routing) in force: equal in every process running the same thresholds.")
+CONFIG_CHECKSUM = Gauge("forewarn_config_checksum", "CRC-32 of the live keys (detectors, routing, triage but its seed) in force: equal in every process running the same thresholds.")
 
 
 def config_checked(source: str, result: str, generation: int, checksum: int) -> None:

@@ -163,3 +163,62 @@ def test_diff_names_every_changed_key():
     a = load(None, env={})
     b = load(None, {"detectors.delivery_late.grace_hours": 6, "redis.prefix": "x:"}, env={})
     assert [str(d) for d in diff(a, b)] == ["detectors.delivery_late.grace_hours 12.0 -> 6.0", "redis.prefix '' -> 'x:'"]
+
+
+def test_triage_changes_apply_to_the_next_message_and_the_seed_waits_for_a_restart(live, tmp_path, caplog):
+    from tests.test_support_message import _learning_stream, message
+
+    path, reloader, engine, seen = live
+    feed = Feed(engine)
+    feed(*_learning_stream(40))  # the model is sure of "where is my parcel" by now
+
+    def next_message(mid: str, body: str = "hi, my parcel has still not arrived??"):
+        feed.out.clear()
+        feed(message("2026-10-28T09:00:00Z", mid, body, customer_id=mid))
+        [cand] = [c for c in feed.out if c.kind == "support_message"]
+        return route(cand, engine.config.routing, engine.config.triage)  # as the flow: the config in force
+
+    first = next_message("q1")
+    assert (first.evidence["triage"]["intent"], first.route) == ("where_is_my_order", "ai")
+    assert first.evidence["triage"]["confidence"] < 1.0
+
+    # The lead wants certainty for now: the next message goes to a person; the model keeps what it learned.
+    model = engine.models["support_message"]
+    write(path, BASE + "[detectors.delivery_late]\ngrace_hours = 12\n[triage]\nmin_confidence = 1.0\n")
+    assert reloader.check() == "applied"
+    assert seen[-1] == ("file", "applied", 2, checksum(engine.config))
+    second = next_message("q2")
+    assert second.route == "human"
+    assert f"triage: confidence {second.evidence['triage']['confidence']:.2f} is below triage.min_confidence 1" \
+        in second.evidence["routing"]
+    assert engine.models["support_message"] is model and model.labels_seen == 80
+
+    # Only refunds for the ai lane, and a repeat contact always to a person: validated whole.
+    write(path, BASE + '[triage]\nai_intents = ["refund_status"]\nhuman_flags = ["angry", "bored"]\n')
+    with caplog.at_level(logging.ERROR, "forewarn.live"):
+        assert reloader.check() == "rejected"
+    assert "triage.human_flags = ['angry', 'bored']: unknown flag(s) ['bored']" in caplog.text
+    assert engine.config.triage.min_confidence == 1.0  # generation 2 stays in force, as a whole
+    write(path, BASE + '[triage]\nai_intents = ["refund_status"]\nhuman_flags = ["angry", "repeat_contact"]\n')
+    assert reloader.check() == "applied"
+    third = next_message("q3")
+    assert third.route == "human"
+    assert "triage: intent where_is_my_order is not in triage.ai_intents" in third.evidence["routing"]
+    assert engine.config.triage.human_flags == ["angry", "repeat_contact"]
+
+    # The seed only starts fresh models: naming one needs a restart, and nothing else applies with it.
+    seed = tmp_path / "seed.npz"
+    from online_models import intent_seed
+    intent_seed.save(model, seed, {})
+    write(path, BASE + f'[triage]\nai_intents = ["where_is_my_order"]\nseed = "{seed}"\n')
+    with caplog.at_level(logging.ERROR, "forewarn.live"):
+        assert reloader.check() == "restart_needed"
+    assert f"triage.seed '' -> '{seed}': read only at start, restart needed" in caplog.text
+    assert engine.config.triage.ai_intents == ["refund_status"] and engine.config.triage.seed == ""
+
+
+def test_the_redis_hash_may_set_triage_keys_but_not_the_seed():
+    assert hash_overrides({"triage.min_confidence": "0.95", "triage.ai_intents": '["refund_status", "tracking"]'},
+                          "hash") == {"triage.min_confidence": 0.95, "triage.ai_intents": ["refund_status", "tracking"]}
+    with pytest.raises(ConfigError, match=r"\['triage.seed'\] not allowed.*but triage.seed"):
+        hash_overrides({"triage.seed": "/tmp/seed.npz"}, "hash")

@@ -435,11 +435,12 @@ def parser(queue: bool = True) -> argparse.ArgumentParser:
         from forewarn.queue.cli import register as register_queue
 
         register_queue(sub)
-    from forewarn.apps import configcmd, doctor, explain
+    from forewarn.apps import configcmd, doctor, explain, triage_seed
 
     configcmd.register(sub)
     doctor.register(sub)
     explain.register(sub)
+    triage_seed.register(sub)
     return p
 
 

@@ -140,9 +140,9 @@ class Live(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
 
     poll_seconds: how often the config file and the Redis hash are checked for a change
         (0 = only on SIGHUP).
-    redis_hash: the Redis hash, under ``redis.prefix``, whose fields override ``detectors.*``
-        and ``routing.*`` keys (field ``detectors.delivery_late.grace_hours``, value ``24``);
-        empty = not read.
+    redis_hash: the Redis hash, under ``redis.prefix``, whose fields override ``detectors.*``,
+        ``routing.*`` and ``triage.*`` keys but ``triage.seed`` (field
+        ``detectors.delivery_late.grace_hours``, value ``24``); empty = not read.
     """
 
     poll_seconds: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 2.0

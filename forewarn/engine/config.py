@@ -19,6 +19,7 @@ from forewarn.core.money import DEFAULT_RATES, ISO_4217
 from forewarn.core.settings import (ENUM_HINTS, ConfigError, Kafka, Live, Metrics, Queue, Recovery, Redis,
                                     check_connections, explain, read, with_overrides)
 from forewarn.core.trigger import Priority, Route
+from online_models import intent_seed
 from outreach import drafts
 from outreach.compliance import Compliance
 
@@ -186,6 +187,10 @@ class Triage(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
         answers let through, at least this share has the right intent (0..1).
     human_flags: triage flags that always need a person (among angry, legal_threat,
         chargeback_threat, churn_threat, repeat_contact, urgent).
+    seed: a seed file written by `forewarn triage seed` from the store's own helpdesk export
+        (empty = none): every worker's fresh intent model starts from it, so the first messages
+        are triaged with what the store's agents taught; a model restored from a checkpoint
+        keeps what it holds instead (docs/triage.md). Read at start only.
     """
 
     ai_intents: list[Annotated[str, msgspec.Meta(min_length=1, max_length=64)]] = msgspec.field(
@@ -193,6 +198,7 @@ class Triage(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     min_confidence: Annotated[float, msgspec.Meta(ge=0, le=1)] = 0.9
     human_flags: list[str] = msgspec.field(
         default_factory=lambda: ["angry", "legal_threat", "chargeback_threat", "churn_threat"])
+    seed: Annotated[str, msgspec.Meta(max_length=4096)] = ""
 
 
 def intent_key(intent: str) -> str:
@@ -264,6 +270,11 @@ def from_dict(data: dict[str, Any]) -> Config:
     if unknown:
         raise ConfigError(f"triage.human_flags = {cfg.triage.human_flags!r}: unknown flag(s) {unknown}; "
                           f"allowed: {sorted(TRIAGE_FLAGS)}")
+    if cfg.triage.seed:
+        try:
+            intent_seed.load(cfg.triage.seed)
+        except intent_seed.SeedError as exc:
+            raise ConfigError(f"triage.seed = {cfg.triage.seed!r}: {exc}") from None
     check_connections(cfg.redis, cfg.kafka, cfg.metrics)
     _check_currencies(cfg.routing)
     try:

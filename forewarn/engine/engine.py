@@ -223,7 +223,7 @@ class Engine:
         return ModelSet(d.models.get() for d in self.detectors if d.models is not None)
 
     def reconfigure(self, config: Config) -> list[str]:
-        """Take new detector thresholds and routing; return the kinds whose params changed.
+        """Take new detector thresholds, routing and ``[triage]``; return the kinds whose params changed.
 
         Every detector is retuned (:meth:`detectors.base.Detector.retune`): by default a new
         instance — right for detectors that keep all their state in :class:`CustomerState`,

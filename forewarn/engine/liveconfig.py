@@ -1,4 +1,4 @@
-"""Live thresholds: ``forewarn run`` takes detector and routing changes without a restart.
+"""Live thresholds: ``forewarn run`` takes detector, routing and triage changes without a restart.
 
 Changes come from two places, combined in this order (the later wins):
 
@@ -6,18 +6,21 @@ Changes come from two places, combined in this order (the later wins):
    re-read when its contents change — checked every ``live.poll_seconds`` — or at once on
    SIGHUP;
 2. the Redis hash ``{redis.prefix}{live.redis_hash}`` (default ``forewarn:config``): each
-   field is a dotted key under ``detectors.`` or ``routing.``, its value a TOML value
-   (``24``, ``"human"``, ``true``) or a bare word (``human``). It is read at start too, so a
+   field is a dotted key under ``detectors.``, ``routing.`` or ``triage.`` (but
+   ``triage.seed``), its value a TOML value (``24``, ``"human"``, ``true``,
+   ``["refund_status", "tracking"]``) or a bare word (``human``). It is read at start too, so a
    threshold set there survives a restart.
 
 Every change is validated whole, exactly as at start, and is all or nothing:
 
 * a bad value is refused with the key, the value and what is allowed; the config in force stays;
-* a difference outside ``detectors`` and ``routing`` (Kafka, Redis, metrics, engine time,
-  recovery, ``live``) is refused with "restart needed": those are read once, at start;
-* otherwise the engine swaps in the new detectors and routing (:meth:`Engine.reconfigure`):
-  customers' state and armed deadlines are kept; a deadline armed before the change keeps
-  the time it was armed with.
+* a difference outside ``detectors``, ``routing`` and ``triage`` (Kafka, Redis, metrics, engine
+  time, recovery, ``live``), or in ``triage.seed`` (it only starts fresh models), is refused with
+  "restart needed": those are read once, at start;
+* otherwise the engine swaps in the new detectors, routing and triage (:meth:`Engine.reconfigure`):
+  customers' state, armed deadlines and learned models are kept; a deadline armed before the
+  change keeps the time it was armed with; ``[triage]`` (``ai_intents``, ``min_confidence``,
+  ``human_flags``) decides the lane of the next message routed.
 
 Each check that sees something new is logged and reported to ``observe`` (metrics).
 """
@@ -40,7 +43,11 @@ from forewarn.engine.config import Config, ConfigError
 
 log = logging.getLogger("forewarn.live")
 
-LIVE_SECTIONS = ("detectors", "routing")
+LIVE_SECTIONS = ("detectors", "routing", "triage")
+# Keys of a live section read only at start: the seed starts the fresh models, and a running
+# model has long moved on from it.
+AT_START_ONLY = frozenset({"triage.seed"})
+LIVE_KEYS = "detectors.*, routing.* and triage.* but triage.seed"
 
 
 class Reconfigurable(Protocol):
@@ -78,12 +85,13 @@ def diff(old: Config, new: Config) -> list[Diff]:
 
 
 def is_live(key: str) -> bool:
-    return key.split(".", 1)[0] in LIVE_SECTIONS
+    return key.split(".", 1)[0] in LIVE_SECTIONS and key not in AT_START_ONLY
 
 
 def checksum(config: Config) -> int:
-    """CRC-32 of the live sections: the same thresholds give the same number in every process."""
-    live = {s: msgspec.to_builtins(getattr(config, s)) for s in LIVE_SECTIONS}
+    """CRC-32 of the live keys: the same thresholds give the same number in every process."""
+    live = {k: v for k, v in flatten({s: msgspec.to_builtins(getattr(config, s)) for s in LIVE_SECTIONS}).items()
+            if is_live(k)}
     return zlib.crc32(json.dumps(live, sort_keys=True).encode())
 
 
@@ -100,9 +108,9 @@ def hash_overrides(fields: Mapping[str, str], where: str) -> dict[str, Any]:
     bad = sorted(k for k in fields if not is_live(k) or "." not in k)
     if bad:
         raise ConfigError(
-            f"{where}: field(s) {bad} not allowed; only detectors.<kind>.<key> and routing.<key> can "
-            "be changed live (connection settings belong in the config file and need a restart); "
-            f"remove them with HDEL")
+            f"{where}: field(s) {bad} not allowed; only detectors.<kind>.<key>, routing.<key> and "
+            "triage.<key> (but triage.seed) can be changed live (connection settings and the seed belong "
+            "in the config file and need a restart); remove them with HDEL")
     return {k: parse_value(v) for k, v in fields.items()}
 
 
@@ -259,7 +267,7 @@ class Reloader:
         if fixed:
             detail = "; ".join(map(str, fixed))
             log.error("config change refused, generation %d stays in force: %s: read only at start, "
-                      "restart needed (only detectors.* and routing.* change live)", gen, detail)
+                      "restart needed (only %s change live)", gen, detail, LIVE_KEYS)
             return "restart_needed"
         if not changes:
             log.info("config checked: no change, generation %d stays in force", gen)
