@@ -12,6 +12,7 @@ from forewarn.apps.producer import produce
 from forewarn.apps.simulator import SimSpec, generate
 from tests.conftest import live_config, wait_progress
 from tests.faults import free_port
+from tests.recovery_store import committed_input
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 
@@ -48,6 +49,18 @@ def _wait_learned(port: int, n: int, phase: str) -> dict[str, float]:
     return last
 
 
+def _some_commit(recovery, engine) -> None:
+    """Wait until the recovery store holds a commit, so that a kill from here on resumes from
+    one (with its models) and replays only what came after it. Killed before any commit (the
+    learned gauge comes with an epoch's snapshots, before its commit), a first start leaves
+    nothing to resume: the next reads from the beginning with fresh models — right, but no
+    resume, which is what these tests are about."""
+    covered = lambda: committed_input(recovery)[1]  # noqa: E731
+    wait_progress(lambda: covered() > 0 or not engine.alive(), covered,
+                  what=f"a commit in the recovery store\n{engine.output()[-2000:]}")
+    assert engine.alive(), engine.output()[-2000:]
+
+
 def test_models_keep_what_they_learned_across_a_crash(services, namespace, start_engine, tmp_path):
     events = generate(SPEC).events
     orders = [line for line in events if b'"order.placed"' in line]
@@ -64,6 +77,7 @@ def test_models_keep_what_they_learned_across_a_crash(services, namespace, start
     # The anomaly model learns every order once: a count that says exactly what it has seen.
     before = _wait_learned(port, n_first, "before the crash")
     assert before["churn_risk"] > 0 and before["delivery_at_risk"] > 0, before
+    _some_commit(recovery, engine)
     engine.kill()  # a crash: no chance to save anything on the way out
     assert list((recovery / "models").glob("*.pkl")), "no model checkpoint next to the recovery snapshots"
 
@@ -97,8 +111,9 @@ def test_models_survive_several_restarts_in_a_row(services, namespace, start_eng
     # are last snapshotted by the first start.
     cuts = [0, *(orders[len(orders) * k // 100] for k in (97, 98, 99)), len(events)]
     port = free_port()
+    recovery = tmp_path / "recovery"
     config = live_config(namespace, services, metrics={"port": port},
-                         recovery={"directory": str(tmp_path / "recovery"), "snapshot_interval_seconds": 0.5})
+                         recovery={"directory": str(recovery), "snapshot_interval_seconds": 0.5})
     learned_before = 0
     for start, (lo, hi) in enumerate(zip(cuts, cuts[1:]), 1):
         produce(events[lo:hi], services["kafka"], topic_prefix=f"{namespace}-")
@@ -111,6 +126,7 @@ def test_models_survive_several_restarts_in_a_row(services, namespace, start_eng
         if start > 1:
             assert "resumed from checkpoint" in engine.output(), engine.output()[-2000:]
         assert "not found" not in engine.output(), engine.output()[-2000:]
+        _some_commit(recovery, engine)
         if start == 2:
             engine.stop()  # a normal stop (its exit code is tests/test_service.py's story)
         else:
