@@ -410,7 +410,12 @@ class _KafkaPartition(StatefulSourcePartition):
         """At the end of the partition's log, as far as the last fetch told us."""
         low, high = self.consumer.get_watermark_offsets(self.tp, cached=True)
         if high < 0:
-            return False  # no fetch answered yet: assume there is more to read
+            # No fetch has told us (yet, or again: after a broker restart librdkafka can leave
+            # an idle partition's cached end unknown for good, and the partition, never found
+            # at its end, held the watermark for minutes): ask the broker, off this thread.
+            low, high = self.ends.get(self.tp, (low, high))
+            if high < 0:
+                return False  # nobody knows: assume there is more to read
         return self._position(low, high) >= high
 
     def _position(self, low: int, high: int) -> int:
@@ -429,7 +434,7 @@ class _KafkaPartition(StatefulSourcePartition):
             low, high = self.consumer.get_watermark_offsets(self.tp, cached=True)
         except Exception:  # closed at the end of the run
             return math.nan
-        if time.monotonic() - self.read_at > HELD_SECONDS:
+        if high < 0 or time.monotonic() - self.read_at > HELD_SECONDS:
             low, high = self.ends.get(self.tp, (low, high))
         return math.nan if high < 0 else max(0, high - self._position(low, high))
 

@@ -130,7 +130,13 @@ def wait_for(predicate, timeout: float, interval: float = 0.25, what: str = "con
         if value:
             return value
         time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {_said(what)}")
+
+
+def _said(what) -> str:
+    """``what`` a wait is for: a string, or a function giving one at the time of the failure
+    (the engine's counters then, not when the wait began)."""
+    return what() if callable(what) else what
 
 
 def wait_progress(predicate, progress, stall: float = 300, interval: float = 0.25, what: str = "condition"):
@@ -149,7 +155,7 @@ def wait_progress(predicate, progress, stall: float = 300, interval: float = 0.2
         if now != last:
             last, moved = now, time.monotonic()
         elif time.monotonic() - moved > stall:
-            raise AssertionError(f"no progress for {stall:.0f}s (stuck at {last!r}) waiting for {what}")
+            raise AssertionError(f"no progress for {stall:.0f}s (stuck at {last!r}) waiting for {_said(what)}")
         time.sleep(interval)
 
 

@@ -153,3 +153,45 @@ def test_a_deadline_armed_before_a_crash_fires_after_it_without_any_new_event_fo
         ("c1", "delivery_late", "2026-11-04T22:00:00Z"),
     ]
     assert read == 1, "the restart should resume after the events it had already read, and read only the new one"
+
+
+def test_a_start_killed_before_its_first_commit_leaves_the_next_to_resume_from_the_commit_before_it(
+        services, namespace, start_engine, tmp_path):
+    """Once an execution has committed, a later one that dies having committed nothing (killed
+    inside its first epoch) costs nothing: the next start resumes at the earlier commit, reading
+    exactly the events after it, never the topics from the beginning (Bytewax 0.21.1's resume
+    query takes, for an execution with no commit of its own, the epoch it resumed from)."""
+    events = generate(SimSpec(customers=300, days=10, seed=5, end="2026-10-31T00:00:00Z")).events
+    first, second = events[:len(events) // 2], events[len(events) // 2:]
+    recovery = tmp_path / "recovery"
+    topics = f"{namespace}-"
+
+    def start(name: str, interval: float):
+        port = free_port()
+        engine = start_engine(_recovering(namespace, services, tmp_path, interval=interval, metrics={"port": port}),
+                              name=name)
+        return engine, port
+
+    produce(first, services["kafka"], topic_prefix=topics)
+    engine, _ = start("committed", 1.0)
+    covered = lambda: committed_input(recovery)[1]  # noqa: E731
+    wait_progress(lambda: covered() == len(first) or not engine.alive(), covered,
+                  what=f"the first half committed\n{engine.output()[-3000:]}")
+    engine.kill()
+
+    produce(second, services["kafka"], topic_prefix=topics)
+    engine, port = start("uncommitted", 3600)  # its first epoch outlasts the test
+    wait_progress(lambda: _read(port) == len(second) or not engine.alive(), lambda: _read(port),
+                  what=f"the second half read by the start that commits nothing\n{engine.output()[-3000:]}")
+    engine.kill()
+    assert committed_input(recovery)[1] == len(first)  # it committed nothing
+
+    engine, port = start("resumed", 1.0)
+    wait_progress(lambda: _read(port) >= len(second) or not engine.alive(), lambda: _read(port),
+                  what=f"the second half read again\n{engine.output()[-3000:]}")
+    _epochs_later(recovery, 2, engine)  # an event read twice would be counted by now
+    read = _read(port)
+    engine.stop()
+    # Exactly the events after the first start's commit: the uncommitted start's reading is
+    # done again, the committed half is not (from the beginning it would be all of them).
+    assert (read, len(first) + len(second)) == (len(second), len(events))

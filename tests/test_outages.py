@@ -28,6 +28,14 @@ DURING = [
 EXPECTED = [("c1", "delivery_late", "2026-11-02T22:00:00Z"), ("c2", "delivery_late", "2026-11-04T22:00:00Z")]
 
 
+def _reading(port: int) -> str:
+    """What the engine has read, per topic, how far behind each topic it is and its watermark:
+    which partition a wait is stuck on (not read, or holding the watermark)."""
+    now = metrics(port)
+    shown = ("forewarn_events_total", "forewarn_kafka_consumer_lag_messages", "forewarn_watermark_timestamp_seconds")
+    return ", ".join(f"{k} {v:g}" for k, v in sorted(now.items()) if k.startswith(shown) and "type=" not in k)
+
+
 def _summary(triggers: list[dict]) -> list[tuple]:
     return sorted((t["customer_id"], t["kind"], t["fired_at"]) for t in triggers)
 
@@ -95,8 +103,7 @@ def test_kafka_broker_restarted_mid_run_the_engine_resumes(namespace, start_engi
         assert engine.alive(), engine.output()
         produce(lines(DURING), stack.kafka, topic_prefix=topics)
         wait_for(lambda: len(late_parcels(client, f"{namespace}:")) >= 2, 90,
-                 what=f"c2's trigger after the broker came back; events read "
-                      f"{metrics(port).get('forewarn_events_total')}\n{engine.output()[-4000:]}")
+                 what=lambda: f"c2's trigger after the broker came back; {_reading(port)}\n{engine.output()[-4000:]}")
         events = lambda: metrics(port).get("forewarn_events_total", 0)  # noqa: E731
         wait_progress(lambda: events() >= len(BEFORE) + len(DURING), events,
                       what=f"every event read\n{engine.output()[-3000:]}")
