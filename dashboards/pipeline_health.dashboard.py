@@ -50,17 +50,24 @@ panels = layout([
                     targets(("invalid {{reason}}", f"sum by (reason) ({rate('forewarn_invalid_events_total')})"),
                             ("dead letters written", f"sum({rate('forewarn_deadletters_written_total')})"),
                             ("late", f"sum({rate('forewarn_late_events_total')})"),
-                            ("duplicate", f"sum({rate('forewarn_duplicate_events_total')})"))), 8),
+                            ("duplicate", f"sum({rate('forewarn_duplicate_events_total')})"))), 6),
+        (timeseries("Events out of order", "Share of the valid input applied after a newer event of the same "
+                    "customer (out of order within a partition, or a quiet partition read late): applied as they "
+                    "come, so for those customers a live run can differ from a backtest of the same events. Above "
+                    "1 % for long, a producer is not keying by customer or stamps events long before sending "
+                    "(alert ForewarnOutOfOrderEvents).", "percentunit",
+                    targets(("out of order", f"sum({rate('forewarn_out_of_order_events_total')}) / "
+                                             f"sum({rate('forewarn_events_total')})")), min_value=0), 6),
         (timeseries("Recovery snapshots", "Customer-state snapshots per second handed to Bytewax recovery "
                     "(left axis) and their volume in bytes per second (right axis).", "cps",
                     targets(("snapshots", f"sum({rate('forewarn_recovery_snapshots_total')})"),
                             ("bytes", f"sum({rate('forewarn_recovery_snapshot_bytes_total')})")),
-                    right_axis=("^bytes$", "Bps")), 8),
+                    right_axis=("^bytes$", "Bps")), 6),
         (timeseries("Errors and retries", "Per second: sink writes retried after an outage (by sink), Kafka "
                     "consumer errors (by topic), and duplicate triggers the queue refused.", "cps",
                     targets(("retry {{sink}}", f"sum by (sink) ({rate('forewarn_sink_retries_total')})"),
                             ("kafka {{topic}}", f"sum by (topic) ({rate('forewarn_kafka_errors_total')})"),
-                            ("deduplicated", f"sum({rate('forewarn_triggers_deduplicated_total')})"))), 8),
+                            ("deduplicated", f"sum({rate('forewarn_triggers_deduplicated_total')})"))), 6),
     ],
 ])
 

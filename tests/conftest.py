@@ -133,6 +133,26 @@ def wait_for(predicate, timeout: float, interval: float = 0.25, what: str = "con
     raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
+def wait_progress(predicate, progress, stall: float = 300, interval: float = 0.25, what: str = "condition"):
+    """Wait until ``predicate()`` holds for as long as ``progress()`` keeps changing.
+
+    A slow machine only makes the wait longer; it fails when ``progress()`` (events read,
+    triggers queued, what the recovery store has committed) has not moved for ``stall``
+    seconds: a hang, or an engine that has done all it will and still falls short.
+    """
+    last, moved = progress(), time.monotonic()
+    while True:
+        value = predicate()
+        if value:
+            return value
+        now = progress()
+        if now != last:
+            last, moved = now, time.monotonic()
+        elif time.monotonic() - moved > stall:
+            raise AssertionError(f"no progress for {stall:.0f}s (stuck at {last!r}) waiting for {what}")
+        time.sleep(interval)
+
+
 def live_config(ns: str, services: dict[str, str], **sections: dict) -> str:
     """A run config isolated to this test: own topics, group, Redis prefix and recovery dir."""
     base = {

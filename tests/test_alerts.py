@@ -19,7 +19,7 @@ def _promtool(*args: str) -> subprocess.CompletedProcess:
 def test_promtool_accepts_the_rules():
     done = _promtool("check", "rules", str(RULES))
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "SUCCESS: 8 rules found" in done.stdout
+    assert "SUCCESS: 9 rules found" in done.stdout
 
 
 def test_each_alert_fires_on_its_condition_and_not_beside_it():

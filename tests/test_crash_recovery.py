@@ -7,7 +7,6 @@ epoch and replays the rest, and the Redis sink drops the triggers it already wro
 ``trigger_id``).
 """
 
-import time
 from collections import Counter
 
 import pytest
@@ -17,10 +16,10 @@ from forewarn.engine.config import from_dict
 from forewarn.apps.groundtruth import trigger_subject
 from forewarn.apps.producer import produce
 from forewarn.apps.simulator import SimSpec, generate
-from tests.conftest import live_config, queued_triggers, wait_for
+from tests.conftest import live_config, queued_triggers, wait_progress
 from tests.factory import lines, order, shipped, tick
 from tests.faults import free_port, late_parcels, metrics
-from tests.test_restart_first_epoch import committed
+from tests.recovery_store import committed, committed_input
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 
@@ -44,9 +43,18 @@ def _read(port: int) -> float:
         return 0
 
 
-def _recovering(ns, services, tmp_path, **sections) -> str:
+def _recovering(ns, services, tmp_path, interval: float = 1.0, **sections) -> str:
     return live_config(ns, services, engine=ENGINE, **sections,
-                       recovery={"directory": str(tmp_path / "recovery"), "snapshot_interval_seconds": 1.0})
+                       recovery={"directory": str(tmp_path / "recovery"), "snapshot_interval_seconds": interval})
+
+
+def _epochs_later(recovery, n: int, engine) -> None:
+    """Wait until the engine has committed ``n`` more epochs: everything it had read by now has
+    gone through every step and sink, and what a later epoch would add has had its chance."""
+    target = committed(recovery) + n
+    wait_progress(lambda: committed(recovery) >= target or not engine.alive(), lambda: committed(recovery),
+                  what=f"epoch {target} committed\n{engine.output()[-3000:]}")
+    assert engine.alive(), engine.output()
 
 
 def test_kill_9_at_fixed_points_loses_nothing_and_repeats_nothing(services, namespace, start_engine,
@@ -60,32 +68,37 @@ def test_kill_9_at_fixed_points_loses_nothing_and_repeats_nothing(services, name
     prefix = f"{namespace}:"
     recovery = tmp_path / "recovery"
     rule_count = lambda: sum(t["kind"] in RULE_KINDS for t in queued_triggers(redis_client, prefix))  # noqa: E731
-    # Fixed kill points, each one sure to land where it is meant to: the first start as soon
-    # as it reads (inside its first epoch: nothing committed yet, the next start reads from
-    # the beginning), then each start once a share of the triggers is out and it has
-    # committed an epoch of its own, with uncommitted work behind it to replay.
-    shares = (0.25, 0.5, 0.75)
     port = free_port()
-    config = _recovering(namespace, services, tmp_path, metrics={"port": port})
-    engine = start_engine(config, name="engine0")
-    wait_for(lambda: _read(port) > 0 or not engine.alive(), 120, interval=0.02, what="the first start reading")
+    # What an engine has done so far; a wait fails only when none of it moves for minutes.
+    done = lambda: (rule_count(), _read(port), committed_input(recovery)[1])  # noqa: E731
+
+    # Kill points sure to land where they are meant to, however loaded the machine. The first
+    # start's first epoch lasts an hour: it is killed inside it, having queued a tenth of the
+    # triggers and committed nothing, so the next start reads everything again.
+    engine = start_engine(_recovering(namespace, services, tmp_path, interval=3600, metrics={"port": port}),
+                          name="engine0")
+    wait_progress(lambda: rule_count() >= 0.1 * len(expected) or not engine.alive(), done,
+                  what=f"a tenth of the triggers from the first start\n{engine.output()[-3000:]}")
     assert engine.alive(), engine.output()
     engine.kill()  # SIGKILL: no clean shutdown, no last snapshot
-    for n, share in enumerate(shares, 1):
+    assert committed_input(recovery) == (0, 0)
+    # Then each start once a share of the triggers is out and it has committed an epoch of its
+    # own, with the uncommitted work of its current epoch behind it to replay.
+    config = _recovering(namespace, services, tmp_path, metrics={"port": port})
+    for n, share in enumerate((0.25, 0.5, 0.75), 1):
         before = committed(recovery)
         engine = start_engine(config, name=f"engine{n}")
         target = share * len(expected)
-        wait_for(lambda: (rule_count() >= target and committed(recovery) > before) or not engine.alive(), 120,
-                 interval=0.05, what=f"{target:.0f} triggers and a commit before kill {n}")
+        wait_progress(lambda: (rule_count() >= target and committed(recovery) > before) or not engine.alive(),
+                      done, what=f"{target:.0f} triggers and a commit before kill {n}\n{engine.output()[-3000:]}")
         assert engine.alive(), engine.output()
         engine.kill()
 
     engine = start_engine(config, name="final")
-    wait_for(lambda: rule_count() >= len(expected) or not engine.alive(), 90, interval=0.5,
-             what=f"{len(expected)} triggers after the last restart")
-    time.sleep(3)  # anything extra would show up now
+    wait_progress(lambda: rule_count() >= len(expected) or not engine.alive(), done, interval=0.5,
+                  what=f"{len(expected)} triggers after the last restart\n{engine.output()[-3000:]}")
+    _epochs_later(recovery, 3, engine)  # anything extra would show up now
     read_after_restart = _read(port)
-    assert engine.alive(), engine.output()
     engine.stop()
 
     live = queued_triggers(redis_client, prefix)
@@ -113,8 +126,13 @@ def test_a_deadline_armed_before_a_crash_fires_after_it_without_any_new_event_fo
     prefix = f"{namespace}:"
     produce(lines(before), services["kafka"], topic_prefix=f"{namespace}-")
     engine = start_engine(_recovering(namespace, services, tmp_path), name="before")
-    wait_for(lambda: late_parcels(redis_client, prefix), 60, what=f"c0's trigger\n{engine.output()}")
-    time.sleep(3)  # three epochs: c1's state, with its armed deadline, is committed
+    recovery = tmp_path / "recovery"
+    covered = lambda: committed_input(recovery)[1]  # noqa: E731
+    # c0's trigger is out, and c1's state, with its armed deadline, committed: a commit covers
+    # all five events.
+    wait_progress(lambda: (late_parcels(redis_client, prefix) and covered() == len(before)) or not engine.alive(),
+                  covered, what=f"c0's trigger and the five events committed\n{engine.output()}")
+    assert engine.alive(), engine.output()
     engine.kill()
     assert [t["customer_id"] for t in late_parcels(redis_client, prefix)] == ["c0"]
 
@@ -122,9 +140,11 @@ def test_a_deadline_armed_before_a_crash_fires_after_it_without_any_new_event_fo
     engine = start_engine(_recovering(namespace, services, tmp_path, metrics={"port": port}), name="after")
     produce(lines([tick("2026-11-05T00:00:00Z", customer_id="someone-else")]), services["kafka"],
             topic_prefix=f"{namespace}-")
-    wait_for(lambda: len(late_parcels(redis_client, prefix)) >= 2, 60, what=f"c1's trigger\n{engine.output()}")
+    wait_progress(lambda: len(late_parcels(redis_client, prefix)) >= 2 or not engine.alive(), covered,
+                  what=f"c1's trigger\n{engine.output()}")
+    assert engine.alive(), engine.output()
     read = metrics(port).get("forewarn_events_total", 0)
-    time.sleep(1)
+    _epochs_later(recovery, 2, engine)  # a trigger too many would show up now
     engine.stop()
 
     triggers = late_parcels(redis_client, prefix)

@@ -10,7 +10,7 @@ import pytest
 
 from forewarn.apps.producer import produce
 from forewarn.apps.simulator import SimSpec, generate
-from tests.conftest import live_config, wait_for
+from tests.conftest import live_config, wait_progress
 from tests.faults import free_port
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
@@ -32,7 +32,8 @@ def _learned(port: int) -> dict[str, float]:
 
 
 def _wait_learned(port: int, n: int, phase: str) -> dict[str, float]:
-    """Wait until the anomaly model has learned exactly ``n`` orders; fail with what it has."""
+    """Wait until the anomaly model has learned exactly ``n`` orders, for as long as the models
+    keep learning; fail with what they have."""
     last: dict[str, float] = {}
 
     def reached() -> bool:
@@ -40,7 +41,7 @@ def _wait_learned(port: int, n: int, phase: str) -> dict[str, float]:
         return last.get("order_anomaly") == n
 
     try:
-        wait_for(reached, 120, interval=0.5, what="")
+        wait_progress(reached, lambda: dict(last), interval=0.5)
     except AssertionError:
         raise AssertionError(f"{phase}: the anomaly model should have learned {n} orders; "
                              f"learned examples by model: {last or 'no metrics yet'}") from None

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from forewarn.apps.producer import produce
-from tests.conftest import live_config, wait_for
+from tests.conftest import live_config, wait_for, wait_progress
 from tests.factory import delivered, late_parcel, lines, order, shipped, tick
 from tests.faults import free_port, late_parcels, metrics, private_redis, private_stack
 
@@ -67,14 +67,16 @@ def test_redis_away_then_back_holds_the_triggers_and_loses_none(services, namesp
         redis_server.start()
         wait_for(lambda: len(late_parcels(client, f"{namespace}:")) >= 2, 60,
                  what=f"c2's trigger after Redis came back\n{engine.output()}")
-        time.sleep(1)
+        total = len(BEFORE) + len(DURING) + len(held)
+        events = lambda: metrics(port).get("forewarn_events_total", 0)  # noqa: E731
+        wait_progress(lambda: events() >= total, events, what=f"the {total} events read\n{engine.output()[-3000:]}")
         after = metrics(port)
         engine.stop()
         assert _summary(late_parcels(client, f"{namespace}:")) == EXPECTED
         assert after['forewarn_sink_up{sink="redis_queue"}'] == 1
         assert "redis_queue back after" in engine.output()
         # Held, not dropped: every event read was counted once, none skipped.
-        assert after["forewarn_events_total"] == len(BEFORE) + len(DURING) + len(held)
+        assert after["forewarn_events_total"] == total
 
 
 def test_kafka_broker_restarted_mid_run_the_engine_resumes(namespace, start_engine, tmp_path):
@@ -95,8 +97,10 @@ def test_kafka_broker_restarted_mid_run_the_engine_resumes(namespace, start_engi
         wait_for(lambda: len(late_parcels(client, f"{namespace}:")) >= 2, 90,
                  what=f"c2's trigger after the broker came back; events read "
                       f"{metrics(port).get('forewarn_events_total')}\n{engine.output()[-4000:]}")
-        time.sleep(1)
-        read = metrics(port)["forewarn_events_total"]
+        events = lambda: metrics(port).get("forewarn_events_total", 0)  # noqa: E731
+        wait_progress(lambda: events() >= len(BEFORE) + len(DURING), events,
+                      what=f"every event read\n{engine.output()[-3000:]}")
+        read = events()
         engine.stop()
         assert _summary(late_parcels(client, f"{namespace}:")) == EXPECTED
         assert read == len(BEFORE) + len(DURING)  # nothing read twice, nothing skipped

@@ -6,15 +6,15 @@ again, says what happened and what to do, and starts only when the operator acce
 """
 
 import shutil
-import time
 from contextlib import contextmanager
 
 import pytest
 
 from forewarn.apps.producer import produce
-from tests.conftest import live_config, wait_for
+from tests.conftest import live_config, wait_for, wait_progress
 from tests.factory import late_parcel, lines, tick
 from tests.faults import late_parcels, private_redis
+from tests.recovery_store import committed_input
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 
@@ -52,7 +52,10 @@ def _c1_queued(services, namespace, start_engine, tmp_path, **engine_args):
 def test_a_restart_on_a_wiped_redis_queues_nothing_again_until_the_operator_accepts(
         services, namespace, start_engine, tmp_path):
     with _c1_queued(services, namespace, start_engine, tmp_path, name="first") as (redis_server, client, cfg, engine):
-        time.sleep(2)  # several epochs commit after the trigger was written
+        # A commit covers c1's events (and so the trigger they made), however slow the machine.
+        recovery = tmp_path / "recovery"
+        wait_progress(lambda: committed_input(recovery)[1] == len(FIRST) or not engine.alive(),
+                      lambda: committed_input(recovery), what=f"c1's events committed\n{engine.output()}")
         engine.stop()
 
         _wipe(redis_server)
