@@ -26,7 +26,7 @@ from collections import defaultdict
 import msgspec
 import redis
 
-from bench.common import KAFKA, REDIS, Engine, cleanup, free_port, machine, namespace, stop
+from bench.common import KAFKA, REDIS, RunProcess, cleanup, free_port, machine, namespace, stop
 from forewarn.core.events import TOPIC_OF_TYPE
 from forewarn.core.timefmt import HOUR, format_us, now_us, parse_rfc3339
 
@@ -92,7 +92,7 @@ def run(seconds: float, every: float) -> dict:
     client.producer.flush(10)
     config = {"kafka": {"bootstrap": KAFKA, "group_id": ns, "topics": [f"{topics_ns}-{t}" for t in TOPICS]},
               "redis": {"url": REDIS, "prefix": f"{ns}:"}, "metrics": {"port": free_port()}}
-    engine = Engine(config, log="arrival")
+    engine = RunProcess(config, log="arrival")
     rds = redis.Redis.from_url(REDIS)
     lateness = defaults.engine.allowed_lateness_seconds
     try:

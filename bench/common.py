@@ -64,7 +64,7 @@ def engine_config(ns: str, topics_ns: str, metrics_port: int, **sections: dict) 
     return base
 
 
-class Engine:
+class RunProcess:
     """``forewarn run`` in a subprocess, with its own metrics port."""
 
     def __init__(self, config: dict[str, dict], args: tuple[str, ...] = (), log: str = "engine") -> None:
@@ -107,7 +107,7 @@ class Engine:
         return self.log_path.read_text(errors="replace")
 
 
-def stop(engines: list[Engine]) -> None:
+def stop(engines: list[RunProcess]) -> None:
     """Signal all first: a process of a cluster that stops alone waits for its peers."""
     for e in engines:
         e.proc.terminate()
@@ -119,14 +119,14 @@ def stop(engines: list[Engine]) -> None:
             e.proc.wait()
 
 
-def events_read(engines: list[Engine]) -> float | None:
+def events_read(engines: list[RunProcess]) -> float | None:
     try:
         return sum(e.metric("forewarn_events_total") for e in engines)
     except OSError:
         return None  # not serving metrics yet
 
 
-def follow(engines: list[Engine], total: int, timeout: float = 600,
+def follow(engines: list[RunProcess], total: int, timeout: float = 600,
            interval: float = 0.2) -> list[tuple[float, float, float]]:
     """Sample the events read until ``total``: (monotonic time, events read, engines' CPU seconds)."""
     series: list[tuple[float, float, float]] = []

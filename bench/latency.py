@@ -31,7 +31,7 @@ from collections import defaultdict
 import msgspec
 import redis
 
-from bench.common import KAFKA, REDIS, STORE_END, Engine, cleanup, engine_config, free_port, namespace, stop
+from bench.common import KAFKA, REDIS, STORE_END, RunProcess, cleanup, engine_config, free_port, namespace, stop
 from forewarn.core.events import TOPIC_OF_TYPE
 from forewarn.core.timefmt import HOUR, format_us, now_us, parse_rfc3339
 
@@ -151,7 +151,7 @@ def run(rate: float, seconds: float, seed: int, lateness_s: float | None = None)
     # Create the topics (default partitioning) before the engine lists them.
     produce([json.dumps({"type": t, "event_id": f"warm-{t}"}).encode() for t in TOPIC_OF_TYPE], KAFKA,
             topic_prefix=f"{topics_ns}-")
-    engine = Engine(engine_config(ns, topics_ns, free_port(), engine=timing), log="latency")
+    engine = RunProcess(engine_config(ns, topics_ns, free_port(), engine=timing), log="latency")
     client = redis.Redis.from_url(REDIS)
     replay = Replay(lines, topics_ns, rate, seconds, grace, timing["allowed_lateness_seconds"])
     try:

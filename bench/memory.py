@@ -50,7 +50,7 @@ def _histories(seed: int, customers: int = 2000) -> list[bytes]:
         clock.report("p", event.ts_us, None)
         cid = event.customer_id
         logic = logics.get(cid) or logics.setdefault(cid, ShardLogic(engine, None, workers, models))
-        logic.on_batch([(EVENT, cid, event, 0, 0.0)])
+        logic.on_batch([(EVENT, cid, event, 0.0)])
     return [logic.snapshot() for logic in logics.values()]
 
 

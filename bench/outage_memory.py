@@ -8,7 +8,7 @@ Redis of its own, stopped and started again). From the repository root:
 import sys, threading, time, uuid
 from pathlib import Path
 from forewarn.apps.producer import produce
-from tests.conftest import Engine, live_config, wait_for
+from tests.conftest import RunProcess, live_config, wait_for
 from tests.factory import lines, tick
 from tests.faults import free_port, late_parcels, metrics, private_redis
 from tests.test_outages import BEFORE, DURING
@@ -29,7 +29,7 @@ with private_redis(work / "redis") as server:
     cfg.write_text(live_config(ns, {"kafka": kafka, "redis": server.url},
                                redis={"url": server.url, "retry_max_seconds": 1.0}, metrics={"port": port}))
     produce(lines(BEFORE), kafka, topic_prefix=f"{ns}-")
-    engine = Engine(cfg, work / "engine.log")
+    engine = RunProcess(cfg, work / "engine.log")
     client = server.client()
     wait_for(lambda: late_parcels(client, f"{ns}:"), 120, what="c1's trigger")
     time.sleep(5)

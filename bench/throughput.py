@@ -13,7 +13,7 @@ from pathlib import Path
 
 import redis
 
-from bench.common import (KAFKA, REDIS, TOPICS, Engine, cleanup, engine_config, follow, free_port, namespace,
+from bench.common import (KAFKA, REDIS, TOPICS, RunProcess, cleanup, engine_config, follow, free_port, namespace,
                           queued, steady_rate, stop)
 from forewarn.core import events as ev
 
@@ -70,7 +70,7 @@ def live(topics_ns: str, total: int, triggers: int, processes: int) -> dict:
     for i in range(processes):
         cfg = engine_config(ns, topics_ns, free_port())
         args = ("-i", str(i), "-a", addresses) if processes > 1 else ()
-        engines.append(Engine(cfg, args, log=f"process{i}"))
+        engines.append(RunProcess(cfg, args, log=f"process{i}"))
     try:
         series = follow(engines, total)
         rate, per_cpu = steady_rate(series, total)

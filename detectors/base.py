@@ -47,7 +47,11 @@ class Reason(msgspec.Struct, frozen=True):
 
 
 class Candidate(msgspec.Struct, kw_only=True):
-    """A trigger before routing: what fired, about whom, when and why."""
+    """A trigger before routing: what fired, about whom, when and why.
+
+    Only what the detector decided (and the engine's customer summary): where it came from,
+    for latency and ordering, travels beside it (:class:`forewarn.engine.context.Emitted`).
+    """
 
     kind: str
     customer_id: str
@@ -66,9 +70,6 @@ class Candidate(msgspec.Struct, kw_only=True):
     # Filled in by the engine from the customer's state at fire time.
     customer: dict[str, Any] = {}
     consent: dict[str, Any] = {}
-    source_ts: int | None = None  # event time of the event or deadline that caused it, for latency
-    ingest: float = 0.0  # wall time the engine read the input that led to it, for latency
-    order: tuple = ()  # where it falls in a one-shard backtest (forewarn.engine.engine, ordered shards)
 
 
 def order_value(cust: CustomerState, order_id: str | None) -> tuple[float, str]:
@@ -81,6 +82,8 @@ def order_value(cust: CustomerState, order_id: str | None) -> tuple[float, str]:
 
 class Scheduler(Protocol):
     """One customer's event-time timers, scoped to the calling detector; takes scores for the metrics.
+
+    The engine's timer service of the batch's :class:`forewarn.engine.context.Context`.
 
     A timer is named by the detector (usually its subject: the shipment, the order); the
     engine keeps it per customer and per kind, as Flink scopes timers to the key, so two

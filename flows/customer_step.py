@@ -9,6 +9,7 @@ from bytewax.operators import StatefulBatchLogic
 
 from flows.items import END, EVENT, PROGRESS, SHARE
 from flows.worker_models import WorkerModels
+from forewarn.engine.context import Context
 from forewarn.engine.engine import Engine, Shard
 from forewarn.engine.watermark import WorkerClocks
 from sinks import metrics
@@ -17,18 +18,24 @@ from sinks import metrics
 class ShardLogic(StatefulBatchLogic):
     """Feeds one key's inputs to the engine in arrival order; snapshots its shard as bytes.
 
+    Each batch gets one :class:`forewarn.engine.context.Context`: the step sets its time as it
+    walks the items, the engine fills its side outputs, and after the batch the step turns
+    its counts into metrics, adds the models' evaluations (with a scores sink) and sends it
+    downstream, where the dataflow routes its emitted candidates and writes its scores.
+
     Finite mode (``workers`` None, one shard for the whole ordered stream): each item carries
     the watermark its source stamped on it. One partition of a multi-process backtest gets
     ``SHARE`` items: it moves through every watermark the whole input goes through (the
-    ticks), and labels each candidate with ``(input position, order)`` so the partitions'
-    outputs merge into the one-shard order (:mod:`forewarn.engine.engine`).
+    ticks), and the context's input position starts each candidate's ``order`` so the
+    partitions' outputs merge into the one-shard order (:mod:`forewarn.engine.engine`).
 
     Live mode (one customer per key): the watermark is this worker's clock, fed by the
     partitions' progress reports (items tagged ``PROGRESS``, under keys of their own). With
     ``[engine] apply_on_arrival`` an event is applied once the clock's frontier (every partition
     still reading has delivered its time) reaches it, unless a deadline of the customer comes
     first (:mod:`forewarn.engine.engine`, eager shards); the waker wakes a customer whose
-    events wait only for the frontier. A batch queues its events first and then moves to the clock, since a report that has reached this
+    events wait only for the frontier. A batch queues its events first and then moves to the
+    clock (its watermark and frontier, on the context), since a report that has reached this
     worker vouches for every event sent before it, and those are in this batch or an earlier
     one. The shard's next due time goes into the worker's timer index, so the worker's waker
     wakes a customer who sends nothing more.
@@ -71,8 +78,12 @@ class ShardLogic(StatefulBatchLogic):
         if self.key is None:
             self.key = items[0][1]
         self.models.before_batch()
-        out = self._live(items) if self.workers is not None else self._finite(items)
-        counts = self.engine.stats.drain()  # this worker's, since its last batch: this batch's
+        ctx = Context()
+        if self.workers is not None:
+            self._live(items, ctx)
+        else:
+            self._finite(items, ctx)
+        counts = ctx.counts
         if counts.duplicates:
             metrics.DUPLICATES.inc(counts.duplicates)
         if counts.late:
@@ -84,59 +95,64 @@ class ShardLogic(StatefulBatchLogic):
         for kind, n in counts.suppressed.items():
             metrics.TRIGGERS_SUPPRESSED.labels(kind).inc(n)
         observed = self.models.drain()
-        if observed and self.models.emits_scores:
-            out.extend(observed)
+        if self.models.emits_scores:
+            ctx.scores = observed
+        # The context goes downstream for its side outputs: the candidates to route, the scores.
+        out = [ctx] if ctx.emitted or ctx.scores else []
         if not self.shard.customers and not self.shard.pending:
             # Only clock reports came under this key: nothing to keep or snapshot.
             return out, StatefulBatchLogic.DISCARD
         self._register()
         return out, StatefulBatchLogic.RETAIN
 
-    def _finite(self, items: list[tuple]) -> list:
+    def _finite(self, items: list[tuple], ctx: Context) -> None:
         engine, shard = self.engine, self.shard
-        out = []
-        for tag, _key, payload, wm, ingest in items:
+        for tag, _key, payload, ingest, wm in items:
+            ctx.watermark, ctx.ingest = wm, ingest
             if tag == EVENT:
-                out.extend(engine.on_event(shard, payload, wm, ingest))
+                engine.on_event(shard, payload, ctx)
             elif tag == SHARE:
                 at, event, ticks = payload
-                self._tick(ticks, ingest, out)
+                self._tick(ticks, ctx)
                 if event is not None:
-                    out.extend(_at(at, engine.on_event(shard, event, wm, ingest, seq=at)))
-            elif tag == END and payload is not None:
-                at, ticks = payload
-                self._tick(ticks, ingest, out)
-                out.extend(_at(at, engine.finish(shard, wm, ingest)))
+                    ctx.watermark, ctx.position = wm, at
+                    engine.on_event(shard, event, ctx, seq=at)
             elif tag == END:
-                out.extend(engine.finish(shard, wm, ingest))
-        return out
+                if payload is not None:
+                    at, ticks = payload
+                    self._tick(ticks, ctx)
+                    ctx.position = at
+                ctx.watermark = wm
+                engine.finish(shard, ctx)
 
-    def _tick(self, ticks: list[tuple[int, int]], ingest: float, out: list) -> None:
+    def _tick(self, ticks: list[tuple[int, int]], ctx: Context) -> None:
         """Move an ordered shard through the other partitions' watermark moves, as the one shard would."""
         shard = self.shard
         pending, heap = shard.pending, shard.heap
         for at, wm in ticks:
             # Most ticks pass nothing of this partition's: only the watermark moves (below).
             if (pending and pending[0][0] <= wm) or (heap and heap[0][0] < wm):
-                out.extend(_at(at, self.engine.advance(shard, wm, ingest)))
+                ctx.watermark, ctx.position = wm, at
+                self.engine.advance(shard, ctx)
         if ticks and ticks[-1][1] > shard.watermark:
             shard.watermark = ticks[-1][1]
 
-    def _live(self, items: list[tuple]) -> list:
+    def _live(self, items: list[tuple], ctx: Context) -> None:
         engine, shard = self.engine, self.shard
         clock = self.workers.current().clock
-        out = []
-        ingest = 0.0
-        for tag, _key, payload, _wm, ingest in items:
+        # The batch's events are queued at the shard's own watermark (the context's is behind
+        # it): a late one is applied now, later ones wait for the clock, below.
+        for tag, _key, payload, ingest in items:
+            ctx.ingest = ingest
             if tag == EVENT:
-                out.extend(engine.take(shard, payload, ingest))
+                engine.on_event(shard, payload, ctx)
             elif tag == PROGRESS:
                 clock.report(*payload)
             # A WAKE has nothing to queue: the shard moves to the clock below.
         if shard.customers or shard.pending:
             # Eager: the batch's events were queued first, so they are applied in time order.
-            out.extend(engine.advance(shard, clock.watermark(), ingest, frontier=clock.frontier()))
-        return out
+            ctx.watermark, ctx.frontier = clock.watermark(), clock.frontier()
+            engine.advance(shard, ctx)
 
     def snapshot(self) -> bytes | None:
         # The models publish their gauges (and checkpoint, with recovery) at each epoch's end.
@@ -150,9 +166,3 @@ class ShardLogic(StatefulBatchLogic):
         metrics.LAST_SNAPSHOT.set(time.time())
         return snap
 
-
-def _at(position: int, found: list) -> list:
-    """Prefix the input position to an ordered shard's candidates' order."""
-    for c in found:
-        c.order = (position, *c.order)
-    return found

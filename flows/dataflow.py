@@ -4,8 +4,8 @@
         │
     key by customer (live) or one shard (finite, ordered replay)
         │
-    customer step: state, deadlines, detectors and their online models ──► candidates
-        │                                       (and, for a backtest's --scores, every model evaluation)
+    customer step: state, deadlines, detectors and their online models ──► one Context per batch
+        │                          (forewarn.engine.context: emitted candidates; scores ──► scores sink)
     routing: priority, lane, outreach by consent ──► trigger
         │
     outreach: drafts per allowed channel, compliance review; a block keeps it off the ai lane ──► trigger sink
@@ -25,10 +25,10 @@ from flows.customer_step import ShardLogic
 from flows.items import INVALID
 from flows.worker_models import FlowModels, WorkerModels
 from forewarn.engine.config import Config
+from forewarn.engine.context import Context
 from forewarn.engine.engine import Engine
 from forewarn.engine.routing import route
 from forewarn.engine.watermark import WorkerClocks
-from online_models.base import Observation
 from outreach.compliance import CODES
 from outreach.step import ForConfig
 from sinks import metrics
@@ -71,20 +71,23 @@ def build(config: Config, source: Source, triggers: Sink, deadletters: Sink | No
         letters = op.map("deadletter_fields", split.falses, lambda item: item[2])
         op.output("deadletters", letters, deadletters)
     keyed = op.key_on("key_by_customer", split.trues, lambda item: item[1])
-    candidates = op.stateful_batch("customer_step", keyed, customer_logic)
+    # One item per batch that emitted or scored anything: its Context, whose side outputs go
+    # each to its own sink (no candidate stream to split again).
+    batches = op.stateful_batch("customer_step", keyed, customer_logic)
     if scores is not None:
-        scored = op.branch("split_scores", candidates, lambda kv: isinstance(kv[1], Observation))
-        op.output("scores", op.map("score_rows", scored.trues, lambda kv: kv[1]), scores)
-        candidates = scored.falses
+        op.output("scores", op.flat_map("score_rows", batches, lambda kv: kv[1].scores), scores)
     outreach = ForConfig()
 
-    def emit(kv):
-        # The config is read per candidate, so a live change applies to the next trigger.
-        config = engine.config
-        trig = outreach(route(kv[1], config.routing, config.triage), config)
-        return (trig, kv[1].source_ts, kv[1].ingest, kv[1].order) if ordered else (trig, kv[1].source_ts, kv[1].ingest)
+    def emit(kv: tuple[str, Context]) -> list[tuple]:
+        out = []
+        for cand, source_ts, ingest, order in kv[1].emitted:
+            # The config is read per candidate, so a live change applies to the next trigger.
+            config = engine.config
+            trig = outreach(route(cand, config.routing, config.triage), config)
+            out.append((trig, source_ts, ingest, order) if ordered else (trig, source_ts, ingest))
+        return out
 
-    routed = op.map("route", candidates, emit)
+    routed = op.flat_map("route", batches, emit)
     op.output("triggers", routed, triggers)
     return flow
 

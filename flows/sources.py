@@ -56,10 +56,10 @@ def _count(counts: Counter) -> None:
         metrics.EVENTS.labels(topic, typ).inc(n)
 
 
-def _invalid(item: ev.Invalid, source: str, watermark: int, now: float) -> tuple:
+def _invalid(item: ev.Invalid, source: str, now: float) -> tuple:
     """The dead-letter item of a refused line (counted in ``forewarn_events_invalid_total``)."""
     metrics.INVALID.labels(item.reason).inc()
-    return (INVALID, None, (item.raw, item.error, source, item.reason), watermark, now)
+    return (INVALID, None, (item.raw, item.error, source, item.reason), now)
 
 
 def _topic_and_type(item: ev.AnyEvent) -> tuple[str, str]:
@@ -118,19 +118,19 @@ class _LinesPartition(StatefulSourcePartition):
             self.pos += 1
             item = self._decode(raw, arrival_us)
             if isinstance(item, ev.Invalid):
-                out.append(_invalid(item, source, self.high, now))
+                out.append(_invalid(item, source, now))
                 continue
             ts = item.ts_us
             if ts > self.high:
                 self.high = ts
             counts[_topic_and_type(item)] += 1
-            out.append((EVENT, self.key_of(item.customer_id), item, self.high - self.lateness_us, now))
+            out.append((EVENT, self.key_of(item.customer_id), item, now, self.high - self.lateness_us))
         _count(counts)
         if self.progress is not None:
             self.progress(self.pos - started)
         if len(out) < self.batch_size and self.pos == self._exhausted_at():
             # End of input: the watermark moves to the last event time (contract section 2).
-            out.append((END, self.key_of(""), None, self.high, now))
+            out.append((END, self.key_of(""), None, now, self.high))
             self.done = True
         return out
 
@@ -150,7 +150,7 @@ class _LinesPartition(StatefulSourcePartition):
             if isinstance(item, ev.Invalid):
                 if index == 0:
                     owned += 1
-                    out.append(_invalid(item, source, self.high, now))
+                    out.append(_invalid(item, source, now))
                 continue
             ts = item.ts_us
             if ts > self.high:
@@ -159,7 +159,7 @@ class _LinesPartition(StatefulSourcePartition):
                 owned += 1
                 counts[_topic_and_type(item)] += 1
                 wm = self.high - self.lateness_us
-                out.append((SHARE, key, (self.pos, item, ticks), wm, now))
+                out.append((SHARE, key, (self.pos, item, ticks), now, wm))
                 ticks = []
             elif self.high - self.lateness_us > wm:
                 wm = self.high - self.lateness_us
@@ -168,10 +168,10 @@ class _LinesPartition(StatefulSourcePartition):
         if self.progress is not None:
             self.progress(owned)
         if read < self.batch_size and self.pos == self._exhausted_at():
-            out.append((END, key, (self.pos + 1, ticks), self.high, now))
+            out.append((END, key, (self.pos + 1, ticks), now, self.high))
             self.done = True
         elif ticks:
-            out.append((SHARE, key, (self.pos, None, ticks), wm, now))
+            out.append((SHARE, key, (self.pos, None, ticks), now, wm))
         return out
 
     def _exhausted_at(self) -> int:
@@ -380,13 +380,13 @@ class _KafkaPartition(StatefulSourcePartition):
                 arrival = ts_ms * 1000 if ts_type != TIMESTAMP_NOT_AVAILABLE else int(now * 1_000_000)
                 item = self.limits.vet(item, raw, arrival, high)
             if isinstance(item, ev.Invalid):
-                out.append(_invalid(item, f"{self.topic}/{self.partition}/{msg.offset()}", NEVER, now))
+                out.append(_invalid(item, f"{self.topic}/{self.partition}/{msg.offset()}", now))
                 continue
             ts = item.ts_us
             if ts > high:
                 high = ts
             counts[(self.topic, item.__struct_config__.tag)] += 1
-            out.append((EVENT, item.customer_id, item, NEVER, now))
+            out.append((EVENT, item.customer_id, item, now))
         self.high = high
         caught_up = self._caught_up()  # also updates the lag gauge
         if caught_up:
@@ -402,7 +402,7 @@ class _KafkaPartition(StatefulSourcePartition):
         if state != self.reported:
             self.reported = state
             report = (self.part, high, self.quiet_since)
-            out.extend((PROGRESS, key, report, NEVER, now) for key in self.clock_keys)
+            out.extend((PROGRESS, key, report, now) for key in self.clock_keys)
         self.empty_polls = 0 if msgs else self.empty_polls + 1
         return out
 
@@ -602,12 +602,12 @@ class _WakerPartition(StatelessSourcePartition):
         wt = self.workers.current()
         now = time.time()
         # Customers whose events wait only for the frontier (apply_on_arrival), then those due on the watermark.
-        out = [(WAKE, key, None, NEVER, now) for key in wt.arrivals.pop_due(wt.clock.frontier() + 1)]
+        out = [(WAKE, key, None, now) for key in wt.arrivals.pop_due(wt.clock.frontier() + 1)]
         wm = wt.clock.watermark()
         if wm == NEVER:
             return out
         metrics.set_watermark(wm / 1e6)
-        out.extend((WAKE, key, None, wm, now) for key in wt.timers.pop_due(wm))
+        out.extend((WAKE, key, None, now) for key in wt.timers.pop_due(wm))
         return out
 
     def next_awake(self) -> datetime:

@@ -7,7 +7,8 @@ follows the customer step through its epochs:
 
 * before a batch — if the worker resumed from recovery, load the models its customers'
   snapshots point at (once); the models may change from here on;
-* after a batch — drain the models' evaluations into the output when a scores sink is
+* after a batch — drain the models' evaluations, onto the batch's
+  :class:`forewarn.engine.context.Context` (its scores side output) when a scores sink is
   wired (``forewarn backtest --scores``);
 * at the epoch's first snapshot — publish ``forewarn_model_*`` and, with a recovery
   directory, write a checkpoint (:mod:`flows.model_checkpoints`) whose reference every

@@ -205,7 +205,8 @@ class ModelPerWorker(Generic[M]):
 
 
 class ModelSet:
-    """The models of one engine (one worker), by kind: drained, summarised and checkpointed together."""
+    """One worker's models (the engine's, as the calling worker thread has them), by kind:
+    drained, summarised and checkpointed together."""
 
     def __init__(self, models: Iterable[OnlineModel]) -> None:
         self.models: dict[str, OnlineModel] = {m.kind: m for m in models}

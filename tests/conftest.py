@@ -70,7 +70,7 @@ def prefix(namespace, redis_client):
     delete_prefix(redis_client, p)
 
 
-class Engine:
+class RunProcess:
     """``forewarn run`` in a subprocess, as an operator would start it."""
 
     def __init__(self, config_path: Path, log_path: Path, args: tuple[str, ...] = ()) -> None:
@@ -108,12 +108,12 @@ class Engine:
 
 @pytest.fixture
 def start_engine(tmp_path):
-    started: list[Engine] = []
+    started: list[RunProcess] = []
 
-    def start(config_text: str, *args: str, name: str = "engine") -> Engine:
+    def start(config_text: str, *args: str, name: str = "engine") -> RunProcess:
         cfg = tmp_path / f"{name}.toml"
         cfg.write_text(config_text)
-        engine = Engine(cfg, tmp_path / f"{name}.log", args)
+        engine = RunProcess(cfg, tmp_path / f"{name}.log", args)
         started.append(engine)
         return engine
 

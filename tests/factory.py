@@ -9,6 +9,7 @@ from typing import Any
 
 from forewarn.core.timefmt import parse_rfc3339
 from forewarn.engine.config import Config, load
+from forewarn.engine.context import Context, Counts
 from forewarn.engine.engine import Engine
 from forewarn.engine.replay import replay as engine_replay
 from forewarn.core.trigger import Trigger
@@ -66,15 +67,16 @@ def replay(events: list[dict], config: Config | None = None, lateness_s: float =
     Pass ``engine`` to run one you look at afterwards (its models, say); it must be built
     from ``config``.
     """
-    return replay_with_engine(events, config, lateness_s, engine)[0]
+    return replay_counting(events, config, lateness_s, engine)[0]
 
 
-def replay_with_engine(events: list[dict], config: Config | None = None, lateness_s: float = 0.0,
-                       engine: Engine | None = None) -> tuple[list[Trigger], Engine]:
-    """:func:`replay`, and the engine it ran (for its ``stats``)."""
+def replay_counting(events: list[dict], config: Config | None = None, lateness_s: float = 0.0,
+                    engine: Engine | None = None) -> tuple[list[Trigger], Counts]:
+    """:func:`replay`, and what the engine counted on its context (held back, late, ...)."""
     config = config or load(None, {"engine.allowed_lateness_seconds": lateness_s})
     engine = engine or Engine(config)
-    return engine_replay(events, config, engine), engine
+    ctx = Context()
+    return engine_replay(events, config, engine, ctx), ctx.counts
 
 
 def at(ts: str) -> int:

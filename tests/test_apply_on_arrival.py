@@ -16,6 +16,7 @@ from detectors import MODEL_KINDS
 from forewarn.apps.simulator import SimSpec, generate
 from forewarn.core.timefmt import parse_rfc3339
 from forewarn.engine.config import load
+from forewarn.engine.context import NEVER, Context
 from forewarn.engine.engine import Engine, Shard
 from forewarn.engine.replay import events, replay, replay_as_run
 from tests.factory import activity, delivered, disputed, failed, order, paid, scan, shipped, tick
@@ -24,13 +25,15 @@ DEFAULTS = load(None, env={})
 LATENESS = int(DEFAULTS.engine.allowed_lateness_seconds * 1_000_000)
 
 
-def arriving(engine: Engine, shard: Shard, raw: list[dict]) -> list[list]:
+def arriving(engine: Engine, shard: Shard, raw: list[dict], ctx: Context | None = None) -> list[list]:
     """Each event in turn from one partition: what each arrival yields. The partition has
-    delivered everything up to the newest event (the frontier); the watermark is 300 s behind."""
-    out, high = [], None
+    delivered everything up to the newest event (the frontier); the watermark is 300 s behind.
+    ``ctx`` counts what the engine counts."""
+    out, high, ctx = [], None, Context() if ctx is None else ctx
     for event in events(raw):
         high = event.ts_us if high is None else max(high, event.ts_us)
-        out.append(engine.on_event(shard, event, high - LATENESS, frontier=high))
+        ctx.watermark, ctx.frontier = high - LATENESS, high
+        out.append(engine.on_event(shard, event, ctx))
     return out
 
 
@@ -40,19 +43,20 @@ def story() -> list[dict]:
 
 
 def test_a_dispute_fires_as_it_arrives_while_the_watermark_is_five_minutes_behind():
-    engine = Engine(DEFAULTS)
-    *_, on_dispute = arriving(engine, Shard(eager=True), story())
+    engine, counted = Engine(DEFAULTS), Context()
+    *_, on_dispute = arriving(engine, Shard(eager=True), story(), counted)
     [cand] = on_dispute
     assert (cand.kind, cand.customer_id, cand.order_id) == ("payment_disputed", "c1", "o1")
     assert cand.fired_at == parse_rfc3339("2026-11-10T10:02:00Z")
-    assert engine.stats.late == 0 and engine.stats.out_of_order == 0
+    counts = counted.counts
+    assert counts.late == 0 and counts.out_of_order == 0
 
 
 def test_a_backtest_shard_still_waits_for_the_watermark():
     engine = Engine(DEFAULTS)
     shard = Shard()
     assert arriving(engine, shard, story()) == [[], [], []]  # all three wait: the watermark is 10:02 - 300 s
-    [cand] = engine.finish(shard, parse_rfc3339("2026-11-10T10:02:00Z"))
+    [cand] = engine.finish(shard, Context(parse_rfc3339("2026-11-10T10:02:00Z")))
     assert cand.kind == "payment_disputed"
 
 
@@ -66,7 +70,7 @@ def test_an_event_after_an_unfired_deadline_waits_for_it_so_a_late_parcel_is_sti
     shard = Shard(eager=True)
     assert arriving(engine, shard, raw) == [[], [], [], []]
     assert [type(e).__name__ for _ts, _seq, e, _ in shard.pending] == ["ShipmentDelivered"]  # it did not jump the deadline
-    found = engine.advance(shard, parse_rfc3339("2026-11-12T12:00:01Z"), frontier=parse_rfc3339("2026-11-12T12:05:01Z"))
+    found = engine.advance(shard, Context(parse_rfc3339("2026-11-12T12:00:01Z"), frontier=parse_rfc3339("2026-11-12T12:05:01Z")))
     assert [(c.kind, c.fired_at) for c in found] == [("delivery_late", parse_rfc3339("2026-11-12T12:00:00Z"))]
     assert shard.pending == [] and "s1" not in shard.customers["c1"].shipments  # then applied: delivered, done
     assert [t.kind for t in replay(raw, DEFAULTS) if t.kind not in MODEL_KINDS] == ["delivery_late"]
@@ -79,19 +83,21 @@ def test_a_delivery_exactly_at_the_deadline_is_applied_on_arrival_and_disarms_it
     shard = Shard(eager=True)
     arriving(engine, shard, raw)
     assert shard.pending == [] and shard.customers["c1"].timers == {}
-    assert engine.finish(shard, parse_rfc3339("2026-11-13T00:00:00Z")) == []
+    assert engine.finish(shard, Context(parse_rfc3339("2026-11-13T00:00:00Z"))) == []
 
 
 def test_an_older_event_arriving_after_a_newer_one_is_applied_at_once_and_counted_out_of_order():
-    engine = Engine(DEFAULTS)
+    engine, counted = Engine(DEFAULTS), Context()
+    counts = counted.counts
     shard = Shard(eager=True)
-    arriving(engine, shard, [activity("2026-11-10T10:05:00Z"), order("2026-11-10T10:00:00Z", total=50.0)])
+    arriving(engine, shard, [activity("2026-11-10T10:05:00Z"), order("2026-11-10T10:00:00Z", total=50.0)], counted)
     cust = shard.customers["c1"]
     assert (cust.orders_count, cust.last_event_us) == (1, parse_rfc3339("2026-11-10T10:05:00Z"))
-    assert (engine.stats.out_of_order, engine.stats.late) == (1, 0)
+    assert (counts.out_of_order, counts.late) == (1, 0)
     # One older than the watermark is late, as in a backtest, not out of order.
-    engine.on_event(shard, next(events([activity("2026-11-10T09:59:00Z")])), parse_rfc3339("2026-11-10T10:00:00Z"))
-    assert (engine.stats.out_of_order, engine.stats.late) == (1, 1)
+    counted.watermark, counted.frontier = parse_rfc3339("2026-11-10T10:00:00Z"), NEVER
+    engine.on_event(shard, next(events([activity("2026-11-10T09:59:00Z")])), counted)
+    assert (counts.out_of_order, counts.late) == (1, 1)
 
 
 def _rule_triggers(triggers) -> list[str]:
@@ -142,17 +148,22 @@ def _live_step(config):
     return ShardLogic(engine, None, clocks, FlowModels(None, 1, False).worker(engine.models), persist=False)
 
 
+def emitted(step_out: tuple[list[Context], bool]) -> list:
+    """The candidates a customer step's batch sent downstream (on its Context)."""
+    return [c for ctx in step_out[0] for c in ctx.candidates()]
+
+
 def _batch(raw: list[dict], partition_high: str) -> list[tuple]:
     """Live items: the customer's events, then its partition's progress report behind them."""
-    return [*[("e", "c1", e, 0, 0.0) for e in events(raw)],
-            ("p", "clock", ("payments/0", parse_rfc3339(partition_high), None), 0, 0.0)]
+    return [*[("e", "c1", e, 0.0) for e in events(raw)],
+            ("p", "clock", ("payments/0", parse_rfc3339(partition_high), None), 0.0)]
 
 
 def test_the_live_customer_step_applies_on_arrival_unless_the_config_turns_the_wait_back_on():
     eager, waiting = _live_step(DEFAULTS), _live_step(load(None, {"engine.apply_on_arrival": False}, env={}))
-    out, _ = eager.on_batch(_batch(story(), "2026-11-10T10:02:00Z"))
+    out = emitted(eager.on_batch(_batch(story(), "2026-11-10T10:02:00Z")))
     assert [c.kind for c in out] == ["payment_disputed"]
-    out, _ = waiting.on_batch(_batch(story(), "2026-11-10T10:02:00Z"))
+    out = emitted(waiting.on_batch(_batch(story(), "2026-11-10T10:02:00Z")))
     assert out == [] and len(waiting.shard.pending) == 3  # waiting for the watermark, as before
 
 
@@ -162,11 +173,11 @@ def test_a_live_event_waits_for_a_partition_still_reading_behind_it_then_the_wak
     step = _live_step(DEFAULTS)
     wt = step.workers.current()
     wt.clock.report("orders/0", parse_rfc3339("2026-11-10T09:00:00Z"), None)
-    out, _ = step.on_batch(_batch([disputed("2026-11-10T10:02:00Z", amount=120.0)], "2026-11-10T10:02:00Z"))
+    out = emitted(step.on_batch(_batch([disputed("2026-11-10T10:02:00Z", amount=120.0)], "2026-11-10T10:02:00Z")))
     assert out == [] and wt.arrivals.pop_due(wt.clock.frontier() + 1) == []
     wt.clock.report("orders/0", parse_rfc3339("2026-11-10T10:00:00Z"), 50.0)  # read to its end
     assert wt.arrivals.pop_due(wt.clock.frontier() + 1) == ["c1"]  # the waker wakes the customer
-    out, _ = step.on_batch([("w", "c1", None, 0, 0.0)])
+    out = emitted(step.on_batch([("w", "c1", None, 0.0)]))
     assert [c.kind for c in out] == ["payment_disputed"]
 
 

@@ -10,6 +10,7 @@ import pytest
 from detectors import REGISTRY
 from forewarn.core.trigger import encode
 from forewarn.engine.config import DEFAULT_KIND_ROUTES, load
+from forewarn.engine.context import Context
 from forewarn.engine.engine import NEVER, Engine, Shard
 from forewarn.engine.replay import events, example
 from forewarn.engine.routing import route
@@ -31,8 +32,8 @@ def run(kind: str, engine: Engine, between=None) -> list[bytes]:
         if between is not None and i == len(evs) // 2:
             engine, shard = between(engine, shard)
         high = max(high, event.ts_us)
-        out += engine.on_event(shard, event, high)
-    out += engine.finish(shard, high)
+        out += engine.on_event(shard, event, Context(high))
+    out += engine.finish(shard, Context(high))
     return [encode(route(c, engine.config.routing, engine.config.triage)) for c in out]
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from detectors import REGISTRY, delivery_late
 from forewarn.engine.config import ConfigError, load
+from forewarn.engine.context import Context
 from forewarn.engine.engine import Engine, Shard
 from forewarn.core.events import decode
 from forewarn.engine.liveconfig import Reloader, checksum, diff, hash_overrides, parse_value
@@ -49,7 +50,7 @@ class Feed:
     def __call__(self, *events: dict) -> None:
         for raw in lines(list(events)):
             ev = decode(raw)
-            self.out += self.engine.on_event(self.shard, ev, ev.ts_us)
+            self.out += self.engine.on_event(self.shard, ev, Context(ev.ts_us))
 
     def triggers(self):
         return [route(c, self.engine.config.routing) for c in self.out]

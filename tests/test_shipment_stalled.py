@@ -2,6 +2,7 @@
 scanned for two days gets looked at — once per quiet spell, at the moment it became quiet."""
 
 from forewarn.engine.config import load
+from forewarn.engine.context import Context
 from forewarn.engine.engine import Engine, Shard
 from forewarn.core.events import decode
 from forewarn.engine.routing import route
@@ -129,7 +130,7 @@ def test_a_live_change_of_stall_hours_applies_to_parcels_armed_after_it():
     def feed(*events):
         for raw in lines(list(events)):
             e = decode(raw)
-            out.extend(engine.on_event(shard, e, e.ts_us))
+            out.extend(engine.on_event(shard, e, Context(e.ts_us)))
 
     feed(order("2026-11-01T10:00:00Z"), shipped("2026-11-02T10:00:00Z", eta=ETA))  # armed with 48 h
     engine.reconfigure(load(None, {"engine.allowed_lateness_seconds": 0,

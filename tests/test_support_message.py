@@ -169,10 +169,10 @@ def test_an_angry_message_stays_with_a_person_even_when_the_intent_is_simple():
 
 def test_a_label_for_a_message_never_seen_is_counted_not_learned():
     from forewarn.engine.engine import Engine
-    from tests.factory import replay_with_engine
+    from tests.factory import replay_counting
     config = load(None)
     engine = Engine(config)
-    replay_with_engine([label("2026-11-02T10:00:00Z", "ghost", "refund_status")], config, engine=engine)
+    replay_counting([label("2026-11-02T10:00:00Z", "ghost", "refund_status")], config, engine=engine)
     model = engine.models["support_message"]
     assert model.outcomes == {"label_unknown_message": 1}
     assert model.learned == 0

@@ -65,6 +65,7 @@ def _watching(config: cfgmod.Config, trace: Trace):
     """The engine, telling a :class:`Trace` what it does for one customer."""
     from forewarn.core import events as ev
     from forewarn.core.state import CustomerState
+    from forewarn.engine.context import Context
     from forewarn.engine.engine import Engine, Shard
 
     class _Watching(Engine):
@@ -74,13 +75,13 @@ def _watching(config: cfgmod.Config, trace: Trace):
             super().__init__(config)
             self.trace = trace
 
-        def _apply(self, shard: Shard, event: ev.AnyEvent, ingest: float) -> list:
+        def _apply(self, shard: Shard, event: ev.AnyEvent, ctx: Context) -> list:
             if event.customer_id != self.trace.customer_id:
-                return super()._apply(shard, event, ingest)
+                return super()._apply(shard, event, ctx)
             cust = shard.customers.get(event.customer_id)
             before = dict(cust.timers) if cust is not None else {}
-            scored = len(self.stats.scores)
-            out = super()._apply(shard, event, ingest)
+            scored = len(ctx.counts.scores)
+            out = super()._apply(shard, event, ctx)
             cust = shard.customers[event.customer_id]
             tag = event.__struct_config__.tag
             self.trace.events_seen.add(tag)
@@ -88,7 +89,7 @@ def _watching(config: cfgmod.Config, trace: Trace):
             self.trace.timeline.append((event.ts_us, f"{tag}" + (f" ({order})" if order else "")
                                         + f" [{event.event_id}]"))
             self._deadline_changes(before, cust.timers, event.ts_us, f"{tag} at {format_us(event.ts_us)}")
-            self._scores(scored, event.ts_us)
+            self._scores(ctx, scored, event.ts_us)
             return out
 
         def _deadline_changes(self, before: dict[str, int], after: dict[str, int], at: int, cause: str) -> None:
@@ -101,17 +102,17 @@ def _watching(config: cfgmod.Config, trace: Trace):
                 self.trace.deadlines[_kind(key)].append(
                     f"{_subject(key)}: disarmed by {cause} (it was due {format_us(before[key])})")
 
-        def _scores(self, since: int, at: int) -> None:
-            for kind, score, threshold in self.stats.scores[since:]:
+        def _scores(self, ctx: Context, since: int, at: int) -> None:
+            for kind, score, threshold in ctx.counts.scores[since:]:
                 self.trace.scores[kind].append((at, score, threshold))
 
-        def _fire(self, shard: Shard, cid: str, key: str, deadline: int, ingest: float) -> list:
+        def _fire(self, shard: Shard, ctx: Context, cid: str, key: str, deadline: int) -> list:
             cust = shard.customers.get(cid)
             if cid != self.trace.customer_id or cust is None or cust.timers.get(key) != deadline:
-                return super()._fire(shard, cid, key, deadline, ingest)
+                return super()._fire(shard, ctx, cid, key, deadline)
             before = {k: v for k, v in cust.timers.items() if k != key}
-            scored, admitted = len(self.stats.scores), len(self.trace.held_back)
-            out = super()._fire(shard, cid, key, deadline, ingest)
+            scored, admitted = len(ctx.counts.scores), len(self.trace.held_back)
+            out = super()._fire(shard, ctx, cid, key, deadline)
             fired = [c for c in out if c.kind == _kind(key)]
             if fired:
                 what = "passed and fired"
@@ -121,11 +122,11 @@ def _watching(config: cfgmod.Config, trace: Trace):
                 what = "passed; the detector found its condition no longer held (nothing fired)"
             self.trace.deadlines[_kind(key)].append(f"{_subject(key)}: due {format_us(deadline)}, {what}")
             self._deadline_changes(before, cust.timers, deadline, f"the deadline at {format_us(deadline)}")
-            self._scores(scored, deadline)
+            self._scores(ctx, scored, deadline)
             return out
 
-        def _admit(self, cust: CustomerState, cand) -> bool:
-            admitted = super()._admit(cust, cand)
+        def _admit(self, cust: CustomerState, cand, ctx: Context) -> bool:
+            admitted = super()._admit(cust, cand, ctx)
             if cust.customer_id == self.trace.customer_id:
                 self.trace.candidates[cand.kind] += 1
                 if not admitted:
@@ -159,6 +160,8 @@ def replay(config: cfgmod.Config, input_path: str, customer_id: str, at_us: int 
 
     Returns the trace, the final shard and the final watermark.
     """
+    import msgspec
+
     from flows import modes
     from flows.customer_step import ShardLogic
     from flows.items import END, EVENT
@@ -180,7 +183,7 @@ def replay(config: cfgmod.Config, input_path: str, customer_id: str, at_us: int 
         items = []
         for item in batch:
             if item[0] == EVENT and at_us is not None and item[2].ts_us > at_us:
-                items.append((END, item[1], None, at_us, item[4]))  # stop here, as the end of the input
+                items.append((END, item[1], None, item[3], at_us))  # stop here, as the end of the input
                 break
             if item[0] == EVENT:
                 high = item[2].ts_us if high is None else max(high, item[2].ts_us)
@@ -188,12 +191,10 @@ def replay(config: cfgmod.Config, input_path: str, customer_id: str, at_us: int 
                 items.append(item)
         if items:
             out, _ = logic.on_batch(items)
-            for cand in out:
-                if getattr(cand, "customer_id", None) == customer_id and hasattr(cand, "kind"):
-                    import msgspec
-
-                    trig = route(cand, engine.config.routing)
-                    trace.triggers.append(msgspec.to_builtins(trig))
+            for ctx in out:
+                for cand in ctx.candidates():
+                    if cand.customer_id == customer_id:
+                        trace.triggers.append(msgspec.to_builtins(route(cand, engine.config.routing)))
         if items and items[-1][0] == END:
             break
     return trace, logic.shard, logic.shard.watermark

@@ -20,8 +20,8 @@ Rules (contract section 2):
 
 A shard built with ``eager=True`` (``forewarn run``, one customer per shard, ``[engine]
 apply_on_arrival``) applies an event once every input partition still reading has delivered
-its time (the *frontier*, given to :meth:`Engine.advance`: the watermark without the
-lateness, where a partition at the end of its log holds nothing back) instead of waiting
+its time (the *frontier*, on the :class:`forewarn.engine.context.Context`: the watermark
+without the lateness, where a partition at the end of its log holds nothing back) instead of waiting
 for the watermark, unless its customer has an armed deadline before the event's time
 (``d < ts``): then it waits, as above, until that deadline has fired (or the watermark
 reaches it), so it never jumps a deadline and deadlines still fire on the watermark in
@@ -33,13 +33,21 @@ its customer (but not older than the watermark) cannot be put back before it: it
 as it comes and counted as out of order.
 
 A shard built with ``ordered=True`` (one partition of a multi-process backtest,
-``forewarn backtest --workers N``) also labels each candidate with ``order``: where the
-operation that produced it (an event applied, a deadline fired) falls in the one-shard
-order. Operations are popped by the key ``(ts, 0, seq)`` for an event and ``(deadline, 1,
+``forewarn backtest --workers N``) also labels each emitted candidate
+(:class:`forewarn.engine.context.Emitted`) with ``order``: where the operation that
+produced it (an event applied, a deadline fired) falls in the one-shard order. Operations are popped by the key ``(ts, 0, seq)`` for an event and ``(deadline, 1,
 customer, key)`` for a deadline, which is the one-shard merge order; a deadline armed in the
 past pops at once, right after the operation that armed it, so it takes that operation's
-key extended by ``(0,)``. The caller prefixes the input position it was processing, and the
-partitions' candidates sorted by ``order`` are the one-shard output, in its order.
+key extended by ``(0,)``. The order starts with the input position the caller was processing
+(the context's ``position``), and the partitions' candidates sorted by ``order`` are the
+one-shard output, in its order.
+
+The engine is driven through a :class:`forewarn.engine.context.Context`: the caller sets its
+watermark (and frontier, and the wall time of the input, for latency) and reads back, after a
+batch, what the engine emitted (each candidate with its latency fields and order), counted
+(duplicates, late, out of order, held back by the cooldown, scores for the histogram) and
+what the models evaluated. Each method also returns the candidates it emitted, for a caller
+driving the engine by hand.
 """
 
 from __future__ import annotations
@@ -51,12 +59,11 @@ from detectors import REGISTRY
 from detectors.base import Candidate, Detector
 from forewarn.core import events as ev
 from forewarn.engine.config import Config
+from forewarn.engine.context import NEVER, Context, Emitted
 from forewarn.engine.cooldown import Cooldown
 from forewarn.core.state import CustomerState, split_timer_key, timer_key
 from forewarn.core.trigger import trigger_id
 from online_models.base import ModelSet
-
-NEVER = -(2**62)
 
 
 class Shard:
@@ -108,17 +115,18 @@ class Shard:
 
 
 class _CustomerScheduler:
-    """Arms the calling detector's timers in the customer's state and the shard's timer heap; collects scores.
+    """The context's timer service for one customer: arms the calling detector's timers in the
+    customer's state and the shard's timer heap; counts scores on the context.
 
     ``kind`` is set by the engine before each detector call: timers are scoped to it.
     """
 
-    __slots__ = ("shard", "cust", "stats", "kind")
+    __slots__ = ("shard", "cust", "ctx", "kind")
 
-    def __init__(self, shard: Shard, cust: CustomerState, stats: Stats, kind: str = "") -> None:
+    def __init__(self, shard: Shard, cust: CustomerState, ctx: Context, kind: str = "") -> None:
         self.shard = shard
         self.cust = cust
-        self.stats = stats
+        self.ctx = ctx
         self.kind = kind
 
     def arm(self, timer: str, deadline_us: int) -> None:
@@ -137,29 +145,7 @@ class _CustomerScheduler:
         return self.cust.timers.get(timer_key(kind, timer))
 
     def score(self, kind: str, value: float, threshold: float | None = None) -> None:
-        self.stats.scores.append((kind, value, threshold))
-
-
-class Stats:
-    """One worker's counters, which the flow drains into metrics; plain ints so the engine stays I/O-free."""
-
-    __slots__ = ("duplicates", "late", "out_of_order", "scores", "suppressed")
-
-    def __init__(self) -> None:
-        self.duplicates = 0
-        self.late = 0
-        self.out_of_order = 0  # eager shards: applied after a newer event of the same customer
-        # (kind, score, threshold) of each scored evaluation, drained by the flow into a histogram
-        self.scores: list[tuple[str, float, float | None]] = []
-        self.suppressed: dict[str, int] = {}  # kind -> triggers held back by the cooldown, drained likewise
-
-    def drain(self) -> Stats:
-        """The counts since the last drain, as a new :class:`Stats`; these start again from zero."""
-        out = Stats()
-        out.duplicates, out.late, out.out_of_order = self.duplicates, self.late, self.out_of_order
-        out.scores, out.suppressed = self.scores, self.suppressed
-        self.__init__()
-        return out
+        self.ctx.counts.scores.append((kind, value, threshold))
 
 
 class _Generation:
@@ -189,21 +175,13 @@ class Engine:
     state (customers, armed deadlines) is untouched. Detectors with an online model keep one
     model per worker thread (:class:`online_models.base.ModelPerWorker`): each learns from its
     worker's customers in the order that worker processes them; :attr:`models` is the
-    calling worker's set, and :attr:`stats` its counters.
+    calling worker's set. What the engine counts goes on the caller's
+    :class:`forewarn.engine.context.Context`, so the engine holds no per-worker counters.
     """
 
     def __init__(self, config: Config) -> None:
         self._gen = _Generation(config, [_build(kind, config) for kind in REGISTRY])
         self._reconfiguring = threading.Lock()
-        self._stats: dict[int, Stats] = {}  # by worker thread, as the models (see ModelPerWorker)
-
-    @property
-    def stats(self) -> Stats:
-        """The counters of the calling worker thread."""
-        stats = self._stats.get(threading.get_ident())
-        if stats is None:
-            stats = self._stats[threading.get_ident()] = Stats()
-        return stats
 
     @property
     def config(self) -> Config:
@@ -243,53 +221,45 @@ class Engine:
             self._gen = _Generation(config, detectors)
             return changed
 
-    def on_event(self, shard: Shard, event: ev.AnyEvent, watermark: int, ingest: float = 0.0,
-                 seq: int | None = None, frontier: int = NEVER) -> list[Candidate]:
-        """Take one event; process whatever the (stamped) watermark now allows.
+    def on_event(self, shard: Shard, event: ev.AnyEvent, ctx: Context, seq: int | None = None) -> list[Candidate]:
+        """Take one event; process whatever the context's watermark (and frontier) now allows.
 
         ``seq``: the event's position in the whole input (an ordered shard's tie-break among
-        events of the same time); by default, its arrival number in this shard.
+        events of the same time); by default, its arrival number in this shard. With the
+        context's watermark behind the shard's (live: the worker's clock moves it after the
+        batch), the shard's own applies: a late event is applied now, as is one exactly at
+        the watermark; later ones wait.
         """
-        out = self.enqueue(shard, event, ingest, seq)
-        out.extend(self.advance(shard, watermark, ingest, frontier=frontier))
+        out = self.enqueue(shard, event, ctx, seq)
+        out.extend(self.advance(shard, ctx))
         return out
 
-    def take(self, shard: Shard, event: ev.AnyEvent, ingest: float = 0.0) -> list[Candidate]:
-        """Take one event at the shard's own watermark (live: the worker's clock moves it after the
-        batch): a late one is applied now, as is one exactly at the watermark; later ones wait."""
-        out = self.enqueue(shard, event, ingest)
-        out.extend(self.advance(shard, shard.watermark, ingest))
-        return out
-
-    def enqueue(self, shard: Shard, event: ev.AnyEvent, ingest: float = 0.0, seq: int | None = None) -> list[Candidate]:
+    def enqueue(self, shard: Shard, event: ev.AnyEvent, ctx: Context, seq: int | None = None) -> list[Candidate]:
         """Queue one event without moving the watermark: it waits for it, or, late, is applied now."""
         ts = event.ts_us
         if seq is None:
             seq = shard.seq
             shard.seq += 1
         if ts < shard.watermark:
-            self.stats.late += 1
-            out = self._apply(shard, event, ingest)  # deadlines before the watermark have fired
-            if shard.ordered:
-                self._label(shard, out, (ts, 0, seq))
-        else:
-            heapq.heappush(shard.pending, (ts, seq, event, ingest))
-            out = []
-        return out
+            ctx.counts.late += 1
+            found = self._apply(shard, event, ctx)  # deadlines before the watermark have fired
+            return self._emit(shard, ctx, found, ts, ctx.ingest, (ts, 0, seq))
+        heapq.heappush(shard.pending, (ts, seq, event, ctx.ingest))
+        return []
 
-    def advance(self, shard: Shard, watermark: int, ingest: float = 0.0, inclusive: bool = False,
-                frontier: int = NEVER) -> list[Candidate]:
-        """Move the watermark forward: apply due events and fire passed deadlines, in time order.
+    def advance(self, shard: Shard, ctx: Context, inclusive: bool = False) -> list[Candidate]:
+        """Move the shard to the context's watermark: apply due events and fire passed deadlines,
+        in time order.
 
-        ``frontier``: for an eager shard, the time up to which every partition still reading has
-        delivered its events: a waiting event at or before it, with no deadline of its customer
-        before it, is applied now.
+        The context's ``frontier``: for an eager shard, the time up to which every partition
+        still reading has delivered its events: a waiting event at or before it, with no
+        deadline of its customer before it, is applied now.
         """
-        if watermark > shard.watermark:
-            shard.watermark = watermark
-        wm = shard.watermark
+        if ctx.watermark > shard.watermark:
+            shard.watermark = ctx.watermark
+        wm, frontier = shard.watermark, ctx.frontier
         out: list[Candidate] = []
-        pending, heap, eager = shard.pending, shard.heap, shard.eager
+        pending, heap, eager, ordered = shard.pending, shard.heap, shard.eager, shard.ordered
         while True:
             ev_ts = None
             if pending:
@@ -299,65 +269,69 @@ class Engine:
             d = heap[0][0] if heap and (heap[0][0] < wm or (inclusive and heap[0][0] <= wm)) else None
             if ev_ts is not None and (d is None or ev_ts <= d):
                 _ts, seq, event, ev_ingest = heapq.heappop(pending)
-                found = self._apply(shard, event, ev_ingest)
-                if shard.ordered:
-                    self._label(shard, found, (ev_ts, 0, seq))
+                found = self._apply(shard, event, ctx)
+                if found or ordered:
+                    out.extend(self._emit(shard, ctx, found, ev_ts, ev_ingest, (ev_ts, 0, seq)))
             elif d is not None:
                 deadline, cid, key = heapq.heappop(heap)
-                found = self._fire(shard, cid, key, deadline, ingest)
-                if shard.ordered:
-                    self._label(shard, found, (deadline, 1, cid, key))
+                # A deadline is the event that makes it true: latency counts from the deadline's event time.
+                found = self._fire(shard, ctx, cid, key, deadline)
+                if found or ordered:
+                    out.extend(self._emit(shard, ctx, found, deadline, ctx.ingest, (deadline, 1, cid, key)))
             else:
                 return out
-            out.extend(found)
 
     @staticmethod
-    def _label(shard: Shard, found: list[Candidate], key: tuple) -> None:
-        """Give an ordered shard's candidates of one operation their one-shard order."""
-        if key <= shard.last:  # armed in the past: it pops right after the operation that armed it
-            key = shard.last + (0,)
-        shard.last = key
-        for i, c in enumerate(found):
-            c.order = (key, i)
+    def _emit(shard: Shard, ctx: Context, found: list[Candidate], source_ts: int, ingest: float,
+              key: tuple) -> list[Candidate]:
+        """Put one operation's candidates on the context with their latency fields; an ordered
+        shard's also with their one-shard order (every operation moves it, firing or not)."""
+        if shard.ordered:
+            if key <= shard.last:  # armed in the past: it pops right after the operation that armed it
+                key = shard.last + (0,)
+            shard.last = key
+            ctx.emitted.extend(Emitted(c, source_ts, ingest, (ctx.position, key, i)) for i, c in enumerate(found))
+        elif found:
+            ctx.emitted.extend(Emitted(c, source_ts, ingest) for c in found)
+        return found
 
-    def finish(self, shard: Shard, final_watermark: int, ingest: float = 0.0) -> list[Candidate]:
-        """End of input: process everything up to and including the final watermark."""
-        return self.advance(shard, final_watermark, ingest, inclusive=True)
+    def finish(self, shard: Shard, ctx: Context) -> list[Candidate]:
+        """End of input: process everything up to and including the context's (final) watermark."""
+        return self.advance(shard, ctx, inclusive=True)
 
-    def _fire(self, shard: Shard, cid: str, key: str, deadline: int, ingest: float) -> list[Candidate]:
+    def _fire(self, shard: Shard, ctx: Context, cid: str, key: str, deadline: int) -> list[Candidate]:
         cust = shard.customers.get(cid)
         if cust is None or cust.timers.get(key) != deadline:
             return []  # disarmed or re-armed since this entry was pushed
         del cust.timers[key]
         kind, timer = split_timer_key(key)
-        found = self.by_kind[kind].on_deadline(cust, timer, deadline, _CustomerScheduler(shard, cust, self.stats, kind))
-        # A deadline is the event that makes it true: latency counts from the deadline's event time.
-        return self._enrich(cust, found, deadline, ingest) if found else []
+        found = self.by_kind[kind].on_deadline(cust, timer, deadline, _CustomerScheduler(shard, cust, ctx, kind))
+        return self._enrich(cust, found, ctx) if found else []
 
-    def _apply(self, shard: Shard, event: ev.AnyEvent, ingest: float) -> list[Candidate]:
+    def _apply(self, shard: Shard, event: ev.AnyEvent, ctx: Context) -> list[Candidate]:
         cid = event.customer_id
         cust = shard.customers.get(cid)
         if cust is None:
             cust = shard.customers[cid] = CustomerState(cid)
         if cust.is_duplicate(event.event_id):
-            self.stats.duplicates += 1
+            ctx.counts.duplicates += 1
             return []
         ts = event.ts_us
         if shard.eager and shard.watermark <= ts < cust.last_event_us:
-            self.stats.out_of_order += 1  # a newer one was applied on arrival: this one cannot go first
+            ctx.counts.out_of_order += 1  # a newer one was applied on arrival: this one cannot go first
         out: list[Candidate] = []
-        sched = _CustomerScheduler(shard, cust, self.stats)
+        sched = _CustomerScheduler(shard, cust, ctx)
         for det in self._gen.readers[type(event)]:
             sched.kind = det.kind
             found = det.on_event(cust, event, sched)
             if found:
-                out.extend(self._enrich(cust, found, ts, ingest))
+                out.extend(self._enrich(cust, found, ctx))
         cust.apply(event, ts, self._gen.rates)
         return out
 
-    def _enrich(self, cust: CustomerState, found: list[Candidate], source_ts: int | None, ingest: float) -> list[Candidate]:
-        found = [c for c in found if self._admit(cust, c)]
-        ctx = cust.context(self.config.routing.vip_ltv, self.config.privacy.include_personal)
+    def _enrich(self, cust: CustomerState, found: list[Candidate], ctx: Context) -> list[Candidate]:
+        found = [c for c in found if self._admit(cust, c, ctx)]
+        summary = cust.context(self.config.routing.vip_ltv, self.config.privacy.include_personal)
         consent = {ch: {"allowed": v[0], "recorded_at": v[1]} for ch, v in cust.consent.items()}
         for ch, why in cust.unreachable().items():  # an opt-in to an invalid address reaches nobody
             if consent.get(ch, {}).get("allowed"):
@@ -367,17 +341,15 @@ class Engine:
             if order is not None and order.currency:
                 c.currency = order.currency
             # A detector may add to the summary (a churn model's expected next order, say).
-            c.customer = {**ctx, **c.customer} if c.customer else ctx
+            c.customer = {**summary, **c.customer} if c.customer else summary
             c.consent = consent
-            c.source_ts = source_ts
-            c.ingest = ingest
             # Remembered for linking a later message to it (the id is the one routing gives it).
             cust.remember_trigger(trigger_id(c.kind, c.subject, c.episode), c.kind, c.order_id, c.subject, c.fired_at)
         return found
 
-    def _admit(self, cust: CustomerState, cand: Candidate) -> bool:
+    def _admit(self, cust: CustomerState, cand: Candidate, ctx: Context) -> bool:
         if self._gen.cooldown.admit(cust, cand):
             return True
-        suppressed = self.stats.suppressed
+        suppressed = ctx.counts.suppressed
         suppressed[cand.kind] = suppressed.get(cand.kind, 0) + 1
         return False

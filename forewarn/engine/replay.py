@@ -24,6 +24,7 @@ from detectors import REGISTRY
 from forewarn.core.events import AnyEvent, Invalid, decode
 from forewarn.core.trigger import Trigger
 from forewarn.engine.config import Config, load
+from forewarn.engine.context import Context
 from forewarn.engine.engine import NEVER, Engine, Shard
 from forewarn.engine.routing import route
 from forewarn.engine.watermark import TimerIndex
@@ -32,23 +33,26 @@ from outreach.step import OutreachStep
 Line = bytes | str | dict[str, Any]
 
 
-def replay(lines: Iterable[Line], config: Config | None = None, engine: Engine | None = None) -> list[Trigger]:
+def replay(lines: Iterable[Line], config: Config | None = None, engine: Engine | None = None,
+           ctx: Context | None = None) -> list[Trigger]:
     """The routed triggers of the events in ``lines`` (JSON bytes or text, or dicts), in output order.
 
-    Pass ``engine`` (built from ``config``) to look at it afterwards: its models, its stats.
+    Pass ``engine`` (built from ``config``) to look at it afterwards (its models), and ``ctx``
+    to look at what the engine counted (:class:`forewarn.engine.context.Counts`).
     """
     config = config or load(None, env={})
     engine = engine or Engine(config)
+    ctx = Context() if ctx is None else ctx
     shard = Shard()
     lateness = int(config.engine.allowed_lateness_seconds * 1_000_000)
     high = NEVER
-    out = []
     for event in events(lines):
         high = max(high, event.ts_us)
-        out.extend(engine.on_event(shard, event, high - lateness))
-    out.extend(engine.finish(shard, high))
-    outreach = OutreachStep(engine.config)  # drafts and their compliance review, as the flow adds them
-    return [outreach(route(c, engine.config.routing, engine.config.triage)) for c in out]
+        ctx.watermark = high - lateness
+        engine.on_event(shard, event, ctx)
+    ctx.watermark = high
+    engine.finish(shard, ctx)
+    return _routed(engine, ctx)
 
 
 def replay_as_run(lines: Iterable[Line], config: Config | None = None, engine: Engine | None = None) -> list[Trigger]:
@@ -67,24 +71,29 @@ def replay_as_run(lines: Iterable[Line], config: Config | None = None, engine: E
     lateness = int(config.engine.allowed_lateness_seconds * 1_000_000)
     shards: dict[str, Shard] = {}
     due = TimerIndex()
+    ctx = Context()
     high = NEVER
-    out = []
     for event in events(lines):
         high = max(high, event.ts_us)
-        wm = high - lateness
+        ctx.watermark, ctx.frontier = high - lateness, high
         cid = event.customer_id
         shard = shards.get(cid)
         if shard is None:
             shard = shards[cid] = Shard(eager=True)
-        out.extend(engine.on_event(shard, event, wm, frontier=high))
+        engine.on_event(shard, event, ctx)
         due.register(cid, shard.next_due())
-        for woken in due.pop_due(wm):
-            out.extend(engine.advance(shards[woken], wm, frontier=high))
+        for woken in due.pop_due(ctx.watermark):
+            engine.advance(shards[woken], ctx)
             due.register(woken, shards[woken].next_due())
+    ctx.watermark = high
     for shard in shards.values():
-        out.extend(engine.finish(shard, high))
-    outreach = OutreachStep(engine.config)
-    return [outreach(route(c, engine.config.routing, engine.config.triage)) for c in out]
+        engine.finish(shard, ctx)
+    return _routed(engine, ctx)
+
+
+def _routed(engine: Engine, ctx: Context) -> list[Trigger]:
+    outreach = OutreachStep(engine.config)  # drafts and their compliance review, as the flow adds them
+    return [outreach(route(c, engine.config.routing, engine.config.triage)) for c in ctx.candidates()]
 
 
 def events(lines: Iterable[Line]) -> Iterator[AnyEvent]:
