@@ -56,6 +56,15 @@ def _count(counts: Counter) -> None:
         metrics.EVENTS.labels(topic, typ).inc(n)
 
 
+# A file's events counted by their type, per batch, then named: (topic, type) per type.
+_TOPIC_TYPE = {cls: (ev.TOPIC_OF_TYPE[cls.__struct_config__.tag], cls.__struct_config__.tag)
+               for cls in ev.AnyEvent.__args__}
+
+
+def _count_types(counts: Counter) -> None:
+    _count(Counter({_TOPIC_TYPE[t]: n for t, n in counts.items()}))
+
+
 def share_of(customer_id: str, shares: int) -> int:
     """The partition of a multi-process backtest a customer belongs to: crc32, the same in every process."""
     return zlib.crc32(customer_id.encode()) % shares
@@ -104,9 +113,9 @@ class _LinesPartition(StatefulSourcePartition):
             ts = item.ts_us
             if ts > self.high:
                 self.high = ts
-            counts[(ev.TOPIC_OF_TYPE[item.__struct_config__.tag], item.__struct_config__.tag)] += 1
+            counts[type(item)] += 1
             out.append((EVENT, self.key_of(item.customer_id), item, self.high - self.lateness_us, now))
-        _count(counts)
+        _count_types(counts)
         if len(out) < self.batch_size and self.pos == self._exhausted_at():
             # End of input: the watermark moves to the last event time (contract section 2).
             out.append((END, self.key_of(""), None, self.high, now))
@@ -137,14 +146,14 @@ class _LinesPartition(StatefulSourcePartition):
             if ts > self.high:
                 self.high = ts
             if share_of(item.customer_id, shares) == index:
-                counts[(ev.TOPIC_OF_TYPE[item.__struct_config__.tag], item.__struct_config__.tag)] += 1
+                counts[type(item)] += 1
                 wm = self.high - self.lateness_us
                 out.append((SHARE, key, (self.pos, item, ticks), wm, now))
                 ticks = []
             elif self.high - self.lateness_us > wm:
                 wm = self.high - self.lateness_us
                 ticks.append((self.pos, wm))
-        _count(counts)
+        _count_types(counts)
         if read < self.batch_size and self.pos == self._exhausted_at():
             out.append((END, key, (self.pos + 1, ticks), self.high, now))
             self.done = True
