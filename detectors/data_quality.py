@@ -16,10 +16,17 @@ Flags for routing: ``compliance`` for an unverified or invalid e-mail (order det
 not go to an address nobody confirmed), ``urgent`` for address gaps (they must be fixed before the
 parcel is handed to the carrier).
 
+The e-mail itself is quoted in the reason and copied to ``evidence.email`` only when
+``[privacy] include_personal`` has ``email`` (the default); without it the reason says "the
+e-mail address on record" and the evidence has no ``email`` key (the lane looks it up by
+``customer_id``), as every other kind leaves it out of the trigger's ``customer``.
+
 >>> problems_of("a@b.eu", False, {"postal_code": "10115", "city": " "})
 [('email_unverified', 'the e-mail address "a@b.eu" was never verified'), ('no_city', 'the shipping address has no city')]
 >>> problems_of("a@b.eu\\r\\nBcc: all@b.eu", True, {"postal_code": "10115", "city": "Berlin"})
 [('email_invalid', 'the e-mail address "a@b.eu Bcc: all@b.eu" is not a valid address; nothing is sent there')]
+>>> problems_of("a@b.eu", False, {"postal_code": "10115", "city": "Berlin"}, show_email=False)
+[('email_unverified', 'the e-mail address on record was never verified')]
 
 Its ``EXAMPLE`` replayed (:func:`forewarn.engine.replay.example`): when, and the first reason.
 
@@ -30,7 +37,7 @@ Its ``EXAMPLE`` replayed (:func:`forewarn.engine.replay.example`): when, and the
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import msgspec
 
@@ -48,14 +55,16 @@ def _missing(value: str | None) -> bool:
     return value is None or not value.strip()
 
 
-def problems_of(email: str | None, verified: bool | None, address: dict[str, str | None]) -> list[tuple[str, str]]:
-    """(code, words) for each problem, given the e-mail, whether it is verified, and the address."""
+def problems_of(email: str | None, verified: bool | None, address: dict[str, str | None],
+                show_email: bool = True) -> list[tuple[str, str]]:
+    """(code, words) for each problem, given the e-mail, whether it is verified, and the address;
+    ``show_email`` False names the e-mail without quoting it."""
     out = []
+    which = f"the e-mail address {quote(email, EMAIL_MAX)}" if show_email else "the e-mail address on record"
     if email is not None and not valid_email(email):
-        out.append(("email_invalid", f"the e-mail address {quote(email, EMAIL_MAX)} is not a valid address; "
-                                     "nothing is sent there"))
+        out.append(("email_invalid", f"{which} is not a valid address; nothing is sent there"))
     elif verified is False:
-        out.append(("email_unverified", f"the e-mail address {quote(email, EMAIL_MAX)} was never verified"))
+        out.append(("email_unverified", f"{which} was never verified"))
     if _missing(address.get("postal_code")):
         out.append(("no_postal_code", "the shipping address has no postal code"))
     if _missing(address.get("city")):
@@ -78,6 +87,14 @@ class DataQuality(Detector):
 
     EVENTS: ClassVar[frozenset[type]] = frozenset({ev.OrderPlaced})
 
+    def __init__(self, params: Params, show_email: bool = True) -> None:
+        super().__init__(params)
+        self.show_email = show_email
+
+    @classmethod
+    def from_config(cls, params: Params, config: Any) -> DataQuality:
+        return cls(params, "email" in config.privacy.include_personal)
+
     def on_event(self, cust: CustomerState, event: ev.AnyEvent, sched: Scheduler) -> list[Candidate]:
         if not isinstance(event, ev.OrderPlaced):
             return []
@@ -85,7 +102,7 @@ class DataQuality(Detector):
         email = event.email if event.email is not None else cust.email
         verified = event.email_verified if event.email_verified is not None else cust.email_verified
         addr = event.shipping_address
-        problems = problems_of(email, verified, {"postal_code": addr.postal_code, "city": addr.city})
+        problems = problems_of(email, verified, {"postal_code": addr.postal_code, "city": addr.city}, self.show_email)
         if not problems:
             return []
         codes = {code for code, _ in problems}
@@ -108,7 +125,7 @@ class DataQuality(Detector):
             reasons=[Reason(code, f"Order {clean(event.order_id, ID_MAX)}: {words}. {fix}") for code, words in problems],
             evidence={
                 "problems": sorted(codes),
-                "email": clean(email, EMAIL_MAX),
+                **({"email": clean(email, EMAIL_MAX)} if self.show_email else {}),
                 "email_verified": verified,
                 "email_verified_from": "order" if event.email_verified is not None else "profile",
                 "shipping_address": {"line1": clean(addr.line1, PLACE_MAX), "city": clean(addr.city, PLACE_MAX),

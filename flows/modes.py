@@ -24,7 +24,7 @@ from forewarn.core.timefmt import format_us
 from forewarn.engine.watermark import WorkerClocks
 from online_models.base import Observation
 from sinks.deadletter import DeadLetterWriter
-from sinks.redis_queue import TRANSIENT, QueueWriter, RedisLostData, claim_marker, connect
+from sinks.redis_queue import TRANSIENT, QueueWriter, claim_marker, connect
 from sinks.retry import with_backoff
 
 log = logging.getLogger("forewarn")
@@ -65,16 +65,18 @@ def _score_line(obs: Observation) -> bytes:
 
 
 def replay(config: Config, lines: Callable[[], Iterator[Line]], triggers: Sink,
-           deadletters: Sink | None, scores: Sink | None = None) -> None:
-    """Run the dataflow over a finite ordered stream, in this thread, to the end."""
-    source = LinesSource(lines, _lateness_us(config), _one_shard, _time_limits(config))
+           deadletters: Sink | None, scores: Sink | None = None, progress: Callable[[int], None] | None = None) -> None:
+    """Run the dataflow over a finite ordered stream, in this thread, to the end; ``progress(n)``
+    as each batch of ``n`` lines is read."""
+    source = LinesSource(lines, _lateness_us(config), _one_shard, _time_limits(config), progress=progress)
     flow = dataflow.build(config, source, triggers, deadletters, scores=scores, persist=False)  # nothing to resume
     run_main(flow, epoch_interval=timedelta(seconds=3600))
 
 
 def backtest(config: Config, input_path: str, output_path: str, deadletter_path: str | None = None,
-             scores_path: str | None = None) -> None:
-    """Replay a file; triggers (and dead letters, and every model evaluation) to JSONL files."""
+             scores_path: str | None = None, progress: Callable[[int], None] | None = None) -> None:
+    """Replay a file; triggers (and dead letters, and every model evaluation) to JSONL files;
+    ``progress(n)`` as each batch of ``n`` lines is read."""
     if not Path(input_path).exists():
         raise FileNotFoundError(f"input file {input_path} not found")
     for path in (output_path, deadletter_path):
@@ -82,18 +84,21 @@ def backtest(config: Config, input_path: str, output_path: str, deadletter_path:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
     replay(config, file_lines(input_path), JsonlSink(output_path, trigger_line),
            JsonlSink(deadletter_path, _deadletter_line) if deadletter_path else None,
-           JsonlSink(scores_path, _score_line) if scores_path else None)
+           JsonlSink(scores_path, _score_line) if scores_path else None, progress)
 
 
 def backtest_share(config: Config, input_path: str, share: tuple[int, int], triggers_path: str,
-                   deadletter_path: str | None = None, scores_path: str | None = None) -> None:
+                   deadletter_path: str | None = None, scores_path: str | None = None,
+                   progress: Callable[[int], None] | None = None) -> None:
     """One partition of ``forewarn backtest --workers N`` (see :mod:`forewarn.apps.parallel`).
 
     ``share`` ``(index, count)``: only the customers :func:`flows.sources.share_of` puts in
     ``index``; triggers go to ``triggers_path`` as pickled batches of ``(order, line)``, in
     ``order``; dead letters (``index`` 0 only) and model evaluations as ``backtest`` writes them.
+    ``progress(n)``: as each batch is read, the lines of it this share owns (each line is one share's).
     """
-    source = LinesSource(file_lines(input_path), _lateness_us(config), _one_shard, _time_limits(config), share=share)
+    source = LinesSource(file_lines(input_path), _lateness_us(config), _one_shard, _time_limits(config), share=share,
+                         progress=progress)
     flow = dataflow.build(config, source, OrderedSink(triggers_path),
                           JsonlSink(deadletter_path, _deadletter_line) if deadletter_path and share[0] == 0 else None,
                           scores=JsonlSink(scores_path, _score_line) if scores_path else None, persist=False,
@@ -158,8 +163,11 @@ def run(config: Config, workers: int = 1, process_id: int | None = None, address
     finite input. (An exception raised into Bytewax instead — a KeyboardInterrupt from a signal
     handler — panics its worker and prints a Rust backtrace.)
 
-    Raises :class:`sinks.redis_queue.RedisLostData` when Redis was wiped, at start or while
-    running (``accept_empty_redis``: the operator accepts an empty Redis at start).
+    Raises :class:`sinks.redis_queue.RedisLostData` when Redis was wiped before the start
+    (``accept_empty_redis``: the operator accepts an empty Redis). While it runs, a sink that
+    cannot write ends the process at once with one line and its exit code (3 Redis wiped, 4
+    credentials refused, 1 anything else; :class:`flows.outputs._FailFast`): nothing after the
+    last committed epoch is committed, and the next start resumes from it.
     """
     r = config.redis
     client = connect(r.url)
@@ -183,9 +191,6 @@ def run(config: Config, workers: int = 1, process_id: int | None = None, address
         cli_main(flow, workers_per_process=workers, process_id=process_id, addresses=addresses,
                  epoch_interval=timedelta(seconds=rec.snapshot_interval_seconds), recovery_config=recovery)
     except BytewaxRuntimeError as exc:
-        lost = _cause(exc, RedisLostData)
-        if lost is not None:
-            raise lost from None
         if not _stopped_by_signal(exc):
             raise
         log.info("stopped by signal; the next start resumes from the last snapshot" if recovery else
@@ -200,10 +205,6 @@ def _chain(exc: BaseException) -> Iterable[BaseException]:
         yield node
         seen.add(id(node))
         node = node.__cause__ or node.__context__
-
-
-def _cause(exc: BaseException, kind: type[BaseException]) -> BaseException | None:
-    return next((node for node in _chain(exc) if isinstance(node, kind)), None)
 
 
 def _stopped_by_signal(exc: BaseException) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import pickle
 import sys
 import time
@@ -13,6 +15,9 @@ from forewarn.core.timefmt import format_us, now_us
 from forewarn.core.trigger import Trigger, encode
 from outreach.step import moved_by_compliance
 from sinks import metrics
+from sinks.retry import Fatal
+
+log = logging.getLogger("forewarn")
 
 
 def stamp(routed: list[tuple[Trigger, int | None, float]]) -> list[Trigger]:
@@ -71,6 +76,39 @@ class _CallPartition(StatelessSinkPartition):
         self._close()
 
 
+class _FailFast(_CallPartition):
+    """A live sink: when a write fails, one line and the process ends, committing nothing more.
+
+    Raising into Bytewax would panic its worker and print a Rust panic and backtrace before
+    our message, and there is no clean way out that is safe: ending the input as SIGTERM does
+    (flows.modes.run) lets Bytewax close the epoch, which would commit the Kafka positions of
+    the batch that was never written. So the process exits at once, as a crash does (the
+    tests kill -9 the engine on purpose): the next start resumes from the last committed
+    epoch and writes the batch again, once. A :class:`sinks.retry.Fatal` error gets its own
+    exit code and says what to do; anything else is a bug: its traceback, exit 1.
+    """
+
+    def __init__(self, name: str, write: Callable[[list], None]) -> None:
+        super().__init__(write)
+        self.name = name
+
+    def write_batch(self, items: list) -> None:
+        try:
+            super().write_batch(items)
+        except Fatal as exc:
+            _exit(f"forewarn: {exc}", exc.exit_code)
+        except Exception as exc:  # noqa: BLE001 - the process ends here; say what broke
+            log.error("the %s sink failed", self.name, exc_info=True)
+            _exit(f"forewarn: the {self.name} sink failed ({type(exc).__name__}: {exc}); nothing it did not "
+                  "write is committed, the next start resumes from the last snapshot; the traceback is above", 1)
+
+
+def _exit(line: str, code: int) -> None:
+    print(line, file=sys.stderr, flush=True)
+    logging.shutdown()
+    os._exit(code)
+
+
 class RedisTriggerSink(DynamicSink):
     def __init__(self, make_writer: Callable) -> None:
         self.make_writer = make_writer
@@ -85,7 +123,7 @@ class RedisTriggerSink(DynamicSink):
             if dupes:
                 metrics.TRIGGERS_DEDUPED.inc(dupes)
 
-        return _CallPartition(write)
+        return _FailFast("redis_queue", write)
 
 
 class RedisDeadLetterSink(DynamicSink):
@@ -99,7 +137,7 @@ class RedisDeadLetterSink(DynamicSink):
             writer.write(items)
             metrics.DEADLETTERS.inc(len(items))
 
-        return _CallPartition(write)
+        return _FailFast("redis_deadletter", write)
 
 
 class JsonlSink(DynamicSink):

@@ -56,15 +56,6 @@ def _count(counts: Counter) -> None:
         metrics.EVENTS.labels(topic, typ).inc(n)
 
 
-# A file's events counted by their type, per batch, then named: (topic, type) per type.
-_TOPIC_TYPE = {cls: (ev.TOPIC_OF_TYPE[cls.__struct_config__.tag], cls.__struct_config__.tag)
-               for cls in ev.AnyEvent.__args__}
-
-
-def _count_types(counts: Counter) -> None:
-    _count(Counter({_TOPIC_TYPE[t]: n for t, n in counts.items()}))
-
-
 def share_of(customer_id: str, shares: int) -> int:
     """The partition of a multi-process backtest a customer belongs to: crc32, the same in every process."""
     return zlib.crc32(customer_id.encode()) % shares
@@ -76,10 +67,14 @@ class _LinesPartition(StatefulSourcePartition):
     ``share`` ``(index, count)``: emit only the events of customers :func:`share_of` puts in
     partition ``index`` (as ``SHARE`` items), with the watermark moves of everyone else's as
     ticks; the first partition alone emits and counts the invalid lines.
+    ``progress(n)`` after each batch: the lines of it this partition owns (all of them without a
+    share; with shares, each line is owned by one: its customer's, an invalid one by the first),
+    so the partitions of a backtest together report each line once.
     """
 
     def __init__(self, lines: Iterator[Line], lateness_us: int, key_of: Callable[[str], str],
-                 batch_size: int, start: int, limits: TimeLimits, share: tuple[int, int] | None = None) -> None:
+                 batch_size: int, start: int, limits: TimeLimits, share: tuple[int, int] | None = None,
+                 progress: Callable[[int], None] | None = None) -> None:
         self.lines = itertools.islice(lines, start, None)
         self.pos = start
         self.lateness_us = lateness_us
@@ -90,6 +85,7 @@ class _LinesPartition(StatefulSourcePartition):
         # judges every line against the same clock.
         self.started_us = now_us()
         self.share = share
+        self.progress = progress
         self.high = NEVER
         self.done = False
 
@@ -99,6 +95,7 @@ class _LinesPartition(StatefulSourcePartition):
         if self.share is not None:
             return self._share_batch()
         out = []
+        started = self.pos
         counts: Counter = Counter()
         now = time.time()
         for source, raw, arrival_us in itertools.islice(self.lines, self.batch_size):
@@ -113,9 +110,11 @@ class _LinesPartition(StatefulSourcePartition):
             ts = item.ts_us
             if ts > self.high:
                 self.high = ts
-            counts[type(item)] += 1
+            counts[(ev.TOPIC_OF_TYPE[item.__struct_config__.tag], item.__struct_config__.tag)] += 1
             out.append((EVENT, self.key_of(item.customer_id), item, self.high - self.lateness_us, now))
-        _count_types(counts)
+        _count(counts)
+        if self.progress is not None:
+            self.progress(self.pos - started)
         if len(out) < self.batch_size and self.pos == self._exhausted_at():
             # End of input: the watermark moves to the last event time (contract section 2).
             out.append((END, self.key_of(""), None, self.high, now))
@@ -129,7 +128,7 @@ class _LinesPartition(StatefulSourcePartition):
         ticks: list[tuple[int, int]] = []
         counts: Counter = Counter()
         now = time.time()
-        read = 0
+        read = owned = 0
         wm = self.high - self.lateness_us
         for source, raw, arrival_us in itertools.islice(self.lines, self.batch_size):
             self.pos += 1
@@ -139,6 +138,7 @@ class _LinesPartition(StatefulSourcePartition):
                 item = self.limits.vet(item, raw, self.started_us if arrival_us is None else arrival_us, self.high)
             if isinstance(item, ev.Invalid):
                 if index == 0:
+                    owned += 1
                     metrics.INVALID.labels(item.reason).inc()
                     out.append((INVALID, None, (item.raw, item.error, source, item.reason), self.high, now))
                 continue
@@ -146,14 +146,17 @@ class _LinesPartition(StatefulSourcePartition):
             if ts > self.high:
                 self.high = ts
             if share_of(item.customer_id, shares) == index:
-                counts[type(item)] += 1
+                owned += 1
+                counts[(ev.TOPIC_OF_TYPE[item.__struct_config__.tag], item.__struct_config__.tag)] += 1
                 wm = self.high - self.lateness_us
                 out.append((SHARE, key, (self.pos, item, ticks), wm, now))
                 ticks = []
             elif self.high - self.lateness_us > wm:
                 wm = self.high - self.lateness_us
                 ticks.append((self.pos, wm))
-        _count_types(counts)
+        _count(counts)
+        if self.progress is not None:
+            self.progress(owned)
         if read < self.batch_size and self.pos == self._exhausted_at():
             out.append((END, key, (self.pos + 1, ticks), self.high, now))
             self.done = True
@@ -178,8 +181,9 @@ class LinesSource(FixedPartitionedSource):
 
     def __init__(self, opener: Callable[[], Iterator[Line]], lateness_us: int,
                  key_of: Callable[[str], str], limits: TimeLimits, batch_size: int = 2000,
-                 share: tuple[int, int] | None = None) -> None:
+                 share: tuple[int, int] | None = None, progress: Callable[[int], None] | None = None) -> None:
         self.opener = opener
+        self.progress = progress
         self.lateness_us = lateness_us
         self.key_of = key_of
         self.limits = limits
@@ -191,7 +195,7 @@ class LinesSource(FixedPartitionedSource):
 
     def build_part(self, step_id: str, for_part: str, resume_state: int | None) -> _LinesPartition:
         return _LinesPartition(self.opener(), self.lateness_us, self.key_of, self.batch_size, resume_state or 0,
-                               self.limits, self.share)
+                               self.limits, self.share, self.progress)
 
 
 class _Recorded(msgspec.Struct):

@@ -11,7 +11,7 @@ fill Redis.
 
 from __future__ import annotations
 
-from sinks.redis_queue import TRANSIENT, connect
+from sinks.redis_queue import TRANSIENT, connect, refusing
 from sinks.retry import with_backoff
 
 # Trimmed exactly (not MAXLEN ~): dead letters are few, and an operator reads the bound as stated.
@@ -39,6 +39,7 @@ class DeadLetterWriter:
     def __init__(self, url: str, prefix: str = "", dedupe_ttl_days: float = 30.0, retry_max_seconds: float = 30.0,
                  max_entries: int = 10_000, retain_days: float = 7.0, raw_max_bytes: int = 4096) -> None:
         self.client = connect(url)
+        self.url = url
         self.prefix = prefix
         self.ttl = int(dedupe_ttl_days * 86400)
         self.retry_max = retry_max_seconds
@@ -58,4 +59,4 @@ class DeadLetterWriter:
                                    len(raw), self.retain_ms], client=pipe)
             pipe.execute()
 
-        with_backoff("redis_deadletter", attempt, TRANSIENT, self.retry_max)
+        with_backoff("redis_deadletter", refusing(self.url, attempt), TRANSIENT, self.retry_max)

@@ -26,8 +26,9 @@ from pathlib import Path
 
 import redis
 
+from forewarn.core.settings import redact_url
 from forewarn.core.trigger import PRIORITIES, ROUTES, Trigger, encode
-from sinks.retry import with_backoff
+from sinks.retry import Fatal, with_backoff
 
 # KEYS[1] = seen key, KEYS[2] = stream, KEYS[3] = the engine's marker; ARGV[1] = ttl
 # seconds, ARGV[2] = trigger JSON, ARGV[3] = the marker's expected token ("" = not checked).
@@ -48,6 +49,9 @@ return id
 # Full memory is an outage like a lost connection: it clears when helpdesks ack and the
 # retention trims, so the writer holds its position instead of failing the dataflow.
 TRANSIENT = (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError, redis.exceptions.OutOfMemoryError)
+# Credentials or permissions refused: redis-py makes AuthenticationError a ConnectionError, but
+# a changed password or a removed user never comes back by waiting (see :func:`refusing`).
+REFUSED = (redis.AuthenticationError, redis.exceptions.AuthorizationError, redis.exceptions.NoPermissionError)
 
 log = logging.getLogger("forewarn.sinks")
 
@@ -84,9 +88,33 @@ def marker_key(prefix: str) -> str:
     return f"{prefix}forewarn:marker"
 
 
-class RedisLostData(RuntimeError):
+class RedisLostData(Fatal):
     """Redis no longer holds the marker this engine set: it was wiped, and with it the record of
     which triggers were already queued. The message says what happened and what to do."""
+
+    exit_code = 3
+
+
+class RedisRefused(Fatal):
+    """Redis refused the engine's credentials or a command it needs while it ran: the password
+    was changed, the ACL user removed, disabled or stripped of a permission."""
+
+    exit_code = 4
+
+
+def refusing(url: str, call):
+    """``call`` with a refusal turned into :class:`RedisRefused` (which no retry catches)."""
+
+    def attempt():
+        try:
+            return call()
+        except REFUSED as exc:
+            raise RedisRefused(
+                f"Redis at {redact_url(url)} refused the engine while it ran ({type(exc).__name__}: {exc}): its "
+                f"password was changed, or its user removed, disabled or denied a command. Nothing is lost: it "
+                f"stopped before committing what it had not written. Fix redis.url or the Redis user, then start "
+                f"again; it resumes from the last snapshot.") from None
+    return attempt
 
 
 MARKER_FILE = "redis-marker"
@@ -146,6 +174,7 @@ class QueueWriter:
     def __init__(self, url: str, prefix: str = "", dedupe_ttl_days: float = 30.0, retry_max_seconds: float = 30.0,
                  marker: str | None = None) -> None:
         self.client = connect(url)
+        self.url = url
         self.marker = marker or ""
         self.prefix = prefix
         self.ttl = int(dedupe_ttl_days * 86400)
@@ -164,7 +193,7 @@ class QueueWriter:
                              args=[self.ttl, body, self.marker], client=pipe)
             return pipe.execute()
 
-        results = with_backoff("redis_queue", attempt, TRANSIENT, self.retry_max)
+        results = with_backoff("redis_queue", refusing(self.url, attempt), TRANSIENT, self.retry_max)
         if -1 in results:
             # The script refused the whole batch (the marker is checked first): nothing new was
             # queued, and the dataflow stops before it commits the epoch these triggers are in.

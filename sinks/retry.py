@@ -1,4 +1,8 @@
-"""Retry an I/O call with capped exponential backoff, forever: an outage holds the pipeline, it never drops work."""
+"""Retry an I/O call with capped exponential backoff, forever: an outage holds the pipeline, it never drops work.
+
+What waiting cannot heal is a :class:`Fatal` error (Redis wiped, credentials refused): not
+retried, it stops the engine with its own exit code and one line saying what to do.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,13 @@ from sinks import metrics
 
 T = TypeVar("T")
 log = logging.getLogger("forewarn.sinks")
+
+
+class Fatal(RuntimeError):
+    """A sink error that no retry heals; the message says what happened and what to do, and
+    ``forewarn run`` exits with ``exit_code`` (docs/reliability.md, "Exit codes of forewarn run")."""
+
+    exit_code = 1
 
 
 def with_backoff(name: str, call: Callable[[], T], transient: tuple[type[BaseException], ...],

@@ -7,10 +7,13 @@ and stops only that.
 
 from __future__ import annotations
 
+import fcntl
 import os
+import random
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.request
 from collections import defaultdict
@@ -23,23 +26,55 @@ REPO = Path(__file__).resolve().parent.parent
 SERVICES = REPO / "scripts" / "services.sh"
 
 
+def _ephemeral_start() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+# A port the kernel hands out for port 0 comes from the ephemeral range, the range every outgoing
+# connection takes its local port from: between the pick and the server's bind, a client socket
+# (a Kafka client's, the engine's) can take it — a private Kafka controller failed to start so in
+# CI ("Unable to start acceptor for CONTROLLER"). Test servers take ports below that range, and a
+# lock file per port keeps two test processes on one machine (CI beside a developer's run, or
+# xdist workers) and two picks in one process from choosing the same port.
+_PORTS = range(20000, max(20001, min(_ephemeral_start(), 32768)))
+_LOCKS = Path(tempfile.gettempdir()) / "forewarn-test-ports"
+_held: list = []  # lock files this process keeps open (and so locked) until it ends
+
+
+def _claim(port: int) -> bool:
+    """Lock ``port`` for this process if no test process holds it and nothing listens on it."""
+    _LOCKS.mkdir(exist_ok=True)
+    lock = open(_LOCKS / f"{port}.lock", "w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", port))
+    except OSError:
+        lock.close()
+        return False
+    _held.append(lock)
+    return True
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port on 127.0.0.1 that no client connection and no other test can take meanwhile."""
+    for _ in range(500):
+        port = random.choice(_PORTS)
+        if _claim(port):
+            return port
+    raise RuntimeError(f"no free port in {_PORTS.start}-{_PORTS.stop - 1} on 127.0.0.1")
 
 
 def free_port_pair() -> int:
     """A port ``p`` with ``p + 1`` free as well (a Kafka broker and its KRaft controller)."""
-    for _ in range(50):
-        p = free_port()
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", p + 1))
-            except OSError:
-                continue
-        return p
-    raise RuntimeError("no two adjacent free ports on 127.0.0.1")
+    for _ in range(500):
+        port = random.choice(_PORTS[:-1])
+        if _claim(port) and _claim(port + 1):
+            return port
+    raise RuntimeError(f"no two adjacent free ports in {_PORTS.start}-{_PORTS.stop - 1} on 127.0.0.1")
 
 
 def late_parcels(client, prefix: str) -> list[dict]:

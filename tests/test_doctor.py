@@ -10,6 +10,7 @@ import pytest
 from forewarn.apps import cli, doctor
 from forewarn.core.settings import ENV_OVERRIDES
 from forewarn.engine.config import to_toml
+from tests.faults import free_port
 
 
 @pytest.fixture(autouse=True)
@@ -19,19 +20,13 @@ def no_env_overrides(monkeypatch):
         monkeypatch.delenv(var, raising=False)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _doctor(capsys, *args: str) -> tuple[int, list[str]]:
     code = cli.main(["doctor", *args])
     return code, capsys.readouterr().out.splitlines()
 
 
 def test_every_failing_check_says_what_to_do_and_the_exit_code_is_1(tmp_path, capsys):
-    kafka, redis_port = _free_port(), _free_port()
+    kafka, redis_port = free_port(), free_port()
     a_file = tmp_path / "not-a-dir"
     a_file.write_text("")
     busy = socket.socket()
@@ -103,7 +98,7 @@ def test_a_ready_setup_passes_every_check(services, namespace, tmp_path, capsys)
     admin = AdminClient({"bootstrap.servers": services["kafka"]})
     for fut in admin.create_topics([NewTopic(f"{namespace}-orders", num_partitions=3)]).values():
         fut.result(timeout=30)
-    port = _free_port()
+    port = free_port()
     cfg = tmp_path / "forewarn.toml"
     cfg.write_text(to_toml({"kafka": {"bootstrap": services["kafka"],
                                       "topics": [f"{namespace}-orders", f"{namespace}-payments"]},

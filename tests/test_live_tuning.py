@@ -4,7 +4,6 @@ and nothing the engine knew — armed deadlines, customers' lifetime value — i
 
 import os
 import signal
-import socket
 import urllib.request
 
 import pytest
@@ -13,16 +12,11 @@ from prometheus_client.parser import text_string_to_metric_families
 from forewarn.apps.producer import produce
 from tests.conftest import live_config, queued_triggers, wait_for
 from tests.factory import consent, lines, order, shipped, tick
+from tests.faults import free_port
 
 pytestmark = [pytest.mark.services]
 
 ENGINE = {"allowed_lateness_seconds": 0, "idle_timeout_seconds": 1}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _metrics(port: int) -> dict[tuple, float]:
@@ -45,7 +39,7 @@ def _write(path, text: str) -> None:
 
 def test_thresholds_change_on_a_running_engine_without_restart_or_lost_state(
         services, namespace, start_engine, redis_client, tmp_path):
-    prefix, port = f"{namespace}:", _free_port()
+    prefix, port = f"{namespace}:", free_port()
     hash_key = f"{prefix}forewarn:config"
     sections = dict(engine=ENGINE, metrics={"port": port}, live={"poll_seconds": 0.3})
     config_text = live_config(namespace, services, **sections) + "[detectors.delivery_late]\ngrace_hours = 12\n"

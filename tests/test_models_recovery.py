@@ -4,7 +4,6 @@ committed epoch left off — neither forgetting what it learned nor learning twi
 replays after the restart."""
 
 import re
-import socket
 import urllib.request
 
 import pytest
@@ -12,16 +11,11 @@ import pytest
 from forewarn.apps.producer import produce
 from forewarn.apps.simulator import SimSpec, generate
 from tests.conftest import live_config, wait_for
+from tests.faults import free_port
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 
 SPEC = SimSpec(customers=300, days=10, seed=5, end="2026-10-31T00:00:00Z", duplicate_rate=0.0)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _metric(port: int, name: str, label: str = "model") -> dict[str, float]:
@@ -59,7 +53,7 @@ def test_models_keep_what_they_learned_across_a_crash(services, namespace, start
     half = events.index(orders[len(orders) // 2])  # half of the orders before the restart
     first, second = events[:half], events[half:]
     n_first = sum(1 for line in first if b'"order.placed"' in line)
-    port = _free_port()
+    port = free_port()
     recovery = tmp_path / "recovery"
     config = live_config(namespace, services, metrics={"port": port},
                          recovery={"directory": str(recovery), "snapshot_interval_seconds": 0.5})
@@ -101,7 +95,7 @@ def test_models_survive_several_restarts_in_a_row(services, namespace, start_eng
     # Most traffic before the first stop, then a little before each restart: most customers
     # are last snapshotted by the first start.
     cuts = [0, *(orders[len(orders) * k // 100] for k in (97, 98, 99)), len(events)]
-    port = _free_port()
+    port = free_port()
     config = live_config(namespace, services, metrics={"port": port},
                          recovery={"directory": str(tmp_path / "recovery"), "snapshot_interval_seconds": 0.5})
     learned_before = 0

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import socket
 import urllib.request
 
 import pytest
@@ -13,6 +12,7 @@ from forewarn.apps.producer import produce
 from sinks.redis_queue import all_queue_keys
 from tests.conftest import live_config, queued_triggers, wait_for
 from tests.factory import event, lines, order, scan, shipped, tick
+from tests.faults import free_port
 from tests.queue_helpers import delete_prefix
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
@@ -39,12 +39,6 @@ def _one_partition_topics(bootstrap: str, namespace: str) -> None:
         fut.result(timeout=30)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _scrape(port: int) -> dict[tuple[str, tuple], float]:
     text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
     return {(s.name, tuple(sorted(s.labels.items()))): s.value
@@ -68,7 +62,7 @@ def test_a_restarted_engine_re_emitting_every_trigger_adds_nothing_and_exports_q
     _one_partition_topics(services["kafka"], namespace)
     produce(lines(EVENTS), services["kafka"], topic_prefix=f"{namespace}-")
     try:
-        port = _free_port()
+        port = free_port()
         config = live_config(namespace, services, metrics={"port": port}, queue={"upkeep_interval_seconds": 0.5})
         first = start_engine(config, name="first")
         queued = wait_for(lambda: (lambda q: q if len(q) == CUSTOMERS else None)(queued_triggers(redis_client, prefix)),

@@ -9,7 +9,6 @@ import pty
 import re
 import select
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,12 +21,7 @@ from forewarn import __version__
 from forewarn.core.settings import ENV_OVERRIDES
 from forewarn.engine.config import to_toml
 from tests.conftest import REPO, live_config, wait_for
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.faults import free_port
 
 
 def _env() -> dict[str, str]:
@@ -88,7 +82,7 @@ def test_version_names_forewarn_python_and_bytewax():
 
 @pytest.mark.services
 def test_kafka_down_at_start_gives_one_line_per_retry_and_ctrl_c_stops_cleanly(services, namespace, tmp_path):
-    nowhere = f"127.0.0.1:{_free_port()}"  # nothing listens there
+    nowhere = f"127.0.0.1:{free_port()}"  # nothing listens there
     cfg = tmp_path / "down.toml"
     cfg.write_text(to_toml({
         "kafka": {"bootstrap": nowhere, "group_id": namespace, "topics": [f"{namespace}-orders"]},
@@ -123,7 +117,7 @@ def _scrape(port: int) -> str:
 def test_a_running_engine_shows_progress_serves_process_metrics_and_stops_on_sigterm(services, namespace, tmp_path):
     from confluent_kafka import Producer
 
-    port = _free_port()
+    port = free_port()
     recovery = tmp_path / "recovery"
     cfg = tmp_path / "run.toml"
     cfg.write_text(live_config(namespace, services, metrics={"port": port}, recovery={"directory": str(recovery)}))

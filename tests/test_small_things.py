@@ -115,3 +115,39 @@ def test_a_second_stack_s_prometheus_scrapes_its_own_engine(tmp_path):
     if shutil.which("promtool"):
         check = subprocess.run(["promtool", "check", "config", str(written)], capture_output=True, text=True)
         assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_simulate_without_an_end_pins_it_and_says_how_to_get_the_same_events_again(tmp_path):
+    def simulate(*extra: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "forewarn", "simulate", "--customers", "20", "--days", "3",
+                               "--seed", "5", "--truth", "", *extra], cwd=tmp_path, capture_output=True, text=True,
+                              env={**os.environ, "PYTHONPATH": str(REPO)})
+
+    first = simulate("--output", "first.jsonl")
+    assert first.returncode == 0, first.stderr
+    said = first.stderr.strip().splitlines()[-1]
+    assert said.startswith("simulate: the window ends now, ") and " gives these events again" in said
+    end = said.split("--end ")[1].split()[0]
+    assert end.endswith(":00Z") and said.startswith(f"simulate: the window ends now, {end}; --seed 5 --end {end}")
+    again = simulate("--output", "again.jsonl", "--end", end)
+    assert again.returncode == 0, again.stderr
+    assert "the window ends now" not in again.stderr  # pinned by the user: nothing to say
+    assert (tmp_path / "again.jsonl").read_bytes() == (tmp_path / "first.jsonl").read_bytes()
+
+
+@pytest.mark.services
+@pytest.mark.parametrize("command", [["stats"], ["peek"], ["peek", "--pending"], ["peek", "--failed"],
+                                     ["pull", "--count", "2"], ["reclaim", "--min-idle", "0"]])
+def test_queue_commands_name_their_redis_on_stderr_and_keep_stdout_pure_json(services, namespace, redis_client,
+                                                                           command):
+    prefix = f"{namespace}:"
+    env = {**os.environ, "FOREWARN_REDIS_URL": services["redis"], "FOREWARN_REDIS_PREFIX": prefix}
+    try:
+        enqueue(services["redis"], prefix, [trigger(i, "human", "p2") for i in (1, 2, 3)])
+        done = subprocess.run([sys.executable, "-m", "forewarn", "queue", *command, "--json"], cwd=REPO,
+                              capture_output=True, text=True, env=env)
+        assert done.returncode in (0, 1), done.stderr  # 1: nothing to do (no dead letter, nothing pending)
+        assert done.stderr.splitlines()[0] == f"forewarn queue: Redis {services['redis']}, prefix '{prefix}'"
+        json.loads(done.stdout)  # the whole of stdout is one JSON document
+    finally:
+        delete_prefix(redis_client, prefix)

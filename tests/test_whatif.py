@@ -97,18 +97,91 @@ def test_the_table_names_the_values_and_the_output_files_are_named_after_them(st
     assert main(["backtest", "--input", str(d / "events.jsonl"), "--output", str(out),
                  "--set", f"{GRACE}=12,24", "--set", "routing.vip_ltv=0,1000000"]) == 0
     captured = capsys.readouterr()
-    header, *rows = captured.out.splitlines()
-    assert header.split()[:6] == ["delivery_late.grace_hours", "routing.vip_ltv", "kind", "fired", "ai", "human"]
-    got = [r.split() for r in rows if r.split()[2] == "delivery_late"]  # other kinds have rows too
-    assert [r[:3] for r in got] == [["12", "0", "delivery_late"], ["12", "1000000", "delivery_late"],
-                                   ["24", "0", "delivery_late"], ["24", "1000000", "delivery_late"]]
-    assert got[0][3] == got[1][3] and got[0][4] == "0"  # routing moves triggers between lanes, not counts
+    blocks = _blocks(captured.out)
+    assert [heading.split(" (")[0] for heading, _ in blocks] == [
+        "run 1/4: delivery_late.grace_hours=12, routing.vip_ltv=0",
+        "run 2/4: delivery_late.grace_hours=12, routing.vip_ltv=1000000",
+        "run 3/4: delivery_late.grace_hours=24, routing.vip_ltv=0",
+        "run 4/4: delivery_late.grace_hours=24, routing.vip_ltv=1000000"]
+    late = [rows["delivery_late"] for _, rows in blocks]  # other kinds have rows too
+    assert all(list(row) == ["kind", "fired", "ai", "human", "rule"] for row in late)
+    assert late[0]["fired"] == late[1]["fired"] and late[0]["ai"] == "0"  # routing moves triggers between lanes
+    assert int(late[1]["ai"]) + int(late[1]["human"]) == int(late[1]["fired"])
+    assert all(row["rule"] == "ok" for row in late)
     assert sorted(p.name for p in out.parent.iterdir()) == [
         "t.delivery_late.grace_hours=12,routing.vip_ltv=0.jsonl",
         "t.delivery_late.grace_hours=12,routing.vip_ltv=1000000.jsonl",
         "t.delivery_late.grace_hours=24,routing.vip_ltv=0.jsonl",
         "t.delivery_late.grace_hours=24,routing.vip_ltv=1000000.jsonl"]
     assert captured.err.count("events/s") == 4
+
+
+def _blocks(text: str) -> list[tuple[str, dict[str, dict[str, str]]]]:
+    """The table read back: per run its heading and {kind: {column: value}}."""
+    out = []
+    for chunk in text.split("\n\n"):
+        lines = chunk.splitlines()
+        if not lines[0].startswith("run "):
+            continue  # the notes
+        heading = lines.pop(0)
+        while lines[0].startswith("  "):
+            heading += " " + lines.pop(0).strip()
+        header, *rows = lines
+        cols = header.replace("lead h", "lead_h").split()
+        cells = [r.split(maxsplit=len(cols) - 1) for r in rows]  # the last column, rule, may hold a space
+        out.append((heading, {c[0]: dict(zip(cols, c)) for c in cells}))
+    return out
+
+
+def _report_of(kinds: dict[str, int], keys: dict[str, list]) -> dict:
+    """A scored report with these kinds fired this often in every run; payment_failed's rule
+    check finds 12 triggers too many and 3 missing, the others' none."""
+    runs = [{"set": combo, "triggers": sum(kinds.values()), "kinds": {kind: {
+        "fired": n, "routes": {"ai": n // 3, "human": n - n // 3}, "tp": n - 7, "fp": 7, "fn": 12,
+        "precision": (n - 7) / n, "recall": (n - 7) / (n - 7 + 12), "median_lead_seconds": -123456.0,
+        "lead_n": n - 7, "against": "outcome (never recovered payments)" if kind == "payment_failed" else "truth file",
+        "rule": {"fp": 12, "fn": 3} if kind == "payment_failed" else {"fp": 0, "fn": 0}}
+        for kind, n in kinds.items()}} for combo in whatif.grid(keys)]
+    return {"keys": list(keys), "runs": runs}
+
+
+KEYS = {"detectors.vip_engagement_drop.min_drop_ratio": [0.25, 0.5],
+        "detectors.payment_failed.recovery_minutes": [30, 120]}
+
+
+def test_the_table_fits_80_columns_with_every_kind_and_four_digit_counts():
+    kinds = {kind: 1_000 + i for i, kind in enumerate(sorted(REGISTRY))}
+    text = whatif.table(_report_of(kinds, KEYS))
+    assert max(len(line) for line in text.splitlines()) <= 80, text
+    blocks = _blocks(text)
+    assert blocks[0][0] == ("run 1/4: vip_engagement_drop.min_drop_ratio=0.25, payment_failed.recovery_minutes=30 "
+                            f"({sum(kinds.values()):,} triggers)")
+    rows = blocks[3][1]
+    assert sorted(rows) == sorted(REGISTRY)
+    n = kinds["vip_engagement_drop"]
+    assert rows["vip_engagement_drop"] == {
+        "kind": "vip_engagement_drop", "fired": str(n), "ai": str(n // 3), "human": str(n - n // 3), "tp": str(n - 7),
+        "fp": "7", "fn": "12", "prec": f"{(n - 7) / n:.3f}", "recall": f"{(n - 7) / (n - 7 + 12):.3f}",
+        "lead_h": "-34.3", "n": str(n - 7), "rule": "ok"}
+    assert rows["payment_failed"]["rule"] == "+12 -3"
+    notes = " ".join(text.split())
+    assert "Scored against: outcome (never recovered payments) (payment_failed); truth file (" in notes
+    assert "Left out" not in notes  # every column fits
+
+
+def test_a_table_too_wide_for_80_columns_leaves_out_the_rarest_columns_and_says_so():
+    kinds = {kind: 10_000 + i for i, kind in enumerate(sorted(REGISTRY))}
+    text = whatif.table(_report_of(kinds, KEYS))
+    assert max(len(line) for line in text.splitlines()) <= 80, text
+    assert list(_blocks(text)[0][1]["vip_engagement_drop"]) == [
+        "kind", "fired", "ai", "human", "tp", "fp", "fn", "prec", "recall", "lead_h", "rule"]
+    assert "Left out to fit 80 columns: n (--json has every field)." in " ".join(text.split())
+
+    text = whatif.table(_report_of({"vip_engagement_drop": 12_345_678}, {"routing.vip_ltv": [0]}))
+    assert max(len(line) for line in text.splitlines()) <= 80, text
+    assert list(_blocks(text)[0][1]["vip_engagement_drop"]) == [
+        "kind", "fired", "ai", "tp", "fp", "fn", "prec", "recall", "lead_h", "rule"]
+    assert "Left out to fit 80 columns: n, human (--json has every field)." in " ".join(text.split())
 
 
 def test_sets_are_parsed_validated_and_combined():

@@ -27,16 +27,18 @@ def _sim_spec(args: argparse.Namespace):
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:
-    from forewarn.apps import parallel
+    from forewarn.apps import parallel, progress
 
     if args.set or args.truth or args.json:
         return _whatif(args)
     from sinks import metrics
 
     config = _load(args)
+    workers = _workers(args)
     invalid_before = _by_reason(metrics.INVALID)
-    counts = parallel.backtest(parallel.Run(config, args.input, args.output, args.deadletter, args.scores),
-                               _workers(args))
+    with progress.bar(_lines_if_shown(args.input), "backtest", "event") as bar:
+        counts = parallel.backtest(parallel.Run(config, args.input, args.output, args.deadletter, args.scores),
+                                   workers, bar.update)
     print(f"backtest: {counts.events} events ({counts.invalid} invalid) in {counts.seconds:.1f} s "
           f"({counts.events / max(counts.seconds, 1e-9):,.0f} events/s) -> {args.output}", file=sys.stderr)
     if counts.held:
@@ -53,6 +55,13 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         print(f"backtest: no valid event in {args.input}: nothing to replay", file=sys.stderr)
         return 1
     return 0
+
+
+def _lines_if_shown(path: str, runs: int = 1) -> int | None:
+    """A progress bar's total: the input's lines times the runs, counted only for a terminal."""
+    from forewarn.apps import progress
+
+    return progress.lines_in(path) * runs if progress.on_terminal() and Path(path).exists() else None
 
 
 def _by_reason(counter) -> dict[str, float]:
@@ -74,7 +83,7 @@ def _whatif(args: argparse.Namespace) -> int:
     """``backtest`` with ``--set``, ``--truth`` or ``--json``: one run per combination, and a report."""
     import json
 
-    from forewarn.apps import parallel, whatif
+    from forewarn.apps import parallel, progress, whatif
     from forewarn.engine import config as cfgmod
 
     if args.output == "-":
@@ -86,13 +95,15 @@ def _whatif(args: argparse.Namespace) -> int:
     configs = [(overrides, _load(args, overrides)) for overrides in combos]  # all valid before any run
     workers = _workers(args)
 
-    def replay(runs: list[tuple[cfgmod.Config, str, str]], done) -> None:
-        parallel.backtest_many([parallel.Run(config, input_path, output_path, args.deadletter)
-                                for config, input_path, output_path in runs], workers,
-                               lambda i, counts: done(i, counts.events, counts.seconds))
+    with progress.bar(_lines_if_shown(args.input, len(configs)), "backtest", "event") as bar:
+        def replay(runs: list[tuple[cfgmod.Config, str, str]], done) -> None:
+            parallel.backtest_many([parallel.Run(config, input_path, output_path, args.deadletter)
+                                    for config, input_path, output_path in runs], workers,
+                                   lambda i, counts: done(i, counts.events, counts.seconds), bar.update)
 
-    report = whatif.sweep(configs, args.input, args.output, replay, args.truth,
-                          progress=lambda line: print(f"backtest: {line}", file=sys.stderr, flush=True))
+        # Lines through the bar, which keeps itself below them on a terminal.
+        report = whatif.sweep(configs, args.input, args.output, replay, args.truth,
+                              progress=lambda line: bar.write(f"backtest: {line}", file=sys.stderr))
     print(json.dumps(report, indent=2) if args.json else whatif.table(report))
     return 0
 
@@ -132,7 +143,12 @@ def cmd_record(args: argparse.Namespace) -> int:
 def cmd_simulate(args: argparse.Namespace) -> int:
     from forewarn.apps import simulator
 
+    from forewarn.core.timefmt import MINUTE, format_us, now_us
+
     config = _load(args)
+    pinned = None
+    if not (args.start or args.end):  # the window ends now: said, so the same data can be had again
+        pinned = args.end = format_us(now_us() // MINUTE * MINUTE)
     spec = _sim_spec(args)
     started = time.monotonic()
     if args.truth:
@@ -153,6 +169,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     print(f"simulate: {stats['lines']:,} events for {args.customers:,} customers over {args.days:g} days "
           f"in {took:.1f} s ({stats['lines'] / max(took, 1e-9):,.0f} events/s); {where}"
           + (f" and truth {truth}" if truth else ""), file=sys.stderr)
+    if pinned:
+        print(f"simulate: the window ends now, {pinned}; --seed {args.seed} --end {pinned} gives these events again",
+              file=sys.stderr)
     return 0
 
 

@@ -44,6 +44,11 @@ def check_kafka(config: cfgmod.Config, timeout_s: float = 5.0) -> list[Check]:
     from flows.sources import KafkaErrors, admin_client, error_cause
 
     k = config.kafka
+    unreachable = [Check("FAIL", "kafka", f"{k.bootstrap} not reachable ({cause}): start Kafka, or set [kafka] "
+                                          "bootstrap (or FOREWARN_KAFKA_BOOTSTRAP) to its address")
+                   for cause in [_no_listener(k.bootstrap, timeout_s)] if cause]
+    if unreachable:
+        return unreachable
     errors = KafkaErrors(every_s=None)
     admin = admin_client({"bootstrap.servers": k.bootstrap, **k.extra}, errors)
     try:
@@ -51,8 +56,8 @@ def check_kafka(config: cfgmod.Config, timeout_s: float = 5.0) -> list[Check]:
     except KafkaException as exc:
         admin.poll(0)
         cause = error_cause(errors.last or exc.args[0].str())
-        return [Check("FAIL", "kafka", f"{k.bootstrap} not reachable ({cause}): start Kafka, or set [kafka] "
-                                       "bootstrap (or FOREWARN_KAFKA_BOOTSTRAP) to its address")]
+        return [Check("FAIL", "kafka", f"{k.bootstrap} answers but the Kafka client failed ({cause}): check "
+                                       "[kafka] extra (security protocol, SASL) and the broker's listeners")]
     out = [Check("ok", "kafka", f"{k.bootstrap} answers: {len(meta.brokers)} broker(s)")]
     for topic in k.topics:
         t = meta.topics.get(topic)
@@ -63,6 +68,25 @@ def check_kafka(config: cfgmod.Config, timeout_s: float = 5.0) -> list[Check]:
         else:
             out.append(Check("ok", "topic", f"{topic}: {len(t.partitions)} partition(s)"))
     return out
+
+
+def _no_listener(bootstrap: str, timeout_s: float) -> str | None:
+    """Why no bootstrap address accepts a TCP connection (the OS's reason), or None if one does.
+
+    Asked of the OS first because its answer is immediate and exact; librdkafka's reason comes
+    through a callback that a loaded machine may not have run yet when metadata times out.
+    """
+    cause = "no address"
+    for address in filter(None, (a.strip() for a in bootstrap.split(","))):
+        host, _, port = address.rpartition(":")
+        try:
+            with socket.create_connection((host.strip("[]") or "localhost", int(port)), timeout=timeout_s):
+                return None
+        except ValueError:
+            cause = f"no port in {address!r}"
+        except OSError as exc:
+            cause = exc.strerror or str(exc) or type(exc).__name__
+    return cause
 
 
 def check_redis(config: cfgmod.Config) -> list[Check]:

@@ -21,7 +21,8 @@ A what-if sweep (``--set``) puts every partition of every run into one pool of `
 processes, so its runs go in parallel; each run equals ``backtest --workers N`` with its values.
 
 Processes are forked (no second import of River and Bytewax, a second or two each); on a
-system without ``fork`` they are spawned.
+system without ``fork`` they are spawned. Progress (``progress(n)``, lines read) comes from
+the partitions through one shared counter, read here four times a second.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -106,6 +108,20 @@ def _measured(work: Callable[[], None]) -> tuple[Counts, _CounterValues]:
     return Counts(total(metrics.EVENTS), total(metrics.INVALID), total(metrics.TRIGGERS_SUPPRESSED), took), deltas
 
 
+_read = None  # in a pool process: the counter of lines read that every partition adds to
+
+
+def _count_into(counter) -> None:
+    """Pool initializer: the partitions of this process report their progress to ``counter``."""
+    global _read
+    _read = counter
+
+
+def _add_read(n: int) -> None:
+    with _read.get_lock():
+        _read.value += n
+
+
 def _share(run: Run, share: tuple[int, int], work: str) -> tuple[Counts, _CounterValues]:
     """One partition of one run, in a pool process; its outputs go to ``work``."""
     from flows import modes
@@ -113,7 +129,33 @@ def _share(run: Run, share: tuple[int, int], work: str) -> tuple[Counts, _Counte
     index = share[0]
     return _measured(lambda: modes.backtest_share(
         run.config, run.input, share, f"{work}/triggers.{index}",
-        run.deadletter, f"{work}/scores.{index}" if run.scores else None))
+        run.deadletter, f"{work}/scores.{index}" if run.scores else None, _add_read if _read is not None else None))
+
+
+class _Poll(threading.Thread):
+    """Hands what the partitions added to the shared counter to ``progress``, four times a second."""
+
+    def __init__(self, counter, progress: Callable[[int], None]) -> None:
+        super().__init__(name="forewarn-backtest-progress", daemon=True)
+        self.counter, self.progress, self.seen = counter, progress, 0
+        self.finished = threading.Event()
+        self.lock = threading.Lock()  # the main thread hands over too, at the end of each run
+
+    def run(self) -> None:
+        while not self.finished.wait(0.25):
+            self.hand_over()
+
+    def hand_over(self) -> None:
+        with self.lock:
+            now = self.counter.value
+            if now > self.seen:
+                self.progress(now - self.seen)
+                self.seen = now
+
+    def stop(self) -> None:
+        self.finished.set()
+        self.join()
+        self.hand_over()
 
 
 def _merge(run: Run, work: str, shares: int) -> None:
@@ -145,16 +187,17 @@ def _prepare(run: Run) -> None:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
 
 
-def backtest(run: Run, workers: int) -> Counts:
+def backtest(run: Run, workers: int, progress: Callable[[int], None] | None = None) -> Counts:
     """One backtest over ``workers`` processes (in this process with one)."""
-    [counts] = backtest_many([run], workers)
+    [counts] = backtest_many([run], workers, progress=progress)
     return counts
 
 
-def backtest_many(runs: list[Run], workers: int,
-                  done: Callable[[int, Counts], None] = lambda i, counts: None) -> list[Counts]:
+def backtest_many(runs: list[Run], workers: int, done: Callable[[int, Counts], None] = lambda i, counts: None,
+                  progress: Callable[[int], None] | None = None) -> list[Counts]:
     """Several backtests, each in ``workers`` partitions, all partitions on one pool of
-    ``workers`` processes; ``done(index, counts)`` as each run's output is complete.
+    ``workers`` processes; ``done(index, counts)`` as each run's output is complete;
+    ``progress(n)`` as ``n`` more input lines have been read (each run reads every line once).
 
     Dead letters are written by the first run that asks for them (they are the same for every run).
     """
@@ -166,7 +209,7 @@ def backtest_many(runs: list[Run], workers: int,
         results = []
         for i, run in enumerate(runs):
             counts, _ = _measured(lambda: modes.backtest(run.config, run.input, run.output, run.deadletter,
-                                                         run.scores))
+                                                         run.scores, progress))
             done(i, counts)
             results.append(counts)
         return results
@@ -176,8 +219,13 @@ def backtest_many(runs: list[Run], workers: int,
     context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
     root = tempfile.mkdtemp(prefix="forewarn-backtest-")
     results: list[Counts | None] = [None] * len(runs)
+    read = context.Value("q", 0) if progress is not None else None
+    poll = _Poll(read, progress) if progress is not None else None
     try:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        if poll is not None:
+            poll.start()
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_count_into,
+                                 initargs=(read,)) as pool:
             futures = []
             for i, run in enumerate(runs):
                 work = f"{root}/run{i}"
@@ -189,10 +237,14 @@ def backtest_many(runs: list[Run], workers: int,
                     part, deltas = f.result()
                     _add_counters(deltas)
                     counts.append(part)
+                if poll is not None:
+                    poll.hand_over()  # the bar reaches this run's end before its summary line
                 _merge(run, f"{root}/run{i}", workers)
                 # A run's time is its slowest partition's: they run side by side when cores allow.
                 results[i] = Counts(*(sum(c[k] for c in counts) for k in range(3)), max(c.seconds for c in counts))
                 done(i, results[i])
     finally:
+        if poll is not None:
+            poll.stop()
         shutil.rmtree(root, ignore_errors=True)
     return results

@@ -29,7 +29,7 @@ def bar(total: int | None, desc: str, unit: str = "it", *, enabled: bool | None 
     it only when the stream is a terminal. ``total`` None gives a count and rate, no ETA."""
     out = stream if stream is not None else sys.stderr
     if enabled is None:
-        enabled = bool(getattr(out, "isatty", lambda: False)())
+        enabled = on_terminal(out)
     # Counts in k/M only when they are big: "4/4", but "1.68M/1.68M".
     scale = total is None or total >= 10_000
     # Follow the terminal's size; one that reports none (a bare pty) gets 80 x 24, since tqdm
@@ -38,6 +38,19 @@ def bar(total: int | None, desc: str, unit: str = "it", *, enabled: bool | None 
     return tqdm(total=total, desc=desc, unit=unit, unit_scale=scale, file=out, disable=not enabled,
                 dynamic_ncols=sized, ncols=None if sized else 80, nrows=None if sized else 24,
                 mininterval=0.25, smoothing=0.1)
+
+
+def on_terminal(stream: IO[str] | None = None) -> bool:
+    """Whether a bar on ``stream`` (default stderr) would show: a command may skip the work of
+    knowing a total (counting an input's lines) when not."""
+    out = stream if stream is not None else sys.stderr
+    return bool(getattr(out, "isatty", lambda: False)())
+
+
+def lines_in(path: str) -> int:
+    """The non-blank lines of a file, as a backtest reads them (a bar's total)."""
+    with open(path, "rb") as f:
+        return sum(1 for line in f if line.strip())
 
 
 def _columns(stream: IO[str]) -> int:

@@ -28,12 +28,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import msgspec
 
+from forewarn.apps import progress as bars
 from forewarn.core.timefmt import format_us, to_us
 
 STALL_SECONDS = 30.0  # no message for this long while partitions remain: the broker is gone
@@ -70,25 +72,29 @@ class Summary(msgspec.Struct):
 
 
 def record(conf: dict[str, Any], topics: list[str], start_us: int, end_us: int | None, output: str | Path,
-           progress: Callable[[str], None] = lambda line: None) -> Summary:
+           progress: Callable[[str], None] = lambda line: None, show_progress: bool | None = None) -> Summary:
     """Record ``topics`` between ``start_us`` and ``end_us`` (None: the end of the log) to ``output``.
 
     conf: librdkafka settings (at least ``bootstrap.servers``); nothing is committed.
+    progress: takes a line as the range is known and one at the end. Between them a bar of
+    the messages read, with rate and ETA, on a terminal (``show_progress`` None; see
+    :mod:`forewarn.apps.progress`).
     """
     from confluent_kafka import KafkaException
 
     try:
-        return _record(conf, topics, start_us, end_us, output, progress)
+        return _record(conf, topics, start_us, end_us, output, progress, show_progress)
     except KafkaException as exc:
         raise RuntimeError(f"kafka at {conf['bootstrap.servers']}: {exc}; is the broker up and reachable?") from None
 
 
 def _record(conf: dict[str, Any], topics: list[str], start_us: int, end_us: int | None, output: str | Path,
-            progress: Callable[[str], None]) -> Summary:
+            progress: Callable[[str], None], show_progress: bool | None) -> Summary:
     from confluent_kafka import Consumer, KafkaError, TopicPartition
 
     consumer = Consumer({**conf, "group.id": conf.get("group.id", "forewarn-record"), "enable.auto.commit": False,
                          "enable.partition.eof": True})
+    stack = ExitStack()
     try:
         meta = consumer.list_topics(timeout=10)
         missing = [t for t in topics if t not in meta.topics or meta.topics[t].error is not None]
@@ -112,8 +118,9 @@ def _record(conf: dict[str, Any], topics: list[str], start_us: int, end_us: int 
         rows: list[tuple[int, int, str, int, int, bytes]] = []
         open_parts = set(ranges)
         skipped = read = 0
-        started = last_msg = last_report = time.monotonic()
+        started = last_msg = time.monotonic()
         lo_ms, hi_ms = start_us // 1000, (end_us // 1000 if end_us is not None else None)
+        bar = stack.enter_context(bars.bar(total, "record", "message", enabled=show_progress))
         while open_parts:
             batch = consumer.consume(1000, timeout=0.5)
             now = time.monotonic()
@@ -145,10 +152,9 @@ def _record(conf: dict[str, Any], topics: list[str], start_us: int, end_us: int 
                     skipped += 1
                     continue
                 rows.append((_event_time(raw, ts_ms), ts_ms, key[0], key[1], msg.offset(), raw))
-            if now - last_report >= 2.0:
-                last_report = now
-                progress(f"{read:,}/{total:,} messages ({read / (now - started):,.0f}/s)")
+            bar.update(read - bar.n)
     finally:
+        stack.close()  # the bar first: the line below starts on a line of its own
         consumer.close()
     rows.sort(key=lambda r: r[:5])
     rejoined = 0

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import itertools
 import statistics
+import textwrap
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
@@ -237,37 +238,103 @@ def sweep(configs: list[tuple[dict[str, Any], Config]], input_path: str, output:
     return {"input": input_path, "truth": truth_path, "keys": keys, "runs": report}
 
 
-def table(report: dict[str, Any]) -> str:
-    """The report as a fixed-width table: one line per run and kind."""
-    keys = report["keys"]
-    heads = [k.removeprefix("detectors.") for k in keys]
+WIDTH = 80  # the table fits a terminal of this many columns (a pipe or a file gets the same)
+# Dropped in this order, only when a table would not fit otherwise (the JSON has every field).
+OPTIONAL = ("n", "human", "ai")
+NUMERIC = frozenset({"fired", "ai", "human", "tp", "fp", "fn", "prec", "recall", "lead h", "n"})
+
+
+def table(report: dict[str, Any], width: int = WIDTH) -> str:
+    """The report for a terminal: per run, a heading with its values, then a line per kind;
+    notes at the end say what a kind is scored against. Fits ``width`` columns: with kind
+    names as long as the registry's and counts up to 9,999 every column shows; with larger
+    counts the :data:`OPTIONAL` columns go first (a note says so); headings and notes wrap.
+
+    >>> report = {"keys": ["detectors.delivery_late.grace_hours"], "runs": [
+    ...     {"set": {"detectors.delivery_late.grace_hours": 6}, "triggers": 3, "kinds": {"delivery_late": {
+    ...         "fired": 3, "routes": {"ai": 2, "human": 1}}}}]}
+    >>> print(table(report))
+    run 1/1: delivery_late.grace_hours=6 (3 triggers)
+    kind           fired  ai  human
+    delivery_late      3   2      1
+    """
     scored = any("precision" in e for r in report["runs"] for e in r["kinds"].values())
     ruled = any("rule" in e for r in report["runs"] for e in r["kinds"].values())
-    cols = heads + ["kind", "fired", "ai", "human"]
+    cols = ["kind", "fired", "ai", "human"]
     if scored:
-        cols += ["tp", "fp", "fn", "precision", "recall", "median lead", "lead n", "scored against"]
+        cols += ["tp", "fp", "fn", "prec", "recall", "lead h", "n"]
     if ruled:
         cols += ["rule"]
-    rows = []
+    blocks = []
+    against: dict[str, set[str]] = defaultdict(set)
     for run in report["runs"]:
+        rows = []
         for kind, e in run["kinds"].items():
-            row = [str(run["set"][k]) for k in keys] + [kind, str(e["fired"]), str(e["routes"].get("ai", 0)),
-                                                        str(e["routes"].get("human", 0))]
+            row = {"kind": kind, "fired": str(e["fired"]), "ai": str(e["routes"].get("ai", 0)),
+                   "human": str(e["routes"].get("human", 0))}
             if scored:
                 if "precision" in e:
                     lead = e["median_lead_seconds"]
-                    row += [str(e["tp"]), str(e["fp"]), str(e["fn"]), f"{e['precision']:.3f}", f"{e['recall']:.3f}",
-                            "-" if lead is None else f"{lead * 1e6 / HOUR:+.1f} h", str(e["lead_n"]), e["against"]]
+                    row.update(tp=str(e["tp"]), fp=str(e["fp"]), fn=str(e["fn"]), prec=f"{e['precision']:.3f}",
+                               recall=f"{e['recall']:.3f}", n=str(e["lead_n"]),
+                               **{"lead h": "-" if lead is None else f"{lead * 1e6 / HOUR:+.1f}"})
+                    against[e["against"]].add(kind)
                 else:
-                    row += ["-"] * 7 + ["not scored"]
+                    row.update({c: "-" for c in ("tp", "fp", "fn", "prec", "recall", "lead h", "n")})
+                    against["not scored"].add(kind)
             if ruled:
                 rc = e.get("rule")
-                row += ["" if rc is None else "ok" if rc == {"fp": 0, "fn": 0} else f"+{rc['fp']} -{rc['fn']}"]
+                row["rule"] = "" if rc is None else "ok" if rc == {"fp": 0, "fn": 0} else f"+{rc['fp']} -{rc['fn']}"
             rows.append(row)
-    widths = [max(len(c), *(len(r[i]) for r in rows)) if rows else len(c) for i, c in enumerate(cols)]
-    numeric = {"fired", "ai", "human", "tp", "fp", "fn", "precision", "recall", "median lead", "lead n"}
+        blocks.append((run, rows))
+    all_rows = [row for _, rows in blocks for row in rows]
+    shown, sep, dropped = _fit(cols, all_rows, width)
+    widths = _widths(shown, all_rows)
     lines = []
-    for r in [cols] + rows:
-        lines.append("  ".join(v.rjust(w) if cols[i] in numeric else v.ljust(w)
-                               for i, (v, w) in enumerate(zip(r, widths))).rstrip())
+    for i, (run, rows) in enumerate(blocks, 1):
+        label = ", ".join(f"{k.removeprefix('detectors.')}={run['set'][k]}" for k in report["keys"]) or "as configured"
+        heading = f"run {i}/{len(blocks)}: {label} ({run['triggers']:,} triggers)"
+        lines += ([""] if i > 1 else []) + textwrap.wrap(heading, width, subsequent_indent="  ")
+        for row in [dict(zip(shown, shown))] + rows:
+            lines.append(_line(shown, widths, row, sep))
+    notes = []
+    if scored:
+        notes.append("prec, recall: of the fired triggers, of the truth rows; lead h: median hours a trigger "
+                     "came before the customer noticed, over n matched triggers.")
+        notes.append("Scored against: " + "; ".join(f"{what} ({', '.join(sorted(kinds))})"
+                                                    for what, kinds in sorted(against.items())) + ".")
+    if ruled:
+        notes.append("rule: the triggers vs the documented rule at the run's values: ok, or +extra -missing.")
+    if dropped:
+        notes.append(f"Left out to fit {width} columns: {', '.join(dropped)} (--json has every field).")
+    if notes:
+        lines.append("")
+        for note in notes:
+            lines += textwrap.wrap(note, width, subsequent_indent="  ")
     return "\n".join(lines)
+
+
+def _fit(cols: list[str], rows: list[dict[str, str]], width: int) -> tuple[list[str], int, list[str]]:
+    """The columns to show and the space between them: two spaces if that fits, else one, else
+    without the :data:`OPTIONAL` columns, one by one (returned as the third item)."""
+    shown, dropped = list(cols), []
+    while True:
+        widths = _widths(shown, rows)
+        for sep in (2, 1):
+            if sum(widths.values()) + sep * (len(shown) - 1) <= width:
+                return shown, sep, dropped
+        gone = next((c for c in OPTIONAL if c in shown), None)
+        if gone is None:
+            return shown, 1, dropped
+        shown.remove(gone)
+        dropped.append(gone)
+
+
+def _widths(cols: list[str], rows: list[dict[str, str]]) -> dict[str, int]:
+    return {c: max([len(c), *(len(r.get(c, "")) for r in rows)]) for c in cols}
+
+
+def _line(cols: list[str], widths: Mapping[str, int], row: Mapping[str, str], sep: int) -> str:
+    """One row, numbers right-aligned."""
+    cells = [row.get(c, "").rjust(widths[c]) if c in NUMERIC else row.get(c, "").ljust(widths[c]) for c in cols]
+    return (" " * sep).join(cells).rstrip()

@@ -117,7 +117,9 @@ def write(spec: SimSpec, config: Any, events_path: str | Path | None, truth_path
     if truth_path is not None:
         _write_truth(run.truth, truth_path)
     stats = run.stats
-    total = stats["valid"] + run.noise.expected_extra()
+    # At most this many lines (support events after the store's last one are left out); the
+    # bar's total becomes the count written at the end.
+    total = stats["valid"] + run.noise.expected_extra() + run.support_planted
     lines = 0
     with progress.bar(total, "write", "event", enabled=show_progress) as bar, groundtruth.paused_gc():
         def counted() -> Iterator[bytes]:
@@ -127,6 +129,7 @@ def write(spec: SimSpec, config: Any, events_path: str | Path | None, truth_path
                     bar.update(4096)
                 lines = i
                 yield line
+            bar.total = lines
             bar.update(lines % 4096)
 
         if sink is not None:

@@ -54,6 +54,7 @@ class Pipeline:
                                         self.store.fmt) if spec.support_rate > 0 else None)
         self.support_runs: list[Iterable[tuple[int, str, bytes]]] = []
         self.support_counts = dict.fromkeys(inbound.WHAT, 0)
+        self.support_planted = 0  # support lines planted; those after the store's last event are left out
 
     @property
     def planted(self) -> dict[str, Any]:
@@ -116,6 +117,7 @@ class Pipeline:
         batch, planter.out = planter.out, []
         batch.sort(key=ts_key)
         if batch:
+            self.support_planted += len(batch)
             self.support_runs.append(self._spill(batch) if spill else batch)
 
     def lines(self) -> Iterator[bytes]:
