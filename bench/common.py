@@ -88,6 +88,15 @@ class Engine:
     def alive(self) -> bool:
         return self.proc.poll() is None
 
+    def wait_serving(self) -> None:
+        """Until it serves its metrics (it has started), or has died."""
+        while self.alive():
+            try:
+                self.metric("forewarn_events_total")
+                return
+            except OSError:
+                time.sleep(0.2)
+
     def cpu_seconds(self) -> float:
         """CPU time the engine process has used (user + system): a rate per CPU second is
         steadier than one per wall second on a machine other work shares."""
@@ -149,7 +158,7 @@ def queued(client: redis.Redis, prefix: str) -> int:
     return sum(client.xlen(k) for k in all_queue_keys(prefix))
 
 
-def cleanup(topics_ns: str | None = None, prefixes: tuple[str, ...] = ()) -> None:
+def cleanup(topics_ns: str | None = None, prefixes: tuple[str, ...] = (), topics: tuple[str, ...] = TOPICS) -> None:
     """Delete this benchmark's own topics and Redis keys."""
     if prefixes:
         client = redis.Redis.from_url(REDIS)
@@ -161,7 +170,7 @@ def cleanup(topics_ns: str | None = None, prefixes: tuple[str, ...] = ()) -> Non
         from confluent_kafka.admin import AdminClient
 
         admin = AdminClient({"bootstrap.servers": KAFKA})
-        for fut in admin.delete_topics([f"{topics_ns}-{t}" for t in TOPICS]).values():
+        for fut in admin.delete_topics([f"{topics_ns}-{t}" for t in topics]).values():
             try:
                 fut.result(30)
             except Exception:  # a topic never created: nothing to delete

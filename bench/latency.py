@@ -1,17 +1,23 @@
-"""Event-to-queue latency at a fixed input rate, on the real broker and Redis.
+"""Produce-to-queue latency at a fixed input rate, on the real broker and Redis.
 
-The simulated store's events are replayed at ``rate`` events/s with their times moved to the
-moment each is produced (every timestamp in an event shifts by the same amount, so a parcel's
-estimate stays days ahead), so event time is wall time and a trigger's ``emitted_at`` minus
-its ``fired_at`` is its latency from the event (or the deadline) to the queue. Probe parcels
-whose deadline falls a second after they are sent measure the deadline path
-(``delivery_late``); kinds that fire on an event measure the event path.
+    python -m bench.latency                      # the default config (lateness 300 s, idle 5 s)
+    python -m bench.latency --lateness 0 --rate 5000 --seconds 60
 
-With ``allowed_lateness_seconds = 0`` an event (or deadline) at ``t`` is applied once every
-partition has delivered something at or past ``t``: that *watermark wait* is a property of the
-input and its partitioning, not of the engine. It is computed exactly from what was produced
-(per partition, the first event time at or past ``t``), and subtracted: ``beyond_watermark``
-is what the engine (and Kafka and Redis) add.
+The simulated store's events are replayed at ``rate`` events/s by this process (a Kafka
+producer of its own, separate from the ``forewarn run`` it starts) with their times moved to
+the moment each is produced (every timestamp in an event shifts by the same amount, so a
+parcel's estimate stays days ahead), so event time is wall time. A trigger reached its queue
+at its Redis stream entry's id (Redis's clock at ``XADD``, same machine), so that minus its
+``fired_at`` is its latency from the event (or the deadline) to the queue.
+
+Kinds that fire on an event measure the event path: ``run`` applies an event on arrival
+(``[engine] apply_on_arrival``), so the lateness adds nothing there. Probe parcels measure
+the deadline path (``delivery_late``): a deadline ``d`` fires once every partition has
+delivered something past ``d + allowed_lateness``, so each probe's deadline is set to fall a
+second after the watermark it meets. That *watermark wait* is a property of the input, the
+lateness and the partitioning, not of the engine: it is computed exactly from what was
+produced (per partition, the first event time past ``d + lateness``) and subtracted, and
+``beyond_watermark`` is what the engine (and Kafka and Redis) add.
 """
 
 from __future__ import annotations
@@ -45,7 +51,8 @@ def _pct(values: list[float], q: float) -> float:
 class Replay:
     """Produces the store at a fixed rate, re-timed to now; remembers (partition, time) of each."""
 
-    def __init__(self, lines: list[bytes], topics_ns: str, rate: float, seconds: float, grace_hours: float) -> None:
+    def __init__(self, lines: list[bytes], topics_ns: str, rate: float, seconds: float, grace_hours: float,
+                 lateness_s: float) -> None:
         from confluent_kafka import Producer
 
         self.lines = lines
@@ -53,6 +60,7 @@ class Replay:
         self.rate = rate
         self.seconds = seconds
         self.grace_us = int(grace_hours * HOUR)
+        self.lateness_us = int(lateness_s * 1_000_000)
         self.producer = Producer({"bootstrap.servers": KAFKA, "linger.ms": 1, "compression.type": "lz4"})
         self.placed: dict[str, list[int]] = defaultdict(list)  # topic/partition -> event times
         self.sent = 0
@@ -93,7 +101,7 @@ class Replay:
         self.producer.flush(30)
 
     def _probe(self, now: int) -> None:
-        """A parcel whose delivery deadline (estimate + grace) is one second from now."""
+        """A parcel whose delivery deadline (estimate + grace) the watermark reaches in one second."""
         n = self.probes = self.probes + 1
         cid, oid, sid = f"probe-c{n}", f"probe-o{n}", f"probe-s{n}"
         self._send({"type": "order.placed", "event_id": f"probe-e{n}a", "ts": format_us(now), "customer_id": cid,
@@ -102,43 +110,46 @@ class Replay:
                     "shipping_address": {"country": "DE"}}, now)
         self._send({"type": "shipment.created", "event_id": f"probe-e{n}b", "ts": format_us(now), "customer_id": cid,
                     "order_id": oid, "shipment_id": sid,
-                    "estimated_delivery_at": format_us(now + 1_000_000 - self.grace_us)}, now)
+                    "estimated_delivery_at": format_us(now + 1_000_000 - self.grace_us - self.lateness_us)}, now)
         self.sent += 2
 
-    def watermark_wait_us(self, t: int, inclusive: bool) -> int | None:
-        """How long after ``t`` every partition had delivered something at (or past) ``t``."""
+    def watermark_wait_us(self, d: int) -> int | None:
+        """How long after ``d`` every partition had delivered something past ``d + lateness``."""
+        t = d + self.lateness_us
         latest = t
         for times in self.placed.values():
-            i = bisect.bisect_left(times, t) if inclusive else bisect.bisect_right(times, t)
+            i = bisect.bisect_right(times, t)
             if i == len(times):
                 return None  # a partition had nothing later before the run ended
             latest = max(latest, times[i])
-        return latest - t
+        return latest - d
 
 
-def run(rate: float, seconds: float, seed: int) -> dict:
+def run(rate: float, seconds: float, seed: int, lateness_s: float | None = None) -> dict:
+    """``lateness_s`` None: the default ``[engine]`` section; else that lateness, idle timeout 30 s."""
     from forewarn.engine.config import load
     from forewarn.apps.simulator import SimSpec, generate
 
+    defaults = load(None, env={})
     customers = max(500, int(rate * seconds / 40))  # ~43 events per customer per 30 days
     lines = generate(SimSpec(customers=customers, days=30, seed=seed, end=STORE_END)).events
-    grace = load(None).detectors.delivery_late.grace_hours
+    grace = defaults.detectors.delivery_late.grace_hours
+    if lateness_s is None:
+        timing = {"allowed_lateness_seconds": defaults.engine.allowed_lateness_seconds,
+                  "idle_timeout_seconds": defaults.engine.idle_timeout_seconds}
+    else:
+        timing = {"allowed_lateness_seconds": lateness_s, "idle_timeout_seconds": 30}
     topics_ns, ns = namespace("latency-topics"), namespace("latency")
     from forewarn.apps.producer import produce
 
     # Create the topics (default partitioning) before the engine lists them.
     produce([json.dumps({"type": t, "event_id": f"warm-{t}"}).encode() for t in TOPIC_OF_TYPE], KAFKA,
             topic_prefix=f"{topics_ns}-")
-    engine = Engine(engine_config(ns, topics_ns, free_port(), engine={"idle_timeout_seconds": 30}), log="latency")
+    engine = Engine(engine_config(ns, topics_ns, free_port(), engine=timing), log="latency")
     client = redis.Redis.from_url(REDIS)
-    replay = Replay(lines, topics_ns, rate, seconds, grace)
+    replay = Replay(lines, topics_ns, rate, seconds, grace, timing["allowed_lateness_seconds"])
     try:
-        while engine.alive():
-            try:
-                engine.metric("forewarn_events_total")
-                break
-            except OSError:
-                time.sleep(0.2)
+        engine.wait_serving()
         time.sleep(2)  # partitions assigned, consumers fetching
         producer = threading.Thread(target=replay.run)
         producer.start()
@@ -147,31 +158,34 @@ def run(rate: float, seconds: float, seed: int) -> dict:
         read = engine.metric("forewarn_events_total")
         from sinks.redis_queue import all_queue_keys
 
-        triggers = [json.loads(f[b"trigger"]) for k in all_queue_keys(f"{ns}:") for _id, f in client.xrange(k)]
+        # (trigger, the moment it reached its queue: the stream id's milliseconds, Redis's clock)
+        triggers = [(json.loads(f[b"trigger"]), int(entry.split(b"-")[0]) * 1000)
+                    for k in all_queue_keys(f"{ns}:") for entry, f in client.xrange(k)]
     finally:
         stop([engine])
         cleanup(topics_ns, (f"{ns}:",))
     for times in replay.placed.values():
         times.sort()
     out: dict = {"rate_events_per_s": rate, "seconds": seconds, "events_sent": replay.sent,
-                 "events_read": read, "allowed_lateness_seconds": 0, "partitions": len(replay.placed),
+                 "events_read": read, **timing, "partitions": len(replay.placed),
                  "warm_up_left_out_s": WARM_UP_S}
     paths: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     slowest: list[tuple[float, float, float]] = []  # (ms beyond the watermark, s into the run, kind)
     first = min((min(v) for v in replay.placed.values() if v), default=0)
-    for t in triggers:
+    for t, queued in triggers:
         fired = parse_rfc3339(t["fired_at"])
         deadline = t["kind"] in DEADLINE_KINDS
-        wait = replay.watermark_wait_us(fired, inclusive=not deadline)
+        wait = replay.watermark_wait_us(fired) if deadline else 0  # an event is applied on arrival
         if wait is None:
             continue
-        if fired - first < WARM_UP_S * 1e6:
+        if fired - first < (WARM_UP_S * 1e6 - (replay.lateness_us if deadline else 0)):
             continue
-        total = parse_rfc3339(t["emitted_at"]) - fired
+        total = queued - fired
         path = paths["deadline" if deadline else "event"]
         path["total_ms"].append(total / 1000)
-        path["watermark_wait_ms"].append(wait / 1000)
-        path["beyond_watermark_ms"].append((total - wait) / 1000)
+        if deadline:
+            path["watermark_wait_ms"].append(wait / 1000)
+            path["beyond_watermark_ms"].append((total - wait) / 1000)
         slowest.append((round((total - wait) / 1000, 1), round((fired - first) / 1e6, 1), t["kind"]))
     for name, series in paths.items():
         out[name] = {"triggers": len(series["total_ms"]),
@@ -180,3 +194,18 @@ def run(rate: float, seconds: float, seed: int) -> dict:
     # When the slowest ones happened tells a periodic stall (a collection, an epoch) from noise.
     out["slowest_beyond_ms_at_s"] = sorted(slowest, reverse=True)[:8]
     return out
+
+
+if __name__ == "__main__":
+    import argparse
+
+    from bench.common import machine
+
+    p = argparse.ArgumentParser(prog="python -m bench.latency", description=__doc__.split("\n")[0])
+    p.add_argument("--rate", type=float, default=1000.0, help="events/s produced (default %(default)s)")
+    p.add_argument("--seconds", type=float, default=60.0, help="how long to produce (default %(default)s)")
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--lateness", type=float, default=None,
+                   help="allowed_lateness_seconds (idle timeout then 30 s); default: the default config")
+    args = p.parse_args()
+    print(json.dumps({"machine": machine(), **run(args.rate, args.seconds, args.seed, args.lateness)}))

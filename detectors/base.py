@@ -16,6 +16,7 @@ import msgspec
 from forewarn.core.events import AnyEvent
 from forewarn.core.state import CustomerState
 from forewarn.core.trigger import Priority, Route
+from online_models.base import ModelPerWorker
 
 
 # Facts a detector can attach to a candidate for the routing table to key on
@@ -136,6 +137,10 @@ class Detector:
     * ``EXAMPLE`` (and ``EXAMPLE_SETTINGS``): a few events that make it fire, replayed by its
       docstring (``forewarn.engine.replay.example``) and the contract test.
 
+    A kind with an online model sets ``self.models``, a :class:`online_models.base.ModelPerWorker`
+    of its :class:`online_models.base.OnlineModel` (None: no model); the engine checkpoints,
+    drains and summarises those models through the model interface only.
+
     It is a small state machine over one customer's events, called with the customer's state
     *before* the event is applied to it, arming deadlines through the :class:`Scheduler`, and
     called back with :meth:`on_deadline` when the watermark passes one. It does no I/O and
@@ -161,6 +166,7 @@ class Detector:
     # its docstring's example, and the contract test's (tests/test_detector_contract.py).
     EXAMPLE: ClassVar[tuple[dict[str, Any], ...]] = ()
     EXAMPLE_SETTINGS: ClassVar[dict[str, Any]] = {}
+    models: ModelPerWorker | None = None  # this kind's model, one per worker thread
 
     def __init__(self, params: Any) -> None:
         self.params = params

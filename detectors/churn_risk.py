@@ -191,7 +191,8 @@ class ChurnRisk(Detector):
         look = model.outlook(h, now, last, orders, ltv, due)
         x = features(h, now, orders, ltv, last,
                      look.expected_gap_days, look.activity_rate, look.prior)
-        prob, p_model = model.predict(x, look.prior)
+        p_model = model.score(x)
+        prob = model.blend(p_model, look.prior)
         h.pending = keep_last([*h.pending, Pending.make(x, prob, due)], MAX_PENDING)
         first_due = min(pend.due_us for pend in h.pending)
         if sched.armed(DUE) != first_due:
@@ -252,7 +253,7 @@ class ChurnRisk(Detector):
                 "model_probability": round(p_model, 4),
                 "prior_probability": round(look.prior, 4),
                 "threshold": self.params.threshold,
-                "labels_learned": self.models.get().prequential.labels,
+                "labels_learned": self.models.get().labels,
                 "p_alive": round(look.p_alive, 4),
                 "expected_gap_days": round(look.expected_gap_days, 2),
                 "expected_next_order_at": next_order,

@@ -38,7 +38,7 @@ from forewarn.core.timefmt import HOUR, format_us, whole_seconds
 from forewarn.core.text import ID_MAX, NAME_MAX, clean, said
 from online_models.base import ModelPerWorker
 from online_models.labels import Pending, keep_last
-from online_models.lateness import LatenessModel
+from online_models.lateness import LatenessModel, Parcel
 from online_models.shipment_features import NUMERIC, Parcels, Watch, categories, features
 
 MAX_PENDING = 3  # evaluations kept per open shipment: the latest, nearest the deadline
@@ -174,7 +174,7 @@ class DeliveryAtRisk(Detector):
                 # Delivered exactly at the deadline is on time (the event is applied before
                 # the deadline fires); not delivered by it is late.
                 late = now > pend.due_us if delivered else True
-                model.learn(pend.values(), cats, late, pend.p, shipment_id)
+                model.learn(Parcel(pend.values(), cats, shipment_id), late, pend.p)
             else:
                 keep.append(pend)
         watch.pending = keep
@@ -205,7 +205,7 @@ class DeliveryAtRisk(Detector):
             sched.arm(shipment_id, nxt)
         values = features(ship, watch, now, deadline)
         model, params = self.models.get(), self.params
-        p = model.predict(values, categories(ship, watch))
+        p = model.score(Parcel(values, categories(ship, watch), shipment_id))
         watch.pending = keep_last([*watch.pending, Pending.make(values, p, deadline)], MAX_PENDING)
         fired = p >= params.threshold and model.labels >= params.min_labels and watch.warned_eta_us != ship.eta_us
         model.observe(cust.customer_id, shipment_id, ship.order_id, now, p, fired)

@@ -26,7 +26,7 @@ import msgspec
 from detectors.base import Candidate, Detector, example_event, Reason, Scheduler
 from forewarn.core import events as ev
 from forewarn.core.state import CustomerState
-from online_models.anomaly import OrderAnomalyModel, assess, evidence
+from online_models.anomaly import Order, OrderAnomalyModel, assess, evidence
 from online_models.base import ModelPerWorker
 from online_models.order_features import OrderHistory, extract, remember, scaled
 
@@ -95,12 +95,13 @@ class OrderAnomaly(Detector):
         if hist is None:
             hist = cust.ext[self.kind] = OrderHistory()
         model = self.models.get()
-        model.retune(self.params.quantile)
+        model.retune(q=self.params.quantile)
         facts = extract(event, hist, model.store)
-        x = scaled(facts)
-        model_score, threshold = model.score(x)
-        verdict = assess(facts, model_score, threshold, model.store.orders, self.params)
-        model.learn(facts, x, model_score, threshold)
+        order = Order(facts, scaled(facts))
+        given = model.score(order)
+        threshold = given.threshold
+        verdict = assess(facts, given.score, threshold, model.store.orders, self.params)
+        model.learn(order, None, given)
         remember(hist, event)
         model.observe(cust.customer_id, event.order_id, event.order_id, ts, verdict.score, verdict.fired,
                       {"model_score": verdict.model_score})

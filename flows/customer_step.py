@@ -24,8 +24,11 @@ class ShardLogic(StatefulBatchLogic):
     outputs merge into the one-shard order (:mod:`forewarn.engine.engine`).
 
     Live mode (one customer per key): the watermark is this worker's clock, fed by the
-    partitions' progress reports (items tagged ``PROGRESS``, under keys of their own). A batch
-    queues its events first and then moves to the clock, since a report that has reached this
+    partitions' progress reports (items tagged ``PROGRESS``, under keys of their own). With
+    ``[engine] apply_on_arrival`` an event is applied once the clock's frontier (every partition
+    still reading has delivered its time) reaches it, unless a deadline of the customer comes
+    first (:mod:`forewarn.engine.engine`, eager shards); the waker wakes a customer whose
+    events wait only for the frontier. A batch queues its events first and then moves to the clock, since a report that has reached this
     worker vouches for every event sent before it, and those are in this batch or an earlier
     one. The shard's next due time goes into the worker's timer index, so the worker's waker
     wakes a customer who sends nothing more.
@@ -47,18 +50,22 @@ class ShardLogic(StatefulBatchLogic):
         self.persist = persist
         # Bytewax does not tell a builder its key: it comes with the first item, or the snapshot.
         self.key: str | None = None
+        # Live, one customer per key: events are applied on arrival unless a deadline comes first.
+        eager = workers is not None and engine.config.engine.apply_on_arrival
         if resume is None:
-            self.shard = Shard(ordered=ordered)
+            self.shard = Shard(ordered=ordered, eager=eager)
         else:
             # Snapshots from before model checkpoints have no reference: the models start fresh.
             self.key, customers, pending, watermark, seq, *ref = pickle.loads(resume)
-            self.shard = Shard(customers, pending, watermark, seq)
+            self.shard = Shard(customers, pending, watermark, seq, eager=eager)
             models.resumed(ref[0] if ref else None)
             self._register()
 
     def _register(self) -> None:
         if self.workers is not None and self.key is not None:
-            self.workers.current().timers.register(self.key, self.shard.next_due())
+            wt = self.workers.current()
+            wt.timers.register(self.key, self.shard.next_due())
+            wt.arrivals.register(self.key, self.shard.next_arrival())
 
     def on_batch(self, items: list[tuple]) -> tuple[list, bool]:
         if self.key is None:
@@ -70,6 +77,8 @@ class ShardLogic(StatefulBatchLogic):
             metrics.DUPLICATES.inc(counts.duplicates)
         if counts.late:
             metrics.LATE.inc(counts.late)
+        if counts.out_of_order:
+            metrics.OUT_OF_ORDER.inc(counts.out_of_order)
         if counts.scores:
             metrics.observe_scores(counts.scores)
         for kind, n in counts.suppressed.items():
@@ -125,7 +134,8 @@ class ShardLogic(StatefulBatchLogic):
                 clock.report(*payload)
             # A WAKE has nothing to queue: the shard moves to the clock below.
         if shard.customers or shard.pending:
-            out.extend(engine.advance(shard, clock.watermark(), ingest))
+            # Eager: the batch's events were queued first, so they are applied in time order.
+            out.extend(engine.advance(shard, clock.watermark(), ingest, frontier=clock.frontier()))
         return out
 
     def snapshot(self) -> bytes | None:

@@ -56,6 +56,17 @@ def _count(counts: Counter) -> None:
         metrics.EVENTS.labels(topic, typ).inc(n)
 
 
+def _invalid(item: ev.Invalid, source: str, watermark: int, now: float) -> tuple:
+    """The dead-letter item of a refused line (counted in ``forewarn_events_invalid_total``)."""
+    metrics.INVALID.labels(item.reason).inc()
+    return (INVALID, None, (item.raw, item.error, source, item.reason), watermark, now)
+
+
+def _topic_and_type(item: ev.AnyEvent) -> tuple[str, str]:
+    tag = item.__struct_config__.tag
+    return ev.TOPIC_OF_TYPE[tag], tag
+
+
 def share_of(customer_id: str, shares: int) -> int:
     """The partition of a multi-process backtest a customer belongs to: crc32, the same in every process."""
     return zlib.crc32(customer_id.encode()) % shares
@@ -89,6 +100,12 @@ class _LinesPartition(StatefulSourcePartition):
         self.high = NEVER
         self.done = False
 
+    def _decode(self, raw: bytes, arrival_us: int | None) -> ev.AnyEvent | ev.Invalid:
+        item = ev.decode(raw)
+        if isinstance(item, ev.Invalid):
+            return item
+        return self.limits.vet(item, raw, self.started_us if arrival_us is None else arrival_us, self.high)
+
     def next_batch(self) -> list[tuple]:
         if self.done:
             raise StopIteration
@@ -100,17 +117,14 @@ class _LinesPartition(StatefulSourcePartition):
         now = time.time()
         for source, raw, arrival_us in itertools.islice(self.lines, self.batch_size):
             self.pos += 1
-            item = ev.decode(raw)
-            if not isinstance(item, ev.Invalid):
-                item = self.limits.vet(item, raw, self.started_us if arrival_us is None else arrival_us, self.high)
+            item = self._decode(raw, arrival_us)
             if isinstance(item, ev.Invalid):
-                metrics.INVALID.labels(item.reason).inc()
-                out.append((INVALID, None, (item.raw, item.error, source, item.reason), self.high, now))
+                out.append(_invalid(item, source, self.high, now))
                 continue
             ts = item.ts_us
             if ts > self.high:
                 self.high = ts
-            counts[(ev.TOPIC_OF_TYPE[item.__struct_config__.tag], item.__struct_config__.tag)] += 1
+            counts[_topic_and_type(item)] += 1
             out.append((EVENT, self.key_of(item.customer_id), item, self.high - self.lateness_us, now))
         _count(counts)
         if self.progress is not None:
@@ -133,21 +147,18 @@ class _LinesPartition(StatefulSourcePartition):
         for source, raw, arrival_us in itertools.islice(self.lines, self.batch_size):
             self.pos += 1
             read += 1
-            item = ev.decode(raw)
-            if not isinstance(item, ev.Invalid):  # every share refuses the same events
-                item = self.limits.vet(item, raw, self.started_us if arrival_us is None else arrival_us, self.high)
+            item = self._decode(raw, arrival_us)  # every share refuses the same events
             if isinstance(item, ev.Invalid):
                 if index == 0:
                     owned += 1
-                    metrics.INVALID.labels(item.reason).inc()
-                    out.append((INVALID, None, (item.raw, item.error, source, item.reason), self.high, now))
+                    out.append(_invalid(item, source, self.high, now))
                 continue
             ts = item.ts_us
             if ts > self.high:
                 self.high = ts
             if share_of(item.customer_id, shares) == index:
                 owned += 1
-                counts[(ev.TOPIC_OF_TYPE[item.__struct_config__.tag], item.__struct_config__.tag)] += 1
+                counts[_topic_and_type(item)] += 1
                 wm = self.high - self.lateness_us
                 out.append((SHARE, key, (self.pos, item, ticks), wm, now))
                 ticks = []
@@ -365,9 +376,7 @@ class _KafkaPartition(StatefulSourcePartition):
                 arrival = ts_ms * 1000 if ts_type != TIMESTAMP_NOT_AVAILABLE else int(now * 1_000_000)
                 item = self.limits.vet(item, raw, arrival, high)
             if isinstance(item, ev.Invalid):
-                metrics.INVALID.labels(item.reason).inc()
-                source = f"{self.topic}/{self.partition}/{msg.offset()}"
-                out.append((INVALID, None, (item.raw, item.error, source, item.reason), NEVER, now))
+                out.append(_invalid(item, f"{self.topic}/{self.partition}/{msg.offset()}", NEVER, now))
                 continue
             ts = item.ts_us
             if ts > high:
@@ -376,10 +385,11 @@ class _KafkaPartition(StatefulSourcePartition):
             out.append((EVENT, item.customer_id, item, NEVER, now))
         self.high = high
         caught_up = self._caught_up()  # also updates the lag gauge
-        if msgs:
-            self.quiet_since = None
-        elif caught_up:
-            if self.quiet_since is None:
+        if caught_up:
+            # At the end of its log, even right after a batch: it has delivered all it had, so
+            # it holds back no customer's events (the clock's frontier); idle counts from the
+            # last event it read.
+            if msgs or self.quiet_since is None:
                 self.quiet_since = now
         else:
             self.quiet_since = None
@@ -581,12 +591,15 @@ class _WakerPartition(StatelessSourcePartition):
         if self.stop is not None and self.stop.is_set():
             raise StopIteration
         wt = self.workers.current()
+        now = time.time()
+        # Customers whose events wait only for the frontier (apply_on_arrival), then those due on the watermark.
+        out = [(WAKE, key, None, NEVER, now) for key in wt.arrivals.pop_due(wt.clock.frontier() + 1)]
         wm = wt.clock.watermark()
         if wm == NEVER:
-            return []
-        now = time.time()
+            return out
         metrics.set_watermark(wm / 1e6)
-        return [(WAKE, key, None, wm, now) for key in wt.timers.pop_due(wm)]
+        out.extend((WAKE, key, None, wm, now) for key in wt.timers.pop_due(wm))
+        return out
 
     def next_awake(self) -> datetime:
         return datetime.now(timezone.utc) + self.interval

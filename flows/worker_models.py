@@ -66,9 +66,8 @@ class FlowModels:
         for w in list(self.workers):
             for kind, q in w.models.quality().items():
                 by_kind[kind].append(q)
-            for kind, model in w.models.models.items():
-                for outcome, n in getattr(model, "outcomes", {}).items():
-                    outcomes[kind, outcome] += n
+            for key, n in w.models.outcomes().items():
+                outcomes[key] += n
         for (kind, outcome), n in outcomes.items():
             metrics.MODEL_OUTCOMES.labels(kind, outcome).set(n)
         for kind, qs in by_kind.items():

@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 
 from river import anomaly, stats
 
-from online_models.base import OnlineModel
+from online_models.base import Estimator
 from online_models.order_features import OrderFacts, StoreProfile
 from forewarn.core.text import quote
 
@@ -33,10 +33,26 @@ RULE_SCORE = 0.99  # score of an order a clear rule flags, whatever the trees sa
 N_TREES, HEIGHT, WINDOW, SEED = 10, 8, 250, 7
 
 
-class OrderAnomalyModel(OnlineModel):
-    """Half-Space Trees behind a quantile filter, and the store's order profile.
+class Order(NamedTuple):
+    """An order as the model sees it: its facts (the store profile learns them) and their scaled form (the trees')."""
 
-    q: quantile of past scores at or above which an order is a model outlier (0.5..1).
+    facts: OrderFacts
+    scaled: dict[str, float]
+
+
+class Scored(NamedTuple):
+    """The trees' score of an order, and the outlier threshold it was compared with (None while warming up)."""
+
+    score: float
+    threshold: float | None
+
+
+class OrderAnomalyModel(Estimator[Order, None, Scored]):
+    """Half-Space Trees behind a quantile filter, and the store's order profile; learns without labels.
+
+    q: quantile of past scores at or above which an order is a model outlier (0.5..1);
+        ``retune(q=...)`` takes a new one live (the trees stay as learned, the quantile
+        estimate starts again).
     """
 
     kind = "order_anomaly"
@@ -56,37 +72,31 @@ class OrderAnomalyModel(OnlineModel):
         state["_paths"] = None  # transient: between score() and learn() of one order
         return state
 
-    def retune(self, q: float) -> None:
-        """Take a new outlier quantile (a live config change); the trees stay as learned."""
-        if q != self.q:
-            old = {"q": self.q}
-            self.q = q
-            self.settings_changed(old)
-
     def settings_changed(self, old: dict[str, Any]) -> None:
         # The quantile estimate belongs to the old q: start a new one, keep the trees.
         self.quantile = stats.Quantile(self.q)
 
-    def score(self, x: dict[str, float]) -> tuple[float, float | None]:
-        """(model score in [0, 1], current outlier threshold); (0.0, None) while warming up."""
+    def score(self, x: Order) -> Scored:
+        """The model score in [0, 1] and the current outlier threshold; (0.0, None) while warming up."""
         if self.tree_examples < WINDOW:
-            return 0.0, None
-        paths = self._paths = (x, paths_of(self.trees, x))
-        return float(score_paths(self.trees, paths[1])), self.quantile.get()
+            return Scored(0.0, None)
+        paths = self._paths = (x.scaled, paths_of(self.trees, x.scaled))
+        return Scored(float(score_paths(self.trees, paths[1])), self.quantile.get())
 
-    def learn(self, facts: OrderFacts, x: dict[str, float], score: float, threshold: float | None) -> None:
-        """Learn an order already scored: the store profile always, the trees unless an outlier."""
+    def learn(self, x: Order, y: None, given: Scored) -> None:
+        """Learn an order already scored (``given``): the store profile always, the trees unless an outlier."""
         warm = self.tree_examples >= WINDOW  # the trees scored this order
+        score, threshold = given
         scored, self._paths = self._paths, None
         if not warm or threshold is None or score < threshold:
-            if scored is not None and scored[0] is x:
+            if scored is not None and scored[0] is x.scaled:
                 learn_paths(self.trees, scored[1])  # the walk score() made: the same path
             else:
-                self.trees.learn_one(x)
+                self.trees.learn_one(x.scaled)
             self.tree_examples += 1
         if warm:
             self.quantile.update(score)
-        self.store.learn(facts.currency, facts.total, facts.country)
+        self.store.learn(x.facts.currency, x.facts.total, x.facts.country)
         self.learned += 1
 
 

@@ -34,7 +34,7 @@ from typing import NamedTuple
 from river import linear_model, optim, preprocessing
 
 from forewarn.core.timefmt import DAY, whole_seconds
-from online_models.base import OnlineModel
+from online_models.base import Estimator
 from online_models.customer_features import FEATURES, Habit
 from online_models.quality import Prequential
 
@@ -60,8 +60,18 @@ class Outlook(NamedTuple):
     clv_predicted: float  # predicted value over the next CLV_DAYS
 
 
-class ChurnModel(OnlineModel):
-    """Logistic regression on delayed labels, the store's habits for the prior, progressive quality."""
+class ChurnModel(Estimator[tuple[float, ...], bool, float]):
+    """Logistic regression on delayed labels, the store's habits for the prior, progressive quality.
+
+    >>> m = ChurnModel()
+    >>> x = (0.5,) * len(FEATURES)
+    >>> p_model = m.score(x)
+    >>> p_model, m.blend(p_model, prior=0.8)  # no labels yet: the prior alone
+    (0.5, 0.8)
+    >>> m.learn(x, True, 0.8)
+    >>> m.score(x) > p_model, m.labels, round(m.model_weight(), 4)
+    (True, 1, 0.002)
+    """
 
     kind = "churn_risk"
 
@@ -140,15 +150,22 @@ class ChurnModel(OnlineModel):
         n = self.prequential.labels
         return n / (n + WARM_LABELS)
 
-    def predict(self, x: tuple[float, ...], prior: float) -> tuple[float, float]:
-        """(blended P(churn), the classifier's own probability)."""
-        p_model = self.pipeline.predict_proba_one(dict(zip(FEATURES, x))).get(True, 0.5)
-        w = self.model_weight()
-        return w * p_model + (1 - w) * prior, p_model
+    @property
+    def labels(self) -> int:
+        return self.prequential.labels
 
-    def learn(self, x: tuple[float, ...], y: bool, p_given: float) -> None:
-        """Learn a labelled prediction, scoring what was predicted then (progressive quality)."""
-        self.prequential.update(y, p_given)
+    def score(self, x: tuple[float, ...]) -> float:
+        """The classifier's own P(churn) for the features ``x`` (see :meth:`blend` for the score a detector uses)."""
+        return self.pipeline.predict_proba_one(dict(zip(FEATURES, x))).get(True, 0.5)
+
+    def blend(self, p_model: float, prior: float) -> float:
+        """P(churn): the classifier's probability and the heuristic ``prior``, weighed by :meth:`model_weight`."""
+        w = self.model_weight()
+        return w * p_model + (1 - w) * prior
+
+    def learn(self, x: tuple[float, ...], y: bool, given: float) -> None:
+        """Learn a labelled prediction (``y``: churned), scoring what was predicted then (progressive quality)."""
+        self.prequential.update(y, given)
         self.pipeline.learn_one(dict(zip(FEATURES, x)), y)
         self.learned += 1
 

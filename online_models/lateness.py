@@ -10,18 +10,37 @@ known: delivered by the deadline (0), or the deadline passed first (1).
 from __future__ import annotations
 
 import zlib
+from typing import NamedTuple
 
 from river import linear_model, optim, preprocessing
 
-from online_models.base import OnlineModel
+from online_models.base import Estimator
 from online_models.quality import Prequential
-from online_models.shipment_features import as_dict
+from online_models.shipment_features import NUMERIC, as_dict
 
 ON_TIME_SAMPLE = 4  # learn the on-time outcomes of one shipment in this many, weighted by it
 
 
-class LatenessModel(OnlineModel):
-    """Logistic regression on delayed labels, with progressive quality."""
+class Parcel(NamedTuple):
+    """One evaluation of a shipment: numeric features and categories (:mod:`online_models.shipment_features`),
+    and the shipment's id (which picks the on-time outcomes learned, see :meth:`LatenessModel.learn`)."""
+
+    values: tuple[float, ...]
+    cats: tuple[str, ...]
+    shipment_id: str
+
+
+class LatenessModel(Estimator[Parcel, bool, float]):
+    """Logistic regression on delayed labels (late = True), with progressive quality.
+
+    >>> m = LatenessModel()
+    >>> slow = Parcel((1.0,) * len(NUMERIC), ("carrier=slow",), "s4")
+    >>> p = m.score(slow); p
+    0.5
+    >>> m.learn(slow, True, p)
+    >>> m.score(slow) > p, m.labels, m.learned
+    (True, 1, 1)
+    """
 
     kind = "delivery_at_risk"
 
@@ -34,26 +53,26 @@ class LatenessModel(OnlineModel):
     def labels(self) -> int:
         return self.prequential.labels
 
-    def predict(self, values: tuple[float, ...], cats: tuple[str, ...]) -> float:
-        return self.pipeline.predict_proba_one(as_dict(values, cats)).get(True, 0.5)
+    def score(self, x: Parcel) -> float:
+        """P(the parcel misses the deadline the evaluation is about)."""
+        return self.pipeline.predict_proba_one(as_dict(x.values, x.cats)).get(True, 0.5)
 
-    def learn(self, values: tuple[float, ...], cats: tuple[str, ...], late: bool, p_given: float,
-              shipment_id: str) -> None:
-        """Learn a labelled evaluation; ``p_given`` is what was predicted then (progressive quality).
+    def learn(self, x: Parcel, y: bool, given: float) -> None:
+        """Learn a labelled evaluation (``y``: it was late); ``given`` is what was predicted then.
 
         Most parcels arrive on time, and learning is the model's main cost: the on-time
         evaluations of one shipment in ``ON_TIME_SAMPLE`` are learned, weighted by that
         number, so the probabilities stay calibrated at a fraction of the work. The shipment
         is picked by a CRC of its id — the same ones on every run.
         """
-        self.prequential.update(late, p_given)
-        if late:
+        self.prequential.update(y, given)
+        if y:
             weight = 1.0
-        elif zlib.crc32(shipment_id.encode()) % ON_TIME_SAMPLE == 0:
+        elif zlib.crc32(x.shipment_id.encode()) % ON_TIME_SAMPLE == 0:
             weight = float(ON_TIME_SAMPLE)
         else:
             return
-        self.pipeline.learn_one(as_dict(values, cats), late, w=weight)
+        self.pipeline.learn_one(as_dict(x.values, x.cats), y, w=weight)
         self.learned += 1
 
     def quality(self) -> dict[str, float]:

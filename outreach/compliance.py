@@ -41,7 +41,7 @@ from datetime import datetime, timedelta, timezone
 from datetime import time as dt_time
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
@@ -73,6 +73,10 @@ DEFAULT_SEVERITY: dict[str, Severity] = {
 }
 CODES = tuple(DEFAULT_SEVERITY)
 MAX_FINDINGS_PER_CODE = 5  # hostile text cannot make the review itself huge
+# Texts up to this long are remembered (this many at most) with what they said, so a draft or
+# macro sent to many recipients is read once; what depends on the recipient is checked each time.
+_SCAN_MEMO_CHARS = 4_000
+_SCAN_MEMO_ENTRIES = 4_096
 _HHMM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 
 
@@ -282,6 +286,13 @@ _NULLISH = re.compile(r"(?:[#:=€$£]|\b(?:no|nr|n°|nº|EUR|USD|GBP|BRL|order|
 _VALUE_END = (r"(?=\s{0,2}(?:[,;)]|\.(?!\d)|$)|\s(?:has|have|is|was|will|ist|wurde|wird|a|est|ha|foi|fue|se|sera)\b)")
 _BLANK_VALUE = re.compile(r"(?<!\d)(?<!\d\s)(?:[€$£]|\b(?:EUR|USD|GBP|BRL)\b)" + _VALUE_END + r"|#" + _VALUE_END
                           + r"|(?<=\w):[ \t]{0,2}(?=[.,;](?:\s|$))", re.M)
+_NULL_WORDS = ("None", "null", "undefined", "NaN", "nan")
+_PLACEHOLDER_CUES = ("{", "$", "%", "*|", "[object Object]", "Invalid Date", "NaN")  # in every _PLACEHOLDERS match
+_BLANK_VALUE_CUES = ("€", "$", "£", "#", ":", "EUR", "USD", "GBP", "BRL")  # in every _BLANK_VALUE match
+# A greeting and what follows it, up to a comma, "!" or ":" (or a blank value): "Dear ,", "Hallo None".
+# The words are possessive (++): a word cut short is followed by a letter, where no match can go on.
+_GREETING = re.compile(r"(?:^|(?<=[\s>]))([^\W\d_]++(?: [^\W\d_]++){0,2}(?:/[^\W\d_]{1,2}|\([^\W\d_]{1,2}\))?)( ?)"
+                       r"([,!:]|\b(?:None|null|undefined|nan)\b)")
 _CARD = re.compile(r"(?<![\d.,])\d(?:[ \-]?\d){12,18}(?![\d])")
 # A long digit run right after one of these words is an order, parcel, phone or invoice number.
 _CARD_CONTEXT_NOT = re.compile(r"\b(?:order|orders|bestell\w*|auftrag\w*|commande|pedido|encomenda|tracking|track|sendung\w*|"
@@ -329,7 +340,15 @@ class Checker:
                 raise PhraseError(f"{what} = {path!r}: language = {lang!r}; allowed: '*' or one of {list(LANGUAGES)}")
             for target in LANGUAGES if lang == "*" else (lang,):
                 self._by_lang[target].load(data, f"{path}")
+        # Every list a message can be read with, merged once: its language and English, or all five.
         self._merged: dict[frozenset, _Lists] = {}
+        for langs in [frozenset({lang, "en"}) for lang in LANGUAGES] + [frozenset(LANGUAGES)]:
+            merged = _Lists()
+            for lang in LANGUAGES:
+                if lang in langs:
+                    merged.merge(self._by_lang[lang])
+            self._merged[langs] = merged
+        self._scans: dict[tuple[str, bool, frozenset], _Scan] = {}
 
     # -- public -------------------------------------------------------------------
 
@@ -339,40 +358,24 @@ class Checker:
         full_body = msg.body if isinstance(msg.body, str) else ""
         body = full_body[:MAX_SCAN_CHARS]  # the sms length is counted on the full body, everything else on this
         subject = msg.subject[:MAX_SCAN_CHARS] if isinstance(msg.subject, str) else None
-        lists = self._lists(msg.language)
+        langs, lists = self._lists(msg.language)
         self._consent(msg, out)
         self._quiet_hours(msg, out)
-        texts = [(view(body), body, False)]
-        if subject:
-            texts.append((view(subject), subject, True))
         promo_seen = None
-        opt_out_seen = False
-        for v, raw, is_subject in texts:
-            add = _adder(out, v, is_subject)
-
-            def said(m: Match, v=v, raw=raw) -> str:
-                """What the writer wrote there (not its folded form), quoted."""
-                start, end = v.span(m.start, m.end)
-                return quote(raw[start:end] or m.text)
-
-            found = lists.all.find_all(v.folded)
-            self._placeholders(raw, v, lists, add)
-            self._sensitive(v, lists, found, add)
-            promo = self._phrases(v, lists, found, "promo", negatable=False)
-            if promo and promo_seen is None:
-                promo_seen = (promo[0], v, is_subject, said(promo[0]))
-            opt_out_seen = opt_out_seen or bool(found.get("opt_out")) or _opt_out_link(raw)
-            if not opt_out_seen and not is_subject and len(full_body) > len(raw) - 1000:
+        # Only a marketing email or sms needs an unsubscribe line: for the rest it is not looked for.
+        opt_out_seen = not (msg.purpose == "marketing" and msg.channel in ("email", "sms"))
+        for raw, is_subject in ((body, False), (subject, True)) if subject else ((body, False),):
+            scan = self._scan(raw, is_subject, langs, lists)
+            for code, detail, span in scan.found:
+                if len(out[code]) < MAX_FINDINGS_PER_CODE * 2:
+                    out[code].append((detail, span))
+            if promo_seen is None:
+                promo_seen = scan.promo
+            opt_out_seen = opt_out_seen or scan.opt_out or _opt_out_link(raw)
+            if not opt_out_seen and not is_subject and len(full_body) > 5_000:
                 # the footer of a body longer than what is scanned: where the unsubscribe line lives
+                # (a shorter body was scanned whole, footer and all)
                 opt_out_seen = bool(lists.lists["opt_out"].find(view(full_body[-5_000:]).folded, limit=1))
-            for m in self._phrases(v, lists, found, "risky_promise", negatable=True):
-                add("risky_promise", f"promise: {said(m)}", m)
-            for m in self._phrases(v, lists, found, "legal_risk", negatable=("admission",)):
-                what = "admission of fault" if m.group == "admission" else "legal wording"
-                add("legal_risk", f"{what}: {said(m)}", m)
-            for m in self._phrases(v, lists, found, "spam_phrase", negatable=False):
-                add("spam_phrase", f"spam-trigger phrase {said(m)}", m)
-            self._shouting(v, add)
         self._marketing(msg, promo_seen, out)
         if msg.purpose == "marketing" and msg.channel in ("email", "sms") and not opt_out_seen:
             how = "an unsubscribe link or line" if msg.channel == "email" else "a STOP (opt-out) instruction"
@@ -401,6 +404,48 @@ class Checker:
                 if len(seen) >= MAX_FINDINGS_PER_CODE:
                     break
         return findings
+
+    def _scan(self, raw: str, is_subject: bool, langs: frozenset, lists: _Lists) -> _Scan:
+        """What one text (a body or a subject) says, whoever it goes to: remembered for texts seen
+        before (the same draft or macro to many recipients is read once)."""
+        key = (raw, is_subject, langs)
+        scan = self._scans.get(key)
+        if scan is not None:
+            return scan
+        v = view(raw)
+        found_list: list[tuple[str, str, tuple[int, int] | None]] = []
+        add = _adder(found_list, v, is_subject)
+
+        def said(m: Match) -> str:
+            """What the writer wrote there (not its folded form), quoted."""
+            start, end = v.span(m.start, m.end)
+            return quote(raw[start:end] or m.text)
+
+        found = lists.all.find_all(v.folded)
+        self._placeholders(raw, v, lists, add)
+        self._sensitive(v, lists, found, add)
+        promo = self._phrases(v, lists, found, "promo", negatable=False)
+        promo_seen = None
+        if promo:
+            promo_seen = (is_subject, said(promo[0]), None if is_subject else v.span(promo[0].start, promo[0].end))
+        for m in self._phrases(v, lists, found, "risky_promise", negatable=True):
+            add("risky_promise", f"promise: {said(m)}", m)
+        for m in self._phrases(v, lists, found, "legal_risk", negatable=("admission",)):
+            what = "admission of fault" if m.group == "admission" else "legal wording"
+            add("legal_risk", f"{what}: {said(m)}", m)
+        for m in self._phrases(v, lists, found, "spam_phrase", negatable=False):
+            add("spam_phrase", f"spam-trigger phrase {said(m)}", m)
+        self._shouting(v, add)
+        scan = _Scan(found_list, promo_seen, bool(found.get("opt_out")))
+        if len(raw) <= _SCAN_MEMO_CHARS:
+            if len(self._scans) >= _SCAN_MEMO_ENTRIES:
+                self._scans.clear()  # bounded; a plain dict stays safe to share between worker threads
+            self._scans[key] = scan
+        return scan
+
+    def forget(self) -> None:
+        """Forget the texts read so far (the next review of each reads it again)."""
+        self._scans.clear()
 
     def quiet_until(self, send_at: datetime, recipient: Recipient | None) -> datetime | None:
         """The earliest time at or after ``send_at`` that is outside quiet hours in every zone of the
@@ -464,9 +509,8 @@ class Checker:
             return
         state = {False: "opted out of marketing", None: "no marketing consent"}[r.consent.get("marketing")]
         if promo_seen is not None:
-            m, v, is_subject, quoted = promo_seen
+            is_subject, quoted, span = promo_seen
             where = "in the subject " if is_subject else ""
-            span = None if is_subject else v.span(m.start, m.end)
             out["marketing_without_consent"].append(
                 (f"promotional content {where}{quoted}; the recipient has {state}", span))
         elif msg.purpose == "marketing":
@@ -514,9 +558,11 @@ class Checker:
 
     def _placeholders(self, raw: str, v: View, lists: _Lists, add) -> None:
         raw = raw[: (v.plain_at[-1] + 1 if v.plain_at else 0) + 2_000]  # as far as the view reaches
-        for m in _PLACEHOLDERS.finditer(raw):
-            add("placeholder", f"unfilled placeholder {quote(m.group())}", m.span(), raw_span=True)
-        for m in _BRACKETED.finditer(raw):
+        # Each pattern is run only on a text with a string every match of it contains.
+        if _has_any(raw, _PLACEHOLDER_CUES):
+            for m in _PLACEHOLDERS.finditer(raw):
+                add("placeholder", f"unfilled placeholder {quote(m.group())}", m.span(), raw_span=True)
+        for m in _BRACKETED.finditer(raw) if "[" in raw or "<" in raw else ():
             inner = m.group(1) if m.group(1) is not None else m.group(2)
             name = fold(inner)
             tag_like = m.group(2) is not None
@@ -527,13 +573,14 @@ class Checker:
                 name.replace(p, "").strip() in lists.placeholder_words for p in ("insert ", "your ", "customer "))
             if vocab or (is_caps and "_" in inner) or (is_caps and tag_like and len(inner.strip()) > 1):
                 add("placeholder", f"unfilled placeholder {quote(m.group())}", m.span(), raw_span=True)
-        for m in _NULLISH.finditer(v.plain):
-            add("placeholder", f"blank value {quote(m.group())}", v.span(m.start(), m.end(), folded=False))
-        for m in _BLANK_VALUE.finditer(v.plain):
-            add("placeholder", f"a value is missing after {quote(m.group())}", v.span(m.start(), m.end(), folded=False))
+        if _has_any(v.plain, _NULL_WORDS):
+            for m in _NULLISH.finditer(v.plain):
+                add("placeholder", f"blank value {quote(m.group())}", v.span(m.start(), m.end(), folded=False))
+        if _has_any(v.plain, _BLANK_VALUE_CUES):
+            for m in _BLANK_VALUE.finditer(v.plain):
+                add("placeholder", f"a value is missing after {quote(m.group())}", v.span(m.start(), m.end(), folded=False))
         # greetings without a name: "Dear ,", "Hi ,", "Hallo None", "Dear Customer Name,"
-        for m in re.finditer(r"(?:^|(?<=[\s>]))([^\W\d_]+(?: [^\W\d_]+){0,2}(?:/[^\W\d_]{1,2}|\([^\W\d_]{1,2}\))?)( ?)"
-                             r"([,!:]|\b(?:None|null|undefined|nan)\b)", v.plain[:2000]):
+        for m in _GREETING.finditer(v.plain[:2000]):
             words = re.sub(r"(?:/\w{1,2}|\(\w{1,2}\))$", "", fold(m.group(1))).split(" ")  # "geehrte/r", "prezado(a)"
             filler = m.group(3)
             if filler[0].isalpha():
@@ -614,28 +661,37 @@ class Checker:
 
     # -- helpers --------------------------------------------------------------------
 
-    def _lists(self, language: str | None) -> _Lists:
-        """The message's language and English (store copy borrows English), or all five when unknown."""
+    def _lists(self, language: str | None) -> tuple[frozenset, _Lists]:
+        """The message's language and English (store copy borrows English), or all five when
+        unknown: (those languages, their lists merged at start)."""
         primary = language.split("-")[0].split("_")[0].lower() if isinstance(language, str) and language else None
         langs = frozenset({primary, "en"}) if primary in LANGUAGES else frozenset(LANGUAGES)
-        merged = self._merged.get(langs)
-        if merged is None:
-            merged = _Lists()
-            for lang in LANGUAGES:
-                if lang in langs:
-                    merged.merge(self._by_lang[lang])
-            self._merged[langs] = merged
-        return merged
+        return langs, self._merged[langs]
 
 
-def _adder(out, v: View, is_subject: bool):
-    """A function that records a finding with its span in the body (None for the subject)."""
+class _Scan(NamedTuple):
+    """One text's findings (code, detail, span) in the order found, its first promotional
+    phrase (in the subject?, quoted, span), and whether it has an unsubscribe line."""
+
+    found: list[tuple[str, str, tuple[int, int] | None]]
+    promo: tuple[bool, str, tuple[int, int] | None] | None
+    opt_out: bool
+
+
+def _adder(found: list, v: View, is_subject: bool):
+    """A function that records a finding with its span in the body (None for the subject).
+
+    At most ``2 * MAX_FINDINGS_PER_CODE`` of a code are kept from one text: no more are ever reported.
+    """
+    counts: dict[str, int] = {}
 
     def add(code: str, detail: str, where, raw_span: bool = False) -> None:
-        if len(out[code]) >= MAX_FINDINGS_PER_CODE * 2:
+        n = counts.get(code, 0)
+        if n >= MAX_FINDINGS_PER_CODE * 2:
             return
+        counts[code] = n + 1
         if is_subject:
-            out[code].append((f"in the subject: {detail}", None))
+            found.append((code, f"in the subject: {detail}", None))
             return
         if isinstance(where, Match):
             span = v.span(where.start, where.end)
@@ -643,7 +699,7 @@ def _adder(out, v: View, is_subject: bool):
             span = v.span(*where.span())
         else:
             span = tuple(where) if where is not None else None
-        out[code].append((detail, span))
+        found.append((code, detail, span))
 
     return add
 
@@ -654,6 +710,10 @@ _UNSUB_LINK = re.compile(r"(?i)(?:href|url)\s{0,3}=\s{0,3}[\"']?[^\"'\s>]{0,300}
 
 def _opt_out_link(raw: str) -> bool:
     return _UNSUB_LINK.search(raw[:200_000]) is not None
+
+
+def _has_any(text: str, needles: tuple[str, ...]) -> bool:
+    return any(n in text for n in needles)
 
 
 def _luhn(digits: str) -> bool:

@@ -184,7 +184,8 @@ class PhraseList:
     stems: dict[str, list[_Entry]] = field(default_factory=dict)
     numbers: list[_Entry] = field(default_factory=list)
     stem_lengths: set[int] = field(default_factory=set)
-    _cache: dict[str, list[_Entry]] = field(default_factory=dict, repr=False)
+    _cache: dict[str, tuple[list[_Entry], re.Pattern | None]] = field(default_factory=dict, repr=False)
+    _any: dict[tuple[str, ...], re.Pattern] = field(default_factory=dict, repr=False)
 
     @classmethod
     def compile(cls, entries, source: str, group: str = "phrases") -> "PhraseList":
@@ -232,16 +233,29 @@ class PhraseList:
 
     def candidates(self, word: str) -> list[_Entry]:
         """The entries that can start at a token (cached: text repeats its words)."""
+        return self._candidates(word)[0]
+
+    def _candidates(self, word: str) -> tuple[list[_Entry], re.Pattern | None]:
+        """The entries that can start at a token, and one pattern that matches where any of them
+        does (None for no entry): most tokens that start an entry start none of them here, and
+        one call to that pattern tells so, where each entry's own would take a call each."""
         cache = self._cache
         found = cache.get(word)
         if found is None:
-            found = list(self.exact.get(word, ()))
+            entries = list(self.exact.get(word, ()))
             if word[0].isdigit():
-                found += self.numbers
+                entries += self.numbers
             for n in sorted(self.stem_lengths):
                 if n > len(word):
                     break
-                found += self.stems.get(word[:n], ())
+                entries += self.stems.get(word[:n], ())
+            any_rx = None
+            if entries:  # one pattern per set of entries (every number token shares one)
+                patterns = tuple(dict.fromkeys(e.rx.pattern for e in entries))
+                any_rx = self._any.get(patterns)
+                if any_rx is None:
+                    any_rx = self._any[patterns] = re.compile("|".join(f"(?:{p})" for p in patterns))
+            found = (entries, any_rx)
             if len(cache) < 50_000:
                 cache[word] = found
         return found
@@ -255,11 +269,15 @@ class PhraseList:
         reported under ``table`` (matches of one table never overlap; of two tables may)."""
         out: dict[str, list[Match]] = {}
         taken: dict[str, int] = {}
+        cache = self._cache
         for tok in _TEXT_TOKEN.finditer(folded):
-            cands = self.candidates(tok.group())
-            if not cands:
+            word = tok.group()
+            cands, any_rx = cache.get(word) or self._candidates(word)
+            if any_rx is None:
                 continue
             start = tok.start()
+            if not any_rx.match(folded, start):
+                continue  # no entry matches here
             best: dict[str, tuple] = {}
             for entry in cands:
                 if taken.get(entry.table, 0) > start:

@@ -63,7 +63,11 @@ def count(text: str, limit: int | None = None) -> Segments:
         units = len(text.encode("utf-16-le", "surrogatepass")) // 2
         single, multi, enc = 70, 67, "UCS-2"
         size = lambda ch: 2 if ord(ch) > 0xFFFF else 1  # noqa: E731
-    if len(text) <= _EXACT_UP_TO:
+    if units == len(text) and (limit is None or limit >= 0):
+        # every character one unit (the common case): segment k starts at character k * multi
+        segments = 1 if units <= single else -(-units // multi)
+        overflow = limit * multi if limit is not None and segments > limit else None
+    elif len(text) <= _EXACT_UP_TO:
         segments, starts = _pack([size(c) for c in text], single, multi)
         overflow = starts[limit] if limit is not None and segments > limit else None
     else:

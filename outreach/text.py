@@ -65,7 +65,7 @@ def fold_char(ch: str) -> str:
 
 def fold(text: str) -> str:
     """``text`` as phrase lists are matched: see ``fold_char``, whitespace runs as one space."""
-    return re.sub(r"\s+", " ", "".join(fold_char(c) for c in text)).strip()
+    return _WHITESPACE.sub(" ", text.translate(_TABLE)).strip()
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +143,7 @@ class _FoldTable(dict):
 
 
 _TABLE = _FoldTable()
+_WHITESPACE = re.compile(r"\s+")
 
 
 class _Builder:

@@ -41,6 +41,8 @@ INVALID = Counter("forewarn_invalid_events_total", "Events that failed validatio
 for _reason in ("future_timestamp", "stale_timestamp"):
     INVALID.labels(_reason)
 LATE = Counter("forewarn_late_events_total", "Events older than the watermark when they arrived (still applied).")
+OUT_OF_ORDER = Counter("forewarn_out_of_order_events_total",
+                       "Events applied on arrival after a newer event of the same customer (run, apply_on_arrival).")
 DUPLICATES = Counter("forewarn_duplicate_events_total", "Redelivered events (an event_id already seen), ignored.")
 DEADLETTERS = Counter("forewarn_deadletters_written_total", "Invalid events written to the dead-letter stream.")
 KAFKA_ERRORS = Counter("forewarn_kafka_errors_total", "Errors the Kafka consumer reported while reading, by topic.", ["topic"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from datetime import datetime, timedelta
 from typing import Any
 
 from forewarn.core.timefmt import parse_rfc3339
@@ -30,6 +31,15 @@ def order(ts: str, order_id: str = "o1", total: float = 80.0, customer_id: str =
 def shipped(ts: str, eta: str, shipment_id: str = "s1", order_id: str = "o1", customer_id: str = "c1", **fields: Any) -> dict:
     return event("shipment.created", ts, customer_id, order_id=order_id, shipment_id=shipment_id,
                  estimated_delivery_at=eta, carrier=fields.pop("carrier", "DHL"), **fields)
+
+
+def late_parcel(day: str, customer_id: str, n: int) -> list[dict]:
+    """Order ``o<n>`` placed at 08:00 on ``day`` and shipped at 09:00, due the next day at 10:00:
+    with the default grace (12 h), its ``delivery_late`` fires that day at 22:00 unless delivered."""
+    due = (datetime.fromisoformat(day) + timedelta(days=1)).date().isoformat()
+    return [order(f"{day}T08:00:00Z", order_id=f"o{n}", customer_id=customer_id),
+            shipped(f"{day}T09:00:00Z", eta=f"{due}T10:00:00Z", shipment_id=f"s{n}", order_id=f"o{n}",
+                    customer_id=customer_id)]
 
 
 def delivered(ts: str, shipment_id: str = "s1", order_id: str = "o1", customer_id: str = "c1") -> dict:

@@ -15,7 +15,7 @@ from forewarn.core.state import Shipment
 from forewarn.core.timefmt import DAY, HOUR, parse_rfc3339
 from river import anomaly as river_anomaly
 
-from online_models.anomaly import OrderAnomalyModel, learn_paths, paths_of, score_paths
+from online_models.anomaly import Order, OrderAnomalyModel, learn_paths, paths_of, score_paths
 from online_models.base import ModelSet
 from online_models.churn import ChurnModel
 from online_models.customer_features import Habit
@@ -90,13 +90,15 @@ def test_the_anomaly_model_scores_and_learns_as_river_with_its_outlier_filter():
     for _ in range(800):
         x = {name: rng.random() ** 2 for name in "abcdefghijk"}
         warm = model.tree_examples >= 250
-        score, threshold = model.score(x)
+        order = Order(extract(_order(total=30.0), OrderHistory(), model.store), x)
+        given = model.score(order)
+        score, threshold = given
         assert score == (float(rivers.score_one(x)) if warm else 0.0)
         if not warm or threshold is None or score < threshold:
             rivers.learn_one(x)
         else:
             skipped += 1  # an outlier: neither learns it
-        model.learn(extract(_order(total=30.0), OrderHistory(), model.store), x, score, threshold)
+        model.learn(order, None, given)
     assert skipped > 10
     assert ([[(n.l_mass, n.r_mass) for n in nodes] for nodes in model.trees._tree_nodes]
             == [[(n.l_mass, n.r_mass) for n in nodes] for nodes in rivers._tree_nodes])
@@ -224,9 +226,8 @@ def _trained_set(q=0.99) -> ModelSet:
     store, hist = anomaly.store, OrderHistory()
     for i in range(300):
         facts = extract(_order(total=30.0 + i % 40), hist, store)
-        x = scaled(facts)
-        score, threshold = anomaly.score(x)
-        anomaly.learn(facts, x, score, threshold)
+        x = Order(facts, scaled(facts))
+        anomaly.learn(x, None, anomaly.score(x))
     models["churn_risk"].learn(tuple(0.5 for _ in range(11)), True, 0.7)
     return models
 
@@ -237,7 +238,8 @@ def test_a_model_set_restores_its_learned_state_in_place():
     anomaly = fresh["order_anomaly"]  # detectors hold references: they must see the restored state
     assert sorted(fresh.load(trained.dumps())) == ["churn_risk", "delivery_at_risk", "order_anomaly"]
     assert anomaly.learned == 300 and anomaly.store.orders == 300
-    x = scaled(extract(_order(total=45.0), OrderHistory(), anomaly.store))
+    facts = extract(_order(total=45.0), OrderHistory(), anomaly.store)
+    x = Order(facts, scaled(facts))
     assert anomaly.score(x) == trained["order_anomaly"].score(x)  # the same trees, the same threshold
     assert fresh["churn_risk"].prequential.labels == 1
 
@@ -248,6 +250,17 @@ def test_a_changed_quantile_keeps_the_trees_but_restarts_the_threshold():
     other.load(trained.dumps())
     model = other["order_anomaly"]
     assert model.q == 0.9 and model.learned == 300 and model.quantile.get() is None
+
+
+def test_a_live_retune_of_the_quantile_keeps_the_trees_and_refuses_what_is_not_a_setting():
+    model = _trained_set(q=0.99)["order_anomaly"]
+    trees = model.trees
+    model.retune(q=0.99)
+    assert model.quantile.get() is not None  # the same q: nothing to start again
+    model.retune(q=0.95)
+    assert model.q == 0.95 and model.trees is trees and model.quantile.get() is None
+    with pytest.raises(TypeError, match="'trees' is not one of its SETTINGS"):
+        model.retune(trees=None)
 
 
 def test_checkpoints_keep_recent_versions_and_pick_what_most_customers_were_learned_by(tmp_path):

@@ -10,21 +10,16 @@ import pytest
 
 from forewarn.apps.producer import produce
 from tests.conftest import live_config, wait_for
-from tests.factory import delivered, lines, order, shipped, tick
+from tests.factory import delivered, late_parcel, lines, order, shipped, tick
 from tests.faults import free_port, late_parcels, metrics, private_redis, private_stack
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 
 # Before the outage: c1's parcel turns late (deadline 11-02 22:00).
-BEFORE = [
-    order("2026-11-01T08:00:00Z", order_id="o1", customer_id="c1"),
-    shipped("2026-11-01T09:00:00Z", eta="2026-11-02T10:00:00Z", shipment_id="s1", order_id="o1", customer_id="c1"),
-    tick("2026-11-03T00:00:00Z"),
-]
+BEFORE = [*late_parcel("2026-11-01", "c1", 1), tick("2026-11-03T00:00:00Z")]
 # During (or after) it: c2's parcel turns late (11-04 22:00), c3's arrives in time.
 DURING = [
-    order("2026-11-03T08:00:00Z", order_id="o2", customer_id="c2"),
-    shipped("2026-11-03T09:00:00Z", eta="2026-11-04T10:00:00Z", shipment_id="s2", order_id="o2", customer_id="c2"),
+    *late_parcel("2026-11-03", "c2", 2),
     order("2026-11-03T08:30:00Z", order_id="o3", customer_id="c3"),
     shipped("2026-11-03T09:30:00Z", eta="2026-11-04T10:00:00Z", shipment_id="s3", order_id="o3", customer_id="c3"),
     delivered("2026-11-04T09:00:00Z", shipment_id="s3", order_id="o3", customer_id="c3"),

@@ -7,27 +7,20 @@ again, says what happened and what to do, and starts only when the operator acce
 
 import shutil
 import time
+from contextlib import contextmanager
 
 import pytest
 
 from forewarn.apps.producer import produce
 from tests.conftest import live_config, wait_for
-from tests.factory import lines, order, shipped, tick
+from tests.factory import late_parcel, lines, tick
 from tests.faults import late_parcels, private_redis
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 
 # c1's parcel turns late (deadline 11-02 22:00); later c2's (11-04 22:00).
-FIRST = [
-    order("2026-11-01T08:00:00Z", order_id="o1", customer_id="c1"),
-    shipped("2026-11-01T09:00:00Z", eta="2026-11-02T10:00:00Z", shipment_id="s1", order_id="o1", customer_id="c1"),
-    tick("2026-11-03T00:00:00Z"),
-]
-LATER = [
-    order("2026-11-03T08:00:00Z", order_id="o2", customer_id="c2"),
-    shipped("2026-11-03T09:00:00Z", eta="2026-11-04T10:00:00Z", shipment_id="s2", order_id="o2", customer_id="c2"),
-    tick("2026-11-06T00:00:00Z"),
-]
+FIRST = [*late_parcel("2026-11-01", "c1", 1), tick("2026-11-03T00:00:00Z")]
+LATER = [*late_parcel("2026-11-03", "c2", 2), tick("2026-11-06T00:00:00Z")]
 
 
 def _wipe(redis_server) -> None:
@@ -44,14 +37,21 @@ def _config(namespace, services, redis_server, tmp_path) -> str:
                        recovery={"directory": str(tmp_path / "recovery"), "snapshot_interval_seconds": 0.5})
 
 
-def test_a_restart_on_a_wiped_redis_queues_nothing_again_until_the_operator_accepts(
-        services, namespace, start_engine, tmp_path):
+@contextmanager
+def _c1_queued(services, namespace, start_engine, tmp_path, **engine_args):
+    """A private Redis, and an engine on it that has queued c1's trigger: (redis, client, config, engine)."""
     with private_redis(tmp_path / "redis") as redis_server:
         client = redis_server.client()
         cfg = _config(namespace, services, redis_server, tmp_path)
         produce(lines(FIRST), services["kafka"], topic_prefix=f"{namespace}-")
-        engine = start_engine(cfg, name="first")
+        engine = start_engine(cfg, **engine_args)
         wait_for(lambda: late_parcels(client, f"{namespace}:"), 60, what=f"c1's trigger\n{engine.output()}")
+        yield redis_server, client, cfg, engine
+
+
+def test_a_restart_on_a_wiped_redis_queues_nothing_again_until_the_operator_accepts(
+        services, namespace, start_engine, tmp_path):
+    with _c1_queued(services, namespace, start_engine, tmp_path, name="first") as (redis_server, client, cfg, engine):
         time.sleep(2)  # several epochs commit after the trigger was written
         engine.stop()
 
@@ -73,13 +73,7 @@ def test_a_restart_on_a_wiped_redis_queues_nothing_again_until_the_operator_acce
 
 def test_redis_wiped_while_the_engine_runs_stops_it_before_anything_is_queued_again(
         services, namespace, start_engine, tmp_path):
-    with private_redis(tmp_path / "redis") as redis_server:
-        client = redis_server.client()
-        cfg = _config(namespace, services, redis_server, tmp_path)
-        produce(lines(FIRST), services["kafka"], topic_prefix=f"{namespace}-")
-        engine = start_engine(cfg)
-        wait_for(lambda: late_parcels(client, f"{namespace}:"), 60, what=f"c1's trigger\n{engine.output()}")
-
+    with _c1_queued(services, namespace, start_engine, tmp_path) as (redis_server, client, _cfg, engine):
         _wipe(redis_server)
         produce(lines(LATER), services["kafka"], topic_prefix=f"{namespace}-")  # c2's trigger is due now
         wait_for(lambda: not engine.alive(), 60, what=f"the engine to stop on the wiped Redis\n{engine.output()}")

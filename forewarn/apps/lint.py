@@ -29,6 +29,7 @@ from typing import IO, Any
 
 import msgspec
 
+from forewarn.core.settings import value_at
 from outreach.compliance import CHANNELS, PURPOSES, Checker, Compliance, Message, Recipient, zone
 from outreach.phrases import PhraseError
 
@@ -63,13 +64,10 @@ def settings(path: str | None) -> Compliance:
         if " - at `$." in text:
             what, where = text.rsplit(" - at `$.", 1)
             key = where.rstrip("`")
-            value: Any = section
-            for part in key.replace("[", ".").replace("]", "").split("."):
-                try:
-                    value = value[int(part)] if isinstance(value, list) else value[part]
-                except (KeyError, IndexError, ValueError, TypeError):
-                    value = None
-                    break
+            try:
+                value = value_at(section, key)
+            except LookupError:
+                value = None
             raise ValueError(f"compliance.{key} = {value!r}: {what}") from None
         raise ValueError(f"compliance: {text.replace(' - at `$`', '')}") from None
 

@@ -125,10 +125,15 @@ class OrderReturned(Event, frozen=True, kw_only=True, tag="order.returned"):
     reason: str | None = None
 
 
-class PaymentSucceeded(Event, frozen=True, kw_only=True, tag="payment.succeeded"):
+class _Charge(Event, frozen=True, kw_only=True):
+    """The fields every payment event starts with (encoded first, in this order)."""
+
     order_id: NonEmpty
     amount: Money
     currency: Currency
+
+
+class PaymentSucceeded(_Charge, frozen=True, kw_only=True, tag="payment.succeeded"):
     method: str | None = None
 
 
@@ -138,38 +143,33 @@ FailureCode = Literal[
 ]
 
 
-class PaymentFailed(Event, frozen=True, kw_only=True, tag="payment.failed"):
-    order_id: NonEmpty
-    amount: Money
-    currency: Currency
+class PaymentFailed(_Charge, frozen=True, kw_only=True, tag="payment.failed"):
     failure_code: FailureCode
     method: str | None = None
     attempt: Annotated[int, msgspec.Meta(ge=1, le=1000)] | None = None
 
 
-class PaymentRefunded(Event, frozen=True, kw_only=True, tag="payment.refunded"):
-    order_id: NonEmpty
-    amount: Money
-    currency: Currency
+class PaymentRefunded(_Charge, frozen=True, kw_only=True, tag="payment.refunded"):
+    pass
 
 
-class PaymentDisputed(Event, frozen=True, kw_only=True, tag="payment.disputed"):
-    order_id: NonEmpty
-    amount: Money
-    currency: Currency
+class PaymentDisputed(_Charge, frozen=True, kw_only=True, tag="payment.disputed"):
     reason: str | None = None
 
 
-class ShipmentCreated(Event, frozen=True, kw_only=True, tag="shipment.created"):
+class _Parcel(Event, frozen=True, kw_only=True):
+    """The fields every shipment event starts with (encoded first, in this order)."""
+
     order_id: NonEmpty
     shipment_id: NonEmpty
+
+
+class ShipmentCreated(_Parcel, frozen=True, kw_only=True, tag="shipment.created"):
     estimated_delivery_at: Timestamp
     carrier: str | None = None
 
 
-class ShipmentUpdated(Event, frozen=True, kw_only=True, tag="shipment.updated"):
-    order_id: NonEmpty
-    shipment_id: NonEmpty
+class ShipmentUpdated(_Parcel, frozen=True, kw_only=True, tag="shipment.updated"):
     status: Literal["in_transit", "out_for_delivery"]
     location: str | None = None
     estimated_delivery_at: Timestamp | None = None
@@ -180,16 +180,13 @@ ExceptionCode = Literal[
 ]
 
 
-class ShipmentException(Event, frozen=True, kw_only=True, tag="shipment.exception"):
-    order_id: NonEmpty
-    shipment_id: NonEmpty
+class ShipmentException(_Parcel, frozen=True, kw_only=True, tag="shipment.exception"):
     code: ExceptionCode
     detail: str | None = None
 
 
-class ShipmentDelivered(Event, frozen=True, kw_only=True, tag="shipment.delivered"):
-    order_id: NonEmpty
-    shipment_id: NonEmpty
+class ShipmentDelivered(_Parcel, frozen=True, kw_only=True, tag="shipment.delivered"):
+    pass
 
 
 class CustomerUpdated(Event, frozen=True, kw_only=True, tag="customer.updated"):

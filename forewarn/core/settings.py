@@ -251,18 +251,31 @@ def redact_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
 
 
+def value_at(data: Any, path: str) -> Any:
+    """The value at a msgspec error path (``a.b[0].c``) in the data that failed; LookupError if none.
+
+    >>> value_at({"a": {"b": [1, {"c": 2}]}}, "a.b[1].c")
+    2
+    """
+    value = data
+    for part in path.replace("[", ".").replace("]", "").split("."):
+        try:
+            value = value[int(part)] if isinstance(value, list) else value[part]
+        except (KeyError, IndexError, ValueError, TypeError):
+            raise LookupError(path) from None
+    return value
+
+
 def explain(message: str, data: dict[str, Any], hints: dict[str, tuple[str, ...]] = ENUM_HINTS) -> str:
     """Turn msgspec's ``... - at `$.a.b` `` into ``a.b = <value>: ...``."""
     if " - at `$." not in message:
         return f"config: {message}"
     what, path = message.rsplit(" - at `$.", 1)
     path = path.rstrip("`")
-    value: Any = data
-    for part in path.replace("[", ".").replace("]", "").split("."):
-        try:
-            value = value[int(part)] if isinstance(value, list) else value[part]
-        except (KeyError, IndexError, ValueError, TypeError):
-            return f"{path}: {what}"
+    try:
+        value = value_at(data, path)
+    except LookupError:
+        return f"{path}: {what}"
     allowed = hints.get(path.rstrip("]0123456789").rstrip("[").rsplit(".", 1)[-1])
     if allowed and what.startswith("Invalid enum value"):
         what = f"{what}; allowed: {list(allowed)}"

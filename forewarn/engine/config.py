@@ -27,7 +27,8 @@ class EventTime(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     """``[engine]``: event time.
 
     allowed_lateness_seconds: how far behind the largest event time seen the watermark
-        trails, so slightly out-of-order events still count before deadlines fire.
+        trails, so slightly out-of-order events still count before deadlines fire (a
+        backtest also puts them back in event-time order; ``run``, see ``apply_on_arrival``).
     idle_timeout_seconds: after this long without input on a partition, the watermark
         advances with the wall clock so deadlines fire on time in a quiet hour.
     max_future_seconds: an event time more than this ahead of the event's arrival (its Kafka
@@ -42,12 +43,21 @@ class EventTime(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
         check). 30 days: longer than Kafka's default 7-day retention, so a replay or a
         partition that fell behind is applied (late, counted), while a mistyped year lands
         outside it instead of firing a years-old deadline.
+    apply_on_arrival: ``forewarn run`` applies an event when it arrives, so a trigger it raises
+        reaches its queue at once, unless its customer has a deadline armed before the
+        event's time that the watermark has not passed (then it waits for that deadline,
+        never jumping it). True: out-of-order events of one customer within the lateness are
+        applied in arrival order (counted in ``forewarn_out_of_order_events_total``); false:
+        every event waits for the watermark and is put back in event-time order, as a backtest
+        always does, at the cost of ``allowed_lateness_seconds`` (+ ``idle_timeout_seconds``)
+        of latency. Deadlines fire on the watermark either way.
     """
 
     allowed_lateness_seconds: Annotated[float, msgspec.Meta(ge=0, le=86400)] = 300.0
     idle_timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=86400)] = 5.0
     max_future_seconds: Annotated[float, msgspec.Meta(ge=0, le=365 * 86400)] = 300.0
     max_past_days: Annotated[float, msgspec.Meta(ge=0, le=36500)] = 30.0
+    apply_on_arrival: bool = True
 
 
 class KindRoute(msgspec.Struct, forbid_unknown_fields=True, frozen=True):

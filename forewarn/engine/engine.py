@@ -18,6 +18,20 @@ Rules (contract section 2):
 * at the end of a finite input the watermark moves to the last event time, and every
   event and deadline up to it is processed.
 
+A shard built with ``eager=True`` (``forewarn run``, one customer per shard, ``[engine]
+apply_on_arrival``) applies an event once every input partition still reading has delivered
+its time (the *frontier*, given to :meth:`Engine.advance`: the watermark without the
+lateness, where a partition at the end of its log holds nothing back) instead of waiting
+for the watermark, unless its customer has an armed deadline before the event's time
+(``d < ts``): then it waits, as above, until that deadline has fired (or the watermark
+reaches it), so it never jumps a deadline and deadlines still fire on the watermark in
+event-time order. Waiting events are taken in event-time order, so topics read at different
+speeds (a backlog) still give each customer its events in order; whenever a customer's
+events arrive in event-time order within each partition this is exactly the order above,
+and the triggers are a backtest's, only sooner. An event older than one already applied to
+its customer (but not older than the watermark) cannot be put back before it: it is applied
+as it comes and counted as out of order.
+
 A shard built with ``ordered=True`` (one partition of a multi-process backtest,
 ``forewarn backtest --workers N``) also labels each candidate with ``order``: where the
 operation that produced it (an event applied, a deadline fired) falls in the one-shard
@@ -40,7 +54,7 @@ from forewarn.engine.config import Config
 from forewarn.engine.cooldown import Cooldown
 from forewarn.core.state import CustomerState, split_timer_key, timer_key
 from forewarn.core.trigger import trigger_id
-from online_models.base import ModelSet, ModelPerWorker
+from online_models.base import ModelSet
 
 NEVER = -(2**62)
 
@@ -48,20 +62,31 @@ NEVER = -(2**62)
 class Shard:
     """Customers, the events waiting for the watermark, the armed deadlines, and the watermark."""
 
-    __slots__ = ("customers", "pending", "heap", "watermark", "seq", "ordered", "last")
+    __slots__ = ("customers", "pending", "heap", "watermark", "seq", "ordered", "eager", "last")
 
     def __init__(self, customers: dict[str, CustomerState] | None = None,
                  pending: list[tuple[int, int, ev.AnyEvent, float]] | None = None,
-                 watermark: int = NEVER, seq: int = 0, ordered: bool = False) -> None:
+                 watermark: int = NEVER, seq: int = 0, ordered: bool = False, eager: bool = False) -> None:
         self.customers: dict[str, CustomerState] = customers or {}
         self.pending = pending or []  # heap of (ts, arrival seq, event, ingest wall time)
         self.watermark = watermark
         self.seq = seq
         self.ordered = ordered  # label candidates with their one-shard order (see the module docstring)
+        # Apply events at the frontier unless a deadline comes first (see the module docstring).
+        # Only for a shard of one customer: there, the oldest waiting event is its customer's.
+        self.eager = eager
         self.last: tuple = ()  # with ordered: the order key of the last operation
         self.heap: list[tuple[int, str, str]] = [
             (d, cid, key) for cid, c in self.customers.items() for key, d in c.timers.items()]
         heapq.heapify(self.heap)
+
+    def next_arrival(self) -> int | None:
+        """An eager shard's oldest waiting event that only the frontier holds back: its time
+        (it is due once the frontier reaches it); None if none, or a deadline holds it."""
+        if not (self.eager and self.pending):
+            return None
+        ts, _seq, event, _ingest = self.pending[0]
+        return ts if self.clear_until(event.customer_id, ts) else None
 
     def next_due(self) -> int | None:
         """The watermark value past which this shard has work: ``wm > next_due()``."""
@@ -74,6 +99,12 @@ class Shard:
     def state(self) -> tuple:
         """What a snapshot keeps; the deadline heap is rebuilt from the customers' timers."""
         return self.customers, self.pending, self.watermark, self.seq
+
+    def clear_until(self, customer_id: str, ts: int) -> bool:
+        """No deadline of this customer is armed before ``ts``: an event at ``ts`` may be applied
+        now (one exactly at a deadline goes first)."""
+        cust = self.customers.get(customer_id)
+        return cust is None or not cust.timers or min(cust.timers.values()) >= ts
 
 
 class _CustomerScheduler:
@@ -112,11 +143,12 @@ class _CustomerScheduler:
 class Stats:
     """One worker's counters, which the flow drains into metrics; plain ints so the engine stays I/O-free."""
 
-    __slots__ = ("duplicates", "late", "scores", "suppressed")
+    __slots__ = ("duplicates", "late", "out_of_order", "scores", "suppressed")
 
     def __init__(self) -> None:
         self.duplicates = 0
         self.late = 0
+        self.out_of_order = 0  # eager shards: applied after a newer event of the same customer
         # (kind, score, threshold) of each scored evaluation, drained by the flow into a histogram
         self.scores: list[tuple[str, float, float | None]] = []
         self.suppressed: dict[str, int] = {}  # kind -> triggers held back by the cooldown, drained likewise
@@ -124,7 +156,8 @@ class Stats:
     def drain(self) -> Stats:
         """The counts since the last drain, as a new :class:`Stats`; these start again from zero."""
         out = Stats()
-        out.duplicates, out.late, out.scores, out.suppressed = self.duplicates, self.late, self.scores, self.suppressed
+        out.duplicates, out.late, out.out_of_order = self.duplicates, self.late, self.out_of_order
+        out.scores, out.suppressed = self.scores, self.suppressed
         self.__init__()
         return out
 
@@ -187,7 +220,7 @@ class Engine:
     @property
     def models(self) -> ModelSet:
         """The online models of the calling worker thread (created on first use)."""
-        return ModelSet(d.models.get() for d in self.detectors if isinstance(getattr(d, "models", None), ModelPerWorker))
+        return ModelSet(d.models.get() for d in self.detectors if d.models is not None)
 
     def reconfigure(self, config: Config) -> list[str]:
         """Take new detector thresholds and routing; return the kinds whose params changed.
@@ -211,14 +244,14 @@ class Engine:
             return changed
 
     def on_event(self, shard: Shard, event: ev.AnyEvent, watermark: int, ingest: float = 0.0,
-                 seq: int | None = None) -> list[Candidate]:
+                 seq: int | None = None, frontier: int = NEVER) -> list[Candidate]:
         """Take one event; process whatever the (stamped) watermark now allows.
 
         ``seq``: the event's position in the whole input (an ordered shard's tie-break among
         events of the same time); by default, its arrival number in this shard.
         """
         out = self.enqueue(shard, event, ingest, seq)
-        out.extend(self.advance(shard, watermark, ingest))
+        out.extend(self.advance(shard, watermark, ingest, frontier=frontier))
         return out
 
     def take(self, shard: Shard, event: ev.AnyEvent, ingest: float = 0.0) -> list[Candidate]:
@@ -244,15 +277,25 @@ class Engine:
             out = []
         return out
 
-    def advance(self, shard: Shard, watermark: int, ingest: float = 0.0, inclusive: bool = False) -> list[Candidate]:
-        """Move the watermark forward: apply due events and fire passed deadlines, in time order."""
+    def advance(self, shard: Shard, watermark: int, ingest: float = 0.0, inclusive: bool = False,
+                frontier: int = NEVER) -> list[Candidate]:
+        """Move the watermark forward: apply due events and fire passed deadlines, in time order.
+
+        ``frontier``: for an eager shard, the time up to which every partition still reading has
+        delivered its events: a waiting event at or before it, with no deadline of its customer
+        before it, is applied now.
+        """
         if watermark > shard.watermark:
             shard.watermark = watermark
         wm = shard.watermark
         out: list[Candidate] = []
-        pending, heap = shard.pending, shard.heap
+        pending, heap, eager = shard.pending, shard.heap, shard.eager
         while True:
-            ev_ts = pending[0][0] if pending and pending[0][0] <= wm else None
+            ev_ts = None
+            if pending:
+                top = pending[0]
+                if top[0] <= wm or (eager and top[0] <= frontier and shard.clear_until(top[2].customer_id, top[0])):
+                    ev_ts = top[0]
             d = heap[0][0] if heap and (heap[0][0] < wm or (inclusive and heap[0][0] <= wm)) else None
             if ev_ts is not None and (d is None or ev_ts <= d):
                 _ts, seq, event, ev_ingest = heapq.heappop(pending)
@@ -300,6 +343,8 @@ class Engine:
             self.stats.duplicates += 1
             return []
         ts = event.ts_us
+        if shard.eager and shard.watermark <= ts < cust.last_event_us:
+            self.stats.out_of_order += 1  # a newer one was applied on arrival: this one cannot go first
         out: list[Candidate] = []
         sched = _CustomerScheduler(shard, cust, self.stats)
         for det in self._gen.readers[type(event)]:

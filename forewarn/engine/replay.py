@@ -26,6 +26,7 @@ from forewarn.core.trigger import Trigger
 from forewarn.engine.config import Config, load
 from forewarn.engine.engine import NEVER, Engine, Shard
 from forewarn.engine.routing import route
+from forewarn.engine.watermark import TimerIndex
 from outreach.step import OutreachStep
 
 Line = bytes | str | dict[str, Any]
@@ -47,6 +48,42 @@ def replay(lines: Iterable[Line], config: Config | None = None, engine: Engine |
         out.extend(engine.on_event(shard, event, high - lateness))
     out.extend(engine.finish(shard, high))
     outreach = OutreachStep(engine.config)  # drafts and their compliance review, as the flow adds them
+    return [outreach(route(c, engine.config.routing, engine.config.triage)) for c in out]
+
+
+def replay_as_run(lines: Iterable[Line], config: Config | None = None, engine: Engine | None = None) -> list[Trigger]:
+    """The routed triggers ``forewarn run`` gives when ``lines`` are the order its events arrive in.
+
+    One eager shard per customer (events applied on arrival unless a deadline of the customer
+    comes first, see :mod:`forewarn.engine.engine`), one partition whose frontier is the
+    largest event time and whose watermark is that less the allowed lateness, a timer index
+    that wakes customers whose deadline the watermark has passed, and the end of the input moving the watermark to the
+    last event time, as :func:`replay`. Triggers come in the order they are raised, which
+    across customers is not a backtest's; for the rule kinds they are the same set as
+    :func:`replay`'s whenever each customer's events are in event-time order.
+    """
+    config = config or load(None, env={})
+    engine = engine or Engine(config)
+    lateness = int(config.engine.allowed_lateness_seconds * 1_000_000)
+    shards: dict[str, Shard] = {}
+    due = TimerIndex()
+    high = NEVER
+    out = []
+    for event in events(lines):
+        high = max(high, event.ts_us)
+        wm = high - lateness
+        cid = event.customer_id
+        shard = shards.get(cid)
+        if shard is None:
+            shard = shards[cid] = Shard(eager=True)
+        out.extend(engine.on_event(shard, event, wm, frontier=high))
+        due.register(cid, shard.next_due())
+        for woken in due.pop_due(wm):
+            out.extend(engine.advance(shards[woken], wm, frontier=high))
+            due.register(woken, shards[woken].next_due())
+    for shard in shards.values():
+        out.extend(engine.finish(shard, high))
+    outreach = OutreachStep(engine.config)
     return [outreach(route(c, engine.config.routing, engine.config.triage)) for c in out]
 
 

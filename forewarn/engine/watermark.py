@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Iterable
 
 NEVER = -(2**62)
+UNBOUNDED = 2**62  # a frontier with no partition still reading
 
 
 class PartitionClock:
@@ -64,6 +65,7 @@ class StreamClock:
         # cache it until then (it is read once per customer batch).
         self._cached: int | None = None
         self._valid_until = 0.0
+        self._frontier: int | None = None  # likewise, until the next report
 
     def report(self, part: str, high: int, quiet_since: float | None) -> None:
         """Partition ``part`` has delivered events up to ``high``; ``quiet_since`` is when it
@@ -75,6 +77,32 @@ class StreamClock:
             p.high = high
         p.quiet_since = quiet_since
         self._cached = None
+        self._frontier = None
+
+    def frontier(self) -> int:
+        """The event time every partition still reading has delivered up to, without the lateness.
+
+        An eager customer step applies an event at or before it (``[engine] apply_on_arrival``):
+        what the partitions still have to deliver is later, if each is in event-time order. A
+        partition at the end of its log holds nothing back (an event produced to it a moment
+        ago, not yet fetched, is then applied after newer ones: counted out of order); one that
+        has reported nothing yet holds everything back. All at their end: no limit.
+
+        >>> clock = StreamClock(lateness_us=300_000_000, idle_timeout_s=5, parts=["a", "b"], wall=lambda: 100.0)
+        >>> clock.report("a", 7_000_000, None)
+        >>> clock.frontier() == NEVER  # b has reported nothing yet
+        True
+        >>> clock.report("b", 5_000_000, None)
+        >>> clock.frontier()
+        5000000
+        >>> clock.report("b", 5_000_000, quiet_since=99.0)  # b is at the end of its log
+        >>> clock.frontier()
+        7000000
+        """
+        if self._frontier is None:
+            reading = [p.high for p in self.parts.values() if p.quiet_since is None]
+            self._frontier = min(reading) if reading else UNBOUNDED
+        return self._frontier
 
     def watermark(self) -> int:
         now = self.wall()
@@ -113,7 +141,8 @@ class TimerIndex:
 
     A customer step registers its shard's next due time after every batch; the worker's
     waker pops the keys whose time the watermark has passed and wakes them, so a customer
-    who sends nothing more still has its deadlines fired.
+    who sends nothing more still has its deadlines fired. (A second index holds the times of
+    events waiting for the frontier, popped with ``pop_due(frontier + 1)``.)
     """
 
     def __init__(self) -> None:
@@ -145,13 +174,15 @@ class TimerIndex:
 
 
 class WorkerTime:
-    """The clock and the timer index of one worker."""
+    """The clock and the timer indexes of one worker: deadlines and due events on the
+    watermark, and events waiting only for the frontier (``arrivals``)."""
 
-    __slots__ = ("clock", "timers")
+    __slots__ = ("clock", "timers", "arrivals")
 
     def __init__(self, clock: StreamClock) -> None:
         self.clock = clock
         self.timers = TimerIndex()
+        self.arrivals = TimerIndex()
 
 
 class WorkerClocks:
