@@ -19,7 +19,8 @@ The trigger routes the message itself: ``score`` is the intent's confidence, and
 * ``linked``: the ``trigger_id`` of the customer's earlier triggers (of other kinds: what forewarn
   raised before the customer wrote) the message is about — those about the same order, and,
   when the message names no order, those about the customer's only order of the last
-  ``link_days`` days (if there is just one) and the situations still open: a parcel late,
+  ``link_days`` days (if there is just one), those about the order of the customer's latest
+  situation of the last ``latest_days`` days, and the situations still open: a parcel late,
   stalled, at risk or in trouble that has not been delivered, a payment failure not
   recovered, a chargeback within ``dispute_days``, anything else raised in the last
   ``open_days`` days.
@@ -76,6 +77,9 @@ class Params(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     dispute_days: how long a chargeback stays open for linking.
     link_days: a message naming no order from a customer with exactly one order placed in
         this many days is about that order (linked to its triggers).
+    latest_days: a message naming no order is about the order of the customer's latest
+        situation raised in this many days (all that order's triggers are linked), open or
+        not: people write about the last thing that went wrong, often after it was resolved.
     max_pending: messages per worker kept waiting for their label (the oldest go first).
     pending_days: a label later than this after its message is not learned from.
     """
@@ -84,6 +88,7 @@ class Params(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     open_days: Annotated[float, msgspec.Meta(ge=0, le=365)] = 3.0
     dispute_days: Annotated[float, msgspec.Meta(ge=0, le=365)] = 75.0
     link_days: Annotated[float, msgspec.Meta(ge=0, le=365)] = 30.0
+    latest_days: Annotated[float, msgspec.Meta(ge=0, le=365)] = 7.0
     max_pending: Annotated[int, msgspec.Meta(ge=1, le=10_000_000)] = 20_000
     pending_days: Annotated[float, msgspec.Meta(gt=0, le=365)] = 14.0
 
@@ -214,17 +219,19 @@ class SupportMessage(Detector):
     def _linked(self, cust: CustomerState, order_id: str | None, ts: int) -> tuple[list[str], str | None]:
         """The linked trigger ids, and the shipment of the latest linked parcel trigger."""
         out, parcel = [], None
+        earlier = [t for t in cust.recent if t.kind != self.kind and t.fired_us <= ts]
         if order_id is None:
-            # A customer with a single order in the last link_days can only mean that one.
+            # A customer with a single order in the last link_days can only mean that one; and
+            # one naming none most likely writes about the order of the latest situation.
             recent = [oid for oid, o in cust.orders.items() if 0 <= ts - o.placed_us <= self.params.link_days * DAY_US]
             only = recent[0] if len(recent) == 1 else None
-        for t in cust.recent:
-            if t.kind == self.kind or t.fired_us > ts:
-                continue
+            lately = [t for t in earlier if t.order_id is not None and ts - t.fired_us <= self.params.latest_days * DAY_US]
+            latest = max(lately, key=lambda t: t.fired_us).order_id if lately else None
+        for t in earlier:
             if order_id is not None:
                 about = t.order_id == order_id
             else:
-                about = (only is not None and t.order_id == only
+                about = (t.order_id is not None and t.order_id in (only, latest)
                          or self._open(cust, t.kind, t.order_id, t.subject, ts - t.fired_us))
             if about:
                 out.append(t.trigger_id.hex())

@@ -63,16 +63,30 @@ def test_a_message_links_the_late_parcel_forewarn_raised_before_and_says_when_it
                                            "estimated_delivery_at": "2026-11-03T12:00:00Z"}
 
 
-def test_once_the_parcel_is_delivered_a_message_naming_none_of_two_orders_links_nothing():
+def test_long_after_the_parcel_was_delivered_a_message_naming_none_of_two_orders_links_nothing():
     out = replay([
         order("2026-11-01T10:00:00Z"),
         shipped("2026-11-01T12:00:00Z", eta="2026-11-03T12:00:00Z"),
         event("shipment.delivered", "2026-11-04T12:00:00Z", order_id="o1", shipment_id="s1"),
         order("2026-11-06T10:00:00Z", order_id="o2"),
-        message("2026-11-09T09:00:00Z", "m1", "hello, a question about sizes"),
+        message("2026-11-14T09:00:00Z", "m1", "hello, a question about sizes"),  # 10 days after the late parcel
     ])
     assert [t.kind for t in out] == ["shipment_stalled", "delivery_late", "support_message"]
     assert triage_of(out[-1])["linked"] == []
+
+
+def test_days_after_a_late_parcel_came_a_message_naming_no_order_is_about_that_latest_situation():
+    out = replay([
+        order("2026-11-01T10:00:00Z"),
+        shipped("2026-11-01T12:00:00Z", eta="2026-11-03T12:00:00Z"),
+        event("shipment.delivered", "2026-11-04T12:00:00Z", order_id="o1", shipment_id="s1"),
+        order("2026-11-06T10:00:00Z", order_id="o2"),  # a second order: "the only recent order" cannot tell
+        message("2026-11-09T09:00:00Z", "m1", "it took forever, can I get the shipping fee back?"),
+    ])
+    stalled, late, msg = out
+    assert (stalled.kind, late.kind) == ("shipment_stalled", "delivery_late")
+    assert triage_of(msg)["linked"] == [stalled.trigger_id, late.trigger_id]
+    assert triage_of(msg)["order_id"] is None  # the link is the engine's inference, the order stays unnamed
 
 
 def test_a_customer_with_one_recent_order_writes_about_it_even_without_its_number():

@@ -9,7 +9,7 @@ Over the ground truth's ``support_message`` rows (the simulator's: ``intent``, `
   lane may answer (``answerable``);
 * ``ai_coverage``: of the answerable messages, the share routed ``ai``;
 * ``link_recall``: of the earlier situations a message is about (the truth's ``links``), the
-  share whose trigger is in the message's ``evidence.triage.linked``;
+  share with a trigger (any of its episodes) in the message's ``evidence.triage.linked``;
 * ``flag_precision`` / ``flag_recall``: the triage flags, all flags together.
 
 Each is reported over all messages and over those the model scored after it had learned
@@ -46,8 +46,12 @@ def report(triggers: Iterable[Mapping[str, Any]], truth: Iterable[Mapping[str, A
     if not rows:
         return {}
     by_message = {(t.get("customer_id"), trigger_subject(t)): t for t in triggers if t.get("kind") == KIND}
-    trigger_ids = {(t.get("customer_id"), t.get("kind"), trigger_subject(t)): t.get("trigger_id")
-                   for t in triggers if t.get("kind") != KIND}
+    # A situation (kind, subject) can raise several triggers, one per episode (a parcel that
+    # stalls twice): linking any of them links the situation.
+    trigger_ids: dict[tuple, set] = {}
+    for t in triggers:
+        if t.get("kind") != KIND:
+            trigger_ids.setdefault((t.get("customer_id"), t.get("kind"), trigger_subject(t)), set()).add(t.get("trigger_id"))
     pairs = [(r, by_message.get((r["customer_id"], r["subject"]))) for r in rows]
     late = [(r, t) for r, t in pairs if t is not None and _triage(t).get("model_labels_seen", 0) >= after_labels]
     return {"all messages": _measure(pairs, trigger_ids),
@@ -63,7 +67,7 @@ def _ratio(num: int, den: int) -> float | None:
 
 
 def _measure(pairs: list[tuple[Mapping[str, Any], Mapping[str, Any] | None]],
-             trigger_ids: Mapping[tuple, str | None]) -> dict[str, Any]:
+             trigger_ids: Mapping[tuple, set]) -> dict[str, Any]:
     right = ai = ai_right = answerable = answerable_ai = 0
     links = links_found = 0
     flags_true = flags_fired = flags_hit = 0
@@ -81,8 +85,7 @@ def _measure(pairs: list[tuple[Mapping[str, Any], Mapping[str, Any] | None]],
         linked = set(triage.get("linked") or ())
         for link in row.get("links") or ():
             links += 1
-            tid = trigger_ids.get((row["customer_id"], link["kind"], link["subject"]))
-            links_found += tid is not None and tid in linked
+            links_found += bool(trigger_ids.get((row["customer_id"], link["kind"], link["subject"]), set()) & linked)
         want, got = set(row.get("flags") or ()), set(triage.get("flags") or ())
         flags_true += len(want)
         flags_fired += len(got)
