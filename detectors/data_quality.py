@@ -6,8 +6,8 @@ Fires at the ``order.placed`` itself, before anything ships, when
   not say, the latest value known for the customer (profile updates and earlier orders);
 * the e-mail is not a valid address (``forewarn.core.text.valid_email``: a line break, a
   space, no domain...): nothing is sent there, and it is quoted as data in the reason;
-* the shipping address lacks a ``postal_code`` or a ``city`` (missing or blank): the
-  carrier will bounce it.
+* the shipping address lacks a ``postal_code`` (in a country that has them: not Hong Kong,
+  the Emirates, ...) or a ``city`` (missing or blank): the carrier will bounce it.
 
 An order without any e-mail is not flagged: the shop may reach the customer by phone or
 text, and marketplace orders often carry none.
@@ -25,6 +25,8 @@ e-mail address on record" and the evidence has no ``email`` key (the lane looks 
 [('email_unverified', 'the e-mail address "a@b.eu" was never verified'), ('no_city', 'the shipping address has no city')]
 >>> problems_of("a@b.eu\\r\\nBcc: all@b.eu", True, {"postal_code": "10115", "city": "Berlin"})
 [('email_invalid', 'the e-mail address "a@b.eu Bcc: all@b.eu" is not a valid address; nothing is sent there')]
+>>> problems_of(None, None, {"postal_code": None, "city": "Dubai", "country": "AE"})
+[]
 >>> problems_of("a@b.eu", False, {"postal_code": "10115", "city": "Berlin"}, show_email=False)
 [('email_unverified', 'the e-mail address on record was never verified')]
 
@@ -51,6 +53,13 @@ class Params(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     """``[detectors.data_quality]``: no thresholds; the checks above are the rule."""
 
 
+# Countries whose addresses have no postal code (Google's libaddressinput address data, which
+# Chrome and Android forms use: no ``zip`` field): an order there without one is complete.
+NO_POSTAL_CODES = frozenset(
+    "AE AG AN AO AW BF BI BJ BO BS BW BZ CD CF CG CI CK CM DJ DM ER FJ GA GD GH GM GQ GY HK HM JM KI KM KN "
+    "KP LY ML MO MR MW NR NU QA RW SB SC SL SR SS ST SY TD TF TG TK TL TO TT TV UG VU YE ZW".split())
+
+
 def _missing(value: str | None) -> bool:
     return value is None or not value.strip()
 
@@ -65,7 +74,7 @@ def problems_of(email: str | None, verified: bool | None, address: dict[str, str
         out.append(("email_invalid", f"{which} is not a valid address; nothing is sent there"))
     elif verified is False:
         out.append(("email_unverified", f"{which} was never verified"))
-    if _missing(address.get("postal_code")):
+    if _missing(address.get("postal_code")) and (address.get("country") or "").upper() not in NO_POSTAL_CODES:
         out.append(("no_postal_code", "the shipping address has no postal code"))
     if _missing(address.get("city")):
         out.append(("no_city", "the shipping address has no city"))
@@ -102,7 +111,8 @@ class DataQuality(Detector):
         email = event.email if event.email is not None else cust.email
         verified = event.email_verified if event.email_verified is not None else cust.email_verified
         addr = event.shipping_address
-        problems = problems_of(email, verified, {"postal_code": addr.postal_code, "city": addr.city}, self.show_email)
+        problems = problems_of(email, verified, {"postal_code": addr.postal_code, "city": addr.city,
+                                                 "country": addr.country}, self.show_email)
         if not problems:
             return []
         codes = {code for code, _ in problems}

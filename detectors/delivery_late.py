@@ -1,7 +1,8 @@
 """``delivery_late``: a shipment not delivered by its estimate plus a grace period.
 
 Armed by ``shipment.created``; a new ``estimated_delivery_at`` on ``shipment.updated``
-re-arms it at the new estimate (a new episode). ``shipment.delivered`` or
+re-arms it at the new estimate (a new episode), and arms it for a parcel whose creation this
+input never showed (a recording that starts later). ``shipment.delivered`` or
 ``order.cancelled`` before the deadline disarms it. Fires once per episode, at the
 deadline, when the watermark passes it — even if the customer never sends another event.
 
@@ -39,6 +40,11 @@ class Params(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     grace_hours: Annotated[float, msgspec.Meta(ge=0, le=720)] = 12.0
 
 
+def _cancelled(cust: CustomerState, order_id: str) -> bool:
+    order = cust.orders.get(order_id)
+    return order is not None and order.status == "cancelled"
+
+
 class DeliveryLate(Detector):
     kind: ClassVar[str] = "delivery_late"
     Params = Params
@@ -61,12 +67,11 @@ class DeliveryLate(Detector):
     def on_event(self, cust: CustomerState, event: ev.AnyEvent, sched: Scheduler) -> list[Candidate]:
         match event:
             case ev.ShipmentCreated():
-                order = cust.orders.get(event.order_id)
-                if order is None or order.status != "cancelled":  # the cancellation may be read first
+                if not _cancelled(cust, event.order_id):  # the cancellation may be read first
                     self._arm(sched, event.shipment_id, ev.to_us(event.estimated_delivery_at))
             case ev.ShipmentUpdated(estimated_delivery_at=eta) if eta is not None:
                 ship = cust.shipments.get(event.shipment_id)
-                if ship is not None and ship.eta_us != ev.to_us(eta):
+                if ship is not None and ship.eta_us != ev.to_us(eta) or ship is None and not _cancelled(cust, event.order_id):
                     self._arm(sched, event.shipment_id, ev.to_us(eta))
             case ev.ShipmentDelivered():
                 sched.disarm(event.shipment_id)

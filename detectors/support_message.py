@@ -252,7 +252,8 @@ class SupportMessage(Detector):
     @staticmethod
     def _reason(channel: str, prediction: Any, flags: list[str], order_id: str | None, linked: list[str]) -> Reason:
         if prediction.intent is None:
-            what = "intent unknown (the model has learned no label yet)"
+            what = ("intent unknown (the model has learned no label yet)" if not prediction.labels_seen else
+                    "intent unknown (no words to judge it by)")
         else:
             what = f"intent {prediction.intent} ({prediction.confidence:.0%} sure)"
         parts = [f"customer wrote by {channel}: {what}"]

@@ -27,7 +27,7 @@ from bytewax.inputs import DynamicSource, FixedPartitionedSource, StatefulSource
 
 from flows.items import END, EVENT, INVALID, PROGRESS, SHARE, WAKE
 from forewarn.core import events as ev
-from forewarn.core.timefmt import now_us, to_us
+from forewarn.core.timefmt import to_us
 from forewarn.engine.watermark import NEVER, WorkerClocks
 from sinks import metrics
 
@@ -46,7 +46,7 @@ class TimeLimits:
         self.future_us = int(max_future_seconds * 1_000_000)
         self.past_us = int(max_past_days * 86_400_000_000)
 
-    def vet(self, event: ev.AnyEvent, raw: bytes, arrival_us: int, high_us: int) -> ev.AnyEvent | ev.Invalid:
+    def vet(self, event: ev.AnyEvent, raw: bytes, arrival_us: int | None, high_us: int) -> ev.AnyEvent | ev.Invalid:
         refused = ev.vet_time(event, raw, arrival_us, high_us, self.future_us, self.past_us)
         return event if refused is None else refused
 
@@ -92,9 +92,6 @@ class _LinesPartition(StatefulSourcePartition):
         self.key_of = key_of
         self.batch_size = batch_size
         self.limits = limits
-        # A line without a recorded arrival arrived "now": read once, so a whole replay
-        # judges every line against the same clock.
-        self.started_us = now_us()
         self.share = share
         self.progress = progress
         self.high = NEVER
@@ -104,7 +101,9 @@ class _LinesPartition(StatefulSourcePartition):
         item = ev.decode(raw)
         if isinstance(item, ev.Invalid):
             return item
-        return self.limits.vet(item, raw, self.started_us if arrival_us is None else arrival_us, self.high)
+        # A line without a recorded arrival is judged against the stream alone, never the wall
+        # clock: a replay gives the same triggers whenever it runs (contract section 2).
+        return self.limits.vet(item, raw, arrival_us, self.high)
 
     def next_batch(self) -> list[tuple]:
         if self.done:
@@ -238,6 +237,9 @@ def recorded_arrivals(path: str) -> dict[int, int]:
 _sidecar = msgspec.json.Decoder(_Recorded)
 
 
+BOM = b"\xef\xbb\xbf"
+
+
 def file_lines(path: str) -> Callable[[], Iterator[Line]]:
     """The lines of a JSONL file, each with its recorded Kafka timestamp when a sidecar has them."""
 
@@ -246,6 +248,8 @@ def file_lines(path: str) -> Callable[[], Iterator[Line]]:
         with open(path, "rb") as f:
             for n, line in enumerate(f, 1):
                 line = line.rstrip(b"\r\n")
+                if n == 1 and line.startswith(BOM):
+                    line = line[len(BOM):]  # a file saved "UTF-8 with BOM" (PowerShell, Notepad) is UTF-8
                 if line.strip():
                     yield f"{path}:{n}", line, arrivals.get(n)
     return opener

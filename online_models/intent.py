@@ -264,7 +264,7 @@ class IntentModel(OnlineModel):
         """Score a message with what has been learned so far; keep it for its label."""
         x, words = features(readable(subject, body))
         intent, raw, alternatives, confidence = None, 0.0, [], 0.0
-        if self.classifier.class_counts:
+        if self.classifier.class_counts and words:  # no words ("?", an emoji): nothing to judge, a person reads it
             proba = self.classifier.tempered_proba(x, EVIDENCE)
             ranked = sorted(proba.items(), key=lambda kv: (-kv[1], kv[0]))
             intent, top = ranked[0]

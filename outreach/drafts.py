@@ -197,13 +197,27 @@ def zones_of(tz: str | None, country: str | None) -> tuple[ZoneInfo, ...]:
 class Missing(jinja2.StrictUndefined):
     """An undefined fact printed as ``{{name}}``: visible to the review, never a blank.
 
-    Everything else (``if``, loops, attributes) still raises, as ``StrictUndefined`` does.
+    Compared with a value it is equal to none (``{% if dispute_reason == "duplicate" %}`` is
+    false for a dispute that gave no reason: the field is optional, contract section 1).
+    Everything else (``if`` on it alone, loops, attributes) still raises, as ``StrictUndefined`` does.
+
+    >>> env = SandboxedEnvironment(undefined=Missing)
+    >>> env.from_string('{% if why in ("a", "b") %}A{% elif why == "c" %}C{% else %}none{% endif %} {{ why }}').render()
+    'none {{why}}'
     """
 
     __slots__ = ()
 
     def __str__(self) -> str:
         return "{{%s}}" % (self._undefined_name or "value")
+
+    def __eq__(self, other: object) -> bool:
+        return False
+
+    def __ne__(self, other: object) -> bool:
+        return True
+
+    __hash__ = jinja2.Undefined.__hash__
 
 
 class Drafter:

@@ -25,7 +25,7 @@ import time
 import tomllib
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Annotated, Any
 
 import msgspec
 
@@ -34,6 +34,9 @@ from outreach.compliance import CHANNELS, PURPOSES, Checker, Compliance, Message
 from outreach.phrases import PhraseError
 
 OK, BLOCKED, BAD = 0, 1, 2
+BOM = b"\xef\xbb\xbf"
+# RFC 3339 with an offset, read as events' ``ts`` is (``forewarn.core.events.Timestamp``, not imported: lint starts fast).
+Timestamp = Annotated[datetime, msgspec.Meta(tz=True)]
 CONSENT_KEYS = ("email", "sms", "phone", "chat", "social", "marketing")
 
 
@@ -112,13 +115,11 @@ def parse(obj: Any) -> Message:
     send_at = None
     raw_send_at = _optional_str(obj, "send_at")
     if raw_send_at is not None:
-        try:
-            send_at = datetime.fromisoformat(raw_send_at)
-        except ValueError:
-            send_at = None
-        if send_at is None or send_at.tzinfo is None or not re.match(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}", raw_send_at):
+        try:  # parsed as events' ``ts`` is (RFC 3339: ``t``/``z`` in lower case too)
+            send_at = msgspec.convert(raw_send_at, Timestamp)
+        except msgspec.ValidationError:
             raise BadLine("send_at", f"{_short(raw_send_at)} is not an RFC 3339 time with an offset "
-                                     "(2026-11-26T10:00:00Z)")
+                                     "(2026-11-26T10:00:00Z)") from None
     recipient = None
     if obj.get("recipient") is not None:
         r = obj["recipient"]
@@ -151,6 +152,8 @@ def lint(checker: Checker, lines, out: IO[bytes], errors: IO[str]) -> tuple[int,
     decoder = msgspec.json.Decoder()
     counts = {"messages": 0, "blocked": 0, "warned": 0, "bad": 0}
     for number, line in enumerate(lines, 1):
+        if number == 1 and line.startswith(BOM):
+            line = line[len(BOM):]  # a file saved "UTF-8 with BOM" (PowerShell, Notepad) is UTF-8
         if not line.strip():
             continue
         counts["messages"] += 1

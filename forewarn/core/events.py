@@ -288,7 +288,7 @@ def decode(raw: bytes) -> AnyEvent | Invalid:
     return event
 
 
-def vet_time(event: AnyEvent, raw: bytes, arrival_us: int, high_us: int, max_future_us: int,
+def vet_time(event: AnyEvent, raw: bytes, arrival_us: int | None, high_us: int, max_future_us: int,
              max_past_us: int) -> Invalid | None:
     """Refuse an event time no clock could mean (``[engine] max_future_seconds``, ``max_past_days``).
 
@@ -303,9 +303,31 @@ def vet_time(event: AnyEvent, raw: bytes, arrival_us: int, high_us: int, max_fut
     >>> vet_time(late, b"...", arrival_us=to_us(datetime.fromisoformat("2026-11-26T10:00:00+00:00")),
     ...          high_us=0, max_future_us=300_000_000, max_past_us=0).reason
     'future_timestamp'
+
+    ``arrival_us`` None: the arrival is not known (a file without ``forewarn record``'s sidecar).
+    The event is then judged against its stream alone, never the wall clock, so a backtest gives
+    the same triggers whenever it runs (contract section 2), for a file of last year or of next
+    month alike: ``future_timestamp`` when it is more than ``max_past_us`` (at least
+    ``max_future_us``) ahead of the latest event time before it, the same window as the stale check.
+
+    >>> before = to_us(datetime.fromisoformat("2026-11-26T10:00:00+00:00"))
+    >>> vet_time(late, b"...", arrival_us=None, high_us=before, max_future_us=300_000_000,
+    ...          max_past_us=30 * 86_400_000_000).reason
+    'future_timestamp'
+    >>> next_month = decode(b'{"type": "customer.activity", "event_id": "e2", "ts": "2026-12-20T00:00:00Z",'
+    ...                     b' "customer_id": "c1", "kind": "session"}')
+    >>> vet_time(next_month, b"...", arrival_us=None, high_us=before, max_future_us=300_000_000,
+    ...          max_past_us=30 * 86_400_000_000) is None
+    True
     """
     ts = event.ts_us
-    if max_future_us and ts - arrival_us > max_future_us:
+    if arrival_us is None:
+        if max_future_us and high_us >= MIN_TS_US and ts - high_us > max(max_future_us, max_past_us):
+            return Invalid(raw, f"ts {event.ts.isoformat()} is {(ts - high_us) / 86_400e6:,.1f} days after the latest "
+                                f"event time of its stream ({format_us(high_us)}), more than engine.max_past_days = "
+                                f"{max_past_us / 86_400e6:g} (no arrival time recorded to judge it by; "
+                                "engine.max_future_seconds = 0 turns this off) - at `$.ts`", "future_timestamp")
+    elif max_future_us and ts - arrival_us > max_future_us:
         return Invalid(raw, f"ts {event.ts.isoformat()} is {(ts - arrival_us) / 1e6:,.0f} s after the event arrived "
                             f"({format_us(arrival_us)}), more than engine.max_future_seconds = {max_future_us / 1e6:g}"
                             " - at `$.ts`", "future_timestamp")

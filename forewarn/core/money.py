@@ -30,10 +30,17 @@ def _iso_4217() -> frozenset[str]:
 # count into lifetime values one to one, and its code would become a metric label.
 ISO_4217: frozenset[str] = _iso_4217()
 
-# Approximate rates per 1 EUR (2025): replace them with the rates your shop books at.
+# Approximate rates per 1 EUR (2025): replace them with the rates your shop books at. Wide on
+# purpose: a currency missing here counts one to one, so 5,000 INR (about 55 EUR) would make a
+# first-time buyer a VIP and every trigger of theirs p1.
 DEFAULT_RATES: dict[str, float] = {
     "EUR": 1.0, "GBP": 0.86, "PLN": 4.3, "CHF": 0.95, "SEK": 11.4, "DKK": 7.46, "NOK": 11.5,
     "CZK": 25.0, "HUF": 400.0, "RON": 5.0, "USD": 1.08, "CAD": 1.48, "AUD": 1.65, "JPY": 165.0,
+    "ISK": 150.0, "RSD": 117.0, "UAH": 45.0, "TRY": 38.0, "ILS": 4.0, "AED": 3.97,
+    "SAR": 4.05, "QAR": 3.93, "NZD": 1.8, "CNY": 7.8, "HKD": 8.4, "TWD": 35.0, "SGD": 1.45,
+    "KRW": 1500.0, "INR": 92.0, "IDR": 17500.0, "THB": 38.0, "MYR": 4.9, "PHP": 62.0, "VND": 27500.0,
+    "BRL": 6.0, "MXN": 20.5, "CLP": 1000.0, "COP": 4400.0, "PEN": 4.05, "ZAR": 20.0, "NGN": 1650.0,
+    "EGP": 53.0, "KES": 140.0, "MAD": 10.8,
 }
 
 

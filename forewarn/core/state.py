@@ -285,7 +285,12 @@ class CustomerState(msgspec.Struct, gc=False):
 
     def _shipment_updated(self, event: ev.ShipmentUpdated, ts: int, rates: Mapping[str, float] | None) -> None:
         ship = self.shipments.get(event.shipment_id)
-        if ship is not None and ship.status != "delivered":
+        if ship is None and event.estimated_delivery_at is not None:
+            # Created before this input began (a recording, a new engine): known from
+            # its first scan that carries an estimate, so its deadline is watched too.
+            self.shipments[event.shipment_id] = Shipment(
+                event.order_id, ts, ev.to_us(event.estimated_delivery_at), None, intern(event.status), ts)
+        elif ship is not None and ship.status != "delivered":
             ship.status = intern(event.status)
             ship.last_update_us = max(ship.last_update_us, ts)
             if event.estimated_delivery_at is not None:

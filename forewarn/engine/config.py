@@ -33,8 +33,11 @@ class EventTime(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
         advances with the wall clock so deadlines fire on time in a quiet hour.
     max_future_seconds: an event time more than this ahead of the event's arrival (its Kafka
         message timestamp; else the wall clock when read; in a backtest the recorded Kafka
-        timestamp of ``forewarn record``'s sidecar, else the wall clock at the start) is
-        dead-lettered as ``future_timestamp`` and never moves the watermark (0 = no check).
+        timestamp of ``forewarn record``'s sidecar) is dead-lettered as ``future_timestamp``
+        and never moves the watermark (0 = no check). A backtest line with no recorded
+        arrival is judged against its file alone, never the wall clock (the same file gives
+        the same triggers whenever it is replayed): it is refused when it is more than
+        ``max_past_days`` ahead of the latest event time before it.
         300 s: five minutes is the clock skew Kerberos tolerates between hosts, generous for
         machines kept by NTP (milliseconds apart), while a wrong year, a local time sent as
         UTC (whole hours) or a test event from 2099 is refused before it fires every deadline.

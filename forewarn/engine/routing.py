@@ -89,7 +89,8 @@ def triage_verdict(cand: Candidate, triage: Triage) -> tuple[bool, str]:
     t = cand.evidence.get("triage") or {}
     intent, confidence = t.get("intent"), t.get("confidence") or 0.0
     if intent is None:
-        return False, "triage: no intent yet (no label learned), so a person reads it"
+        why = "no label learned" if not t.get("model_labels_seen") else "no words to judge it by"
+        return False, f"triage: no intent yet ({why}), so a person reads it"
     if intent_key(intent) not in _keys(tuple(triage.ai_intents)):
         return False, f"triage: intent {intent} is not in triage.ai_intents"
     if confidence < triage.min_confidence:
