@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gc
 import pickle
+import sys
 import time
 from pathlib import Path
 
@@ -104,6 +105,66 @@ def _bytewax_per_key(keys: int) -> float:
     return (max(sizes) - before) / keys if sizes else float("nan")
 
 
+def deep_size(obj, seen: set[int]) -> int:
+    """Bytes of ``obj`` and everything it holds that ``seen`` has not counted (interned and
+    shared objects once, over all the calls that share ``seen``)."""
+    if id(obj) in seen or obj is None or isinstance(obj, (bool, type)):
+        return 0
+    seen.add(id(obj))
+    size = sys.getsizeof(obj)
+    if isinstance(obj, dict):
+        size += sum(deep_size(k, seen) + deep_size(v, seen) for k, v in obj.items())
+    elif isinstance(obj, (list, tuple, set, frozenset)):
+        size += sum(deep_size(v, seen) for v in obj)
+    elif hasattr(obj, "__struct_fields__"):
+        size += sum(deep_size(getattr(obj, f), seen) for f in obj.__struct_fields__)
+    elif hasattr(obj, "__slots__"):
+        size += sum(deep_size(getattr(obj, f, None), seen) for f in obj.__slots__)
+    elif hasattr(obj, "__dict__"):
+        size += deep_size(obj.__dict__, seen)
+    return size
+
+
+def breakdown(seed: int, customers: int = 2000) -> dict:
+    """Where a customer's bytes go: the average deep size of each part of the restored state
+    (each ``CustomerState`` field, each ``ext`` kind, the shard and logic around it), over
+    ``customers`` simulated customers. Strings shared between customers (interned) count once."""
+    from collections import defaultdict
+
+    from flows.customer_step import ShardLogic
+    from forewarn.engine.config import load
+    from forewarn.engine.engine import Engine
+    from forewarn.engine.watermark import WorkerClocks
+
+    snapshots = _histories(seed, customers)
+    engine = Engine(load(None))
+    workers = WorkerClocks(0, 30.0, ["p"])
+    models = _worker_models(engine)
+    logics = [ShardLogic(engine, s, workers, models) for s in snapshots]
+    parts: dict[str, int] = defaultdict(int)
+    seen: set[int] = {id(engine), id(workers), id(models)}
+    for logic in logics:
+        seen.add(id(logic.engine))
+        shard = logic.shard
+        for cust in shard.customers.values():
+            for name in cust.__struct_fields__:
+                if name == "ext":
+                    parts["ext (the dict)"] += sys.getsizeof(cust.ext)
+                    seen.add(id(cust.ext))
+                    for kind, value in cust.ext.items():
+                        parts[f"ext[{kind}]"] += deep_size(kind, seen) + deep_size(value, seen)
+                else:
+                    parts[f"state.{name}"] += deep_size(getattr(cust, name), seen)
+            parts["state (the struct)"] += sys.getsizeof(cust)
+            seen.add(id(cust))
+        parts["shard (slots, dict, heaps)"] += deep_size(shard, seen)
+        parts["logic"] += deep_size(logic, seen)
+    n = len(logics)
+    rows = sorted(((k, v / n) for k, v in parts.items()), key=lambda kv: -kv[1])
+    return {"customers": n, "bytes_per_customer": round(sum(v for _, v in rows)),
+            "parts": {k: round(v) for k, v in rows}}
+
+
 def run(customers: int, seed: int) -> dict:
     from flows.customer_step import ShardLogic
     from forewarn.engine.config import load
@@ -140,3 +201,19 @@ def run(customers: int, seed: int) -> dict:
             "total_bytes_per_customer": round(engine_bytes + bytewax),
             "snapshot_bytes_per_customer": round(snapshot_bytes), "customers_with_armed_deadline": timers,
             "seconds": round(time.monotonic() - t0, 1)}
+
+
+def main() -> None:
+    import argparse
+    import json
+
+    p = argparse.ArgumentParser(description="memory per customer, or (--breakdown) where it goes")
+    p.add_argument("--customers", type=int, default=1_000_000)
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--breakdown", action="store_true", help="the deep size of each part of a customer's state")
+    args = p.parse_args()
+    print(json.dumps(breakdown(args.seed) if args.breakdown else run(args.customers, args.seed), indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -86,7 +86,8 @@ class Params(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     max_attempts: Annotated[int, msgspec.Meta(ge=1, le=100)] = 3
 
 
-class Episode(msgspec.Struct, array_like=True):
+# gc=False: holds only values and lists of values, never a cycle (see forewarn/core/state.py).
+class Episode(msgspec.Struct, array_like=True, gc=False):
     """One order's open failure episode (kept in ``cust.ext``)."""
 
     first_us: int

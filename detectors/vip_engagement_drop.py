@@ -67,7 +67,8 @@ class Params(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     min_history_days: Annotated[float, msgspec.Meta(ge=1, le=365)] = 7.0
 
 
-class Watch(msgspec.Struct, array_like=True):
+# gc=False: holds only values and lists of values, never a cycle (see forewarn/core/state.py).
+class Watch(msgspec.Struct, array_like=True, gc=False):
     """One VIP's engagement record (kept in ``cust.ext``)."""
 
     since_us: int  # first engagement watched: the baseline's start

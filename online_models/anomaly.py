@@ -65,6 +65,12 @@ class OrderAnomalyModel(Estimator[Order, None, Scored]):
         self.quantile = stats.Quantile(q)
         self.tree_examples = 0  # the trees score only once they have learned a first window
         self.store = StoreProfile()
+        self._paths: tuple[dict[str, float], list[list]] | None = None  # the last order scored, its walks
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        state["_paths"] = None  # transient: between score() and learn() of one order
+        return state
 
     def settings_changed(self, old: dict[str, Any]) -> None:
         # The quantile estimate belongs to the old q: start a new one, keep the trees.
@@ -74,19 +80,87 @@ class OrderAnomalyModel(Estimator[Order, None, Scored]):
         """The model score in [0, 1] and the current outlier threshold; (0.0, None) while warming up."""
         if self.tree_examples < WINDOW:
             return Scored(0.0, None)
-        return Scored(float(self.trees.score_one(x.scaled)), self.quantile.get())
+        paths = self._paths = (x.scaled, paths_of(self.trees, x.scaled))
+        return Scored(float(score_paths(self.trees, paths[1])), self.quantile.get())
 
     def learn(self, x: Order, y: None, given: Scored) -> None:
         """Learn an order already scored (``given``): the store profile always, the trees unless an outlier."""
         warm = self.tree_examples >= WINDOW  # the trees scored this order
         score, threshold = given
+        scored, self._paths = self._paths, None
         if not warm or threshold is None or score < threshold:
-            self.trees.learn_one(x.scaled)
+            if scored is not None and scored[0] is x.scaled:
+                learn_paths(self.trees, scored[1])  # the walk score() made: the same path
+            else:
+                self.trees.learn_one(x.scaled)
             self.tree_examples += 1
         if warm:
             self.quantile.update(score)
         self.store.learn(x.facts.currency, x.facts.total, x.facts.country)
         self.learned += 1
+
+
+# Half-Space Trees, scored and learned in one walk. River's ``score_one`` and ``learn_one``
+# each walk every tree from the root to a leaf; an order is learned right after it is scored,
+# and learning changes only the masses of the current window (``l_mass``), which decide the
+# path only for a feature the order lacks — the same before and after scoring, since a node's
+# children are updated after it. So the path ``score`` walked is the path ``learn`` would walk:
+# walking once halves the work, and the arithmetic below is River's (``river.anomaly.hst``
+# 0.26: ``_walk_score``, ``_walk_learn``, ``HalfSpaceTrees.learn_one``), in the same order, so
+# scores and learned masses are the same bits (tests/test_online_models.py compares them).
+
+
+def paths_of(hst: anomaly.HalfSpaceTrees, x: dict[str, float]) -> list[list]:
+    """Per tree, the nodes from the root to the leaf ``x`` falls in."""
+    height = hst.height
+    out = []
+    for node in hst.trees:
+        path = [node]
+        for _ in range(height):
+            c = node.children
+            try:
+                value = x[node.feature]
+            except KeyError:  # a missing feature follows the most visited child, as River does
+                node = c[1] if c[0].l_mass < c[1].l_mass else c[0]
+            else:
+                node = c[0] if value < node.threshold else c[1]
+            path.append(node)
+        out.append(path)
+    return out
+
+
+def score_paths(hst: anomaly.HalfSpaceTrees, paths: list[list]) -> float:
+    """``hst.score_one(x)`` from the paths of ``x``."""
+    if hst._first_window:
+        return 0
+    size_limit = 0.1 * hst.window_size
+    score = 0.0
+    for path in paths:
+        tree = 0.0
+        depth_pow = 1
+        for node in path:
+            r = node.r_mass
+            tree += r * depth_pow
+            if r < size_limit:  # (at the leaf, the last node, stopping changes nothing)
+                break
+            depth_pow <<= 1
+        score += tree
+    return 1 - score / hst._max_score
+
+
+def learn_paths(hst: anomaly.HalfSpaceTrees, paths: list[list]) -> None:
+    """``hst.learn_one(x)`` from the paths of ``x`` (the trees exist: they were walked)."""
+    for path in paths:
+        for node in path:
+            node.l_mass += 1
+    hst.counter += 1
+    if hst.counter == hst.window_size:
+        for nodes in hst._tree_nodes:
+            for node in nodes:
+                node.r_mass = node.l_mass
+                node.l_mass = 0
+        hst._first_window = False
+        hst.counter = 0
 
 
 class Assessment(NamedTuple):

@@ -33,7 +33,8 @@ FEATURES = ("log_orders", "quiet_gaps", "engagement", "gap_trend", "log_order_va
             "failed_payments", "late_deliveries", "exceptions", "returns", "support_contacts", "prior_logit")
 
 
-class Habit(msgspec.Struct, array_like=True):
+# gc=False: holds only values and lists of values, never a cycle (see forewarn/core/state.py).
+class Habit(msgspec.Struct, array_like=True, gc=False):
     """One customer's running counts (``CustomerState.ext["churn_risk"]``).
 
     since_us: event time of the first event counted (the engagement baseline's start).

@@ -22,7 +22,8 @@ from collections.abc import Sequence
 import msgspec
 
 
-class Pending(msgspec.Struct, array_like=True):
+# gc=False: holds only values and lists of values, never a cycle (see forewarn/core/state.py).
+class Pending(msgspec.Struct, array_like=True, gc=False):
     """One prediction waiting for its label.
 
     x: the feature values, packed float32, in the order of the model's feature names.

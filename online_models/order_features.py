@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 import zlib
+from sys import intern
 
 import msgspec
 from river import stats
@@ -37,7 +38,8 @@ DEFAULT_TYPICAL = 50.0  # a store's typical order before it has seen any (major 
 PRIOR_ORDERS = 1.0  # weight of the store's typical order in a customer's "usual"
 
 
-class OrderHistory(msgspec.Struct, array_like=True):
+# gc=False: holds only values and lists of values, never a cycle (see forewarn/core/state.py).
+class OrderHistory(msgspec.Struct, array_like=True, gc=False):
     """What one customer's past orders say (``CustomerState.ext["order_anomaly"]``).
 
     n: orders placed so far.
@@ -50,6 +52,10 @@ class OrderHistory(msgspec.Struct, array_like=True):
     log_mean: float = 0.0
     countries: list[str] = []
     places: list[int] = []
+
+    def __post_init__(self) -> None:
+        if self.countries:  # restored from a snapshot: one "DE" for every customer
+            self.countries = [intern(c) for c in self.countries]
 
 
 class StoreProfile:

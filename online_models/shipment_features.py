@@ -26,12 +26,14 @@ same names every run, no hashing, so learning is deterministic.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import timedelta
+from functools import lru_cache
+from sys import intern
 
 import msgspec
 
 from forewarn.core.state import Shipment
-from forewarn.core.timefmt import DAY, HOUR
+from forewarn.core.timefmt import DAY, EPOCH, HOUR
 from online_models.labels import Pending
 
 NUMERIC = ("planned_days", "elapsed", "days_left", "past_eta", "created", "in_transit", "out_for_delivery",
@@ -39,7 +41,8 @@ NUMERIC = ("planned_days", "elapsed", "days_left", "past_eta", "created", "in_tr
 MAX_UNSHIPPED = 8  # orders whose destination is remembered until their shipment is created
 
 
-class Watch(msgspec.Struct, array_like=True):
+# gc=False: holds only values and lists of values, never a cycle (see forewarn/core/state.py).
+class Watch(msgspec.Struct, array_like=True, gc=False):
     """One open shipment, as the lateness model follows it.
 
     country: destination country (from the order; "" if the order was not seen).
@@ -57,12 +60,19 @@ class Watch(msgspec.Struct, array_like=True):
     warned_eta_us: int = 0
     pending: list[Pending] = []
 
+    def __post_init__(self) -> None:
+        self.country = intern(self.country)  # one "DE" for every parcel, restored ones too
 
-class Parcels(msgspec.Struct, array_like=True):
+
+class Parcels(msgspec.Struct, array_like=True, gc=False):
     """A customer's shipments as the lateness model follows them (``ext["delivery_at_risk"]``)."""
 
     countries: dict[str, str] = {}  # order id -> destination country, until shipped
     watches: dict[str, Watch] = {}  # shipment id -> watch
+
+    def __post_init__(self) -> None:
+        if self.countries:
+            self.countries = {k: intern(v) for k, v in self.countries.items()}
 
     def note_order(self, order_id: str, country: str) -> None:
         self.countries[order_id] = country
@@ -71,10 +81,21 @@ class Parcels(msgspec.Struct, array_like=True):
 
 
 def categories(ship: Shipment, watch: Watch) -> tuple[str, ...]:
-    """The one-hot feature names of a shipment (fixed for its life): carrier, route, weekday, season."""
-    created = datetime.fromtimestamp(ship.created_us / 1e6, timezone.utc)
-    return (f"carrier={ship.carrier or '?'}", f"to={watch.country or '?'}",
-            f"weekday={created.weekday()}", f"month={created.month}")
+    """The one-hot feature names of a shipment (fixed for its life): carrier, route, weekday, season.
+
+    >>> categories(Shipment("o1", 1_795_651_200_000_000, 0, "DHL"), Watch("DE", 0))  # 2026-11-26, a Thursday
+    ('carrier=DHL', 'to=DE', 'weekday=3', 'month=11')
+    """
+    return _categories(ship.carrier, watch.country, ship.created_us // DAY)
+
+
+@lru_cache(maxsize=4096)
+def _categories(carrier: str | None, country: str, day: int) -> tuple[str, ...]:
+    # Asked at every evaluation and every label of a parcel; a store has few carriers, routes
+    # and days in flight at once, so the names are made once each.
+    created = EPOCH + timedelta(days=day)
+    return (f"carrier={carrier or '?'}", f"to={country or '?'}", f"weekday={created.weekday()}",
+            f"month={created.month}")
 
 
 def features(ship: Shipment, watch: Watch, now: int, deadline: int) -> tuple[float, ...]:

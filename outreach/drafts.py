@@ -179,16 +179,19 @@ def language_chain(tag: str | None, default: str) -> list[str]:
     return out
 
 
-def zones_of(tz: str | None, country: str | None) -> list[ZoneInfo]:
+# Remembered per (time zone, country): ZoneInfo keeps only the last 8 zones it built, so a
+# country of many zones (the US has 29) re-read its zone files from disk for every trigger.
+@lru_cache(maxsize=1024)
+def zones_of(tz: str | None, country: str | None) -> tuple[ZoneInfo, ...]:
     """The recipient's time zone, else every zone of their country (CLDR), else none: for dates."""
     if tz:
         try:
-            return [ZoneInfo(tz)]
+            return (ZoneInfo(tz),)
         except (ZoneInfoNotFoundError, ValueError):
             pass
     if country:
-        return [ZoneInfo(z) for z in get_global("territory_zones").get(country.upper(), ())]
-    return []
+        return tuple(ZoneInfo(z) for z in get_global("territory_zones").get(country.upper(), ()))
+    return ()
 
 
 class Missing(jinja2.StrictUndefined):

@@ -13,7 +13,9 @@ from flows.worker_models import FlowModels
 from forewarn.core import events as ev
 from forewarn.core.state import Shipment
 from forewarn.core.timefmt import DAY, HOUR, parse_rfc3339
-from online_models.anomaly import Order, OrderAnomalyModel
+from river import anomaly as river_anomaly
+
+from online_models.anomaly import Order, OrderAnomalyModel, learn_paths, paths_of, score_paths
 from online_models.base import ModelSet
 from online_models.churn import ChurnModel
 from online_models.customer_features import Habit
@@ -54,6 +56,53 @@ def test_order_facts_compare_with_the_customer_and_the_store():
     assert set(scaled(again)) == {"amount_vs_usual", "amount_vs_store", "max_qty", "lines", "discount",
                                   "new_country", "country_rarity", "new_address", "first_order", "app", "marketplace"}
     assert all(0.0 <= v <= 1.0 for v in scaled(again).values())
+
+
+def test_half_space_trees_walked_once_score_and_learn_exactly_as_river():
+    """The anomaly model walks each tree once per order, for its score and its learning: the
+    scores and the learned masses are River's own, bit for bit, missing features included."""
+    rng = random.Random(3)
+    ours, rivers = (river_anomaly.HalfSpaceTrees(n_trees=5, height=6, window_size=40, seed=11) for _ in range(2))
+    first = {"a": 0.5, "b": 0.5, "c": 0.5}
+    ours.learn_one(first)  # River builds the trees at the first learn
+    rivers.learn_one(first)
+    scores = []
+    for _ in range(600):
+        x = {name: rng.random() ** 3 for name in "abc" if rng.random() > 0.1}  # a feature missing now and then
+        paths = paths_of(ours, x)
+        score = score_paths(ours, paths)
+        assert score == rivers.score_one(x)
+        scores.append(score)
+        if rng.random() < 0.8:  # the outliers are not learned
+            learn_paths(ours, paths)
+            rivers.learn_one(x)
+    masses = [[(n.l_mass, n.r_mass) for n in nodes] for nodes in ours._tree_nodes]
+    assert masses == [[(n.l_mass, n.r_mass) for n in nodes] for nodes in rivers._tree_nodes]
+    assert (ours.counter, ours._first_window) == (rivers.counter, rivers._first_window)
+    assert len(set(scores)) > 50 and min(scores) == 0 and max(scores) > 0.5  # the scores said something
+
+
+def test_the_anomaly_model_scores_and_learns_as_river_with_its_outlier_filter():
+    model = OrderAnomalyModel(0.9)
+    rivers = river_anomaly.HalfSpaceTrees(n_trees=10, height=8, window_size=250, seed=7)
+    rng = random.Random(5)
+    skipped = 0
+    for _ in range(800):
+        x = {name: rng.random() ** 2 for name in "abcdefghijk"}
+        warm = model.tree_examples >= 250
+        order = Order(extract(_order(total=30.0), OrderHistory(), model.store), x)
+        given = model.score(order)
+        score, threshold = given
+        assert score == (float(rivers.score_one(x)) if warm else 0.0)
+        if not warm or threshold is None or score < threshold:
+            rivers.learn_one(x)
+        else:
+            skipped += 1  # an outlier: neither learns it
+        model.learn(order, None, given)
+    assert skipped > 10
+    assert ([[(n.l_mass, n.r_mass) for n in nodes] for nodes in model.trees._tree_nodes]
+            == [[(n.l_mass, n.r_mass) for n in nodes] for nodes in rivers._tree_nodes])
+    assert pickle.loads(pickle.dumps(model))._paths is None  # nothing transient in a checkpoint
 
 
 def test_order_history_stays_small():

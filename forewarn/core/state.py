@@ -47,12 +47,20 @@ def split_timer_key(key: str) -> tuple[str, str]:
 # gc=False: these hold only numbers and strings, so they can never be part of a reference
 # cycle; untracked, they cost 16 bytes less each and nothing in the cyclic collector's passes.
 
+# Categorical strings are interned whenever a struct is made (``__post_init__``), restores
+# included: unpickling a snapshot makes a new "EUR", "open", "DHL", "email", "churn_risk"...
+# for every customer, ~1 KB a customer in all, where one of each serves them all.
+
 class Order(msgspec.Struct, array_like=True, gc=False):
     total: float
     currency: str
     placed_us: int
     status: str = "open"  # open | cancelled | returned
     paid: bool = False
+
+    def __post_init__(self) -> None:
+        self.currency = intern(self.currency)
+        self.status = intern(self.status)
 
 
 class Shipment(msgspec.Struct, array_like=True, gc=False):
@@ -62,6 +70,11 @@ class Shipment(msgspec.Struct, array_like=True, gc=False):
     carrier: str | None = None
     status: str = "created"  # created | in_transit | out_for_delivery | exception | delivered
     last_update_us: int = 0
+
+    def __post_init__(self) -> None:
+        if self.carrier is not None:
+            self.carrier = intern(self.carrier)
+        self.status = intern(self.status)
 
 
 def _at_entry(seen: bytes, i: int, entry: bytes) -> bool:
@@ -82,6 +95,9 @@ class RecentTrigger(msgspec.Struct, array_like=True, gc=False):
     subject: str
     fired_us: int
 
+    def __post_init__(self) -> None:
+        self.kind = intern(self.kind)
+
 
 def _intern(value: str | None) -> str | None:
     # Categorical strings read from events (currency, tier, carrier, status) are interned:
@@ -89,7 +105,10 @@ def _intern(value: str | None) -> str | None:
     return None if value is None else intern(value)
 
 
-class CustomerState(msgspec.Struct):
+# gc=False: a customer's state holds values, dicts and lists of values and of the small
+# structs of its detectors and models, none of which refers back to it: no cycle to collect,
+# and a million customers' states stay out of the collector's full passes (latency pauses).
+class CustomerState(msgspec.Struct, gc=False):
     customer_id: str
     # The recent event ids, oldest first, each as a 2-byte length then its UTF-8: one bytes
     # object (a third of the memory of a tuple of strings), searched in C by bytes.find.
@@ -115,6 +134,17 @@ class CustomerState(msgspec.Struct):
     timezone: str | None = None  # IANA (validated on decode); interned
     country: str | None = None  # shipping country of the latest order; interned
     recent: list[RecentTrigger] = []  # the latest triggers emitted for this customer, oldest first
+
+    def __post_init__(self) -> None:
+        # A restored customer (see Order): its labels and the keys of its small dicts shared.
+        for name in ("tier", "language", "timezone", "country"):
+            value = getattr(self, name)
+            if value is not None:
+                setattr(self, name, intern(value))
+        if self.consent:
+            self.consent = {intern(k): v for k, v in self.consent.items()}
+        if self.ext:
+            self.ext = {intern(k): v for k, v in self.ext.items()}
 
     def is_duplicate(self, event_id: str) -> bool:
         """Remember ``event_id``; True only if this exact id was already seen (a redelivery).
@@ -145,7 +175,7 @@ class CustomerState(msgspec.Struct):
         tid = bytes.fromhex(trigger_id)
         horizon = fired_us - RECENT_TRIGGER_DAYS * 86_400_000_000
         kept = [t for t in self.recent if t.trigger_id != tid and t.fired_us >= horizon]
-        kept.append(RecentTrigger(tid, intern(kind), order_id, subject, fired_us))
+        kept.append(RecentTrigger(tid, kind, order_id, subject, fired_us))
         self.recent = kept[-RECENT_TRIGGERS:]
 
     def segment(self, vip_ltv: float) -> str:
@@ -193,97 +223,127 @@ class CustomerState(msgspec.Struct):
         """Fold one event into the state (detectors have already seen it).
 
         ``rates`` (``[routing] exchange_rates``) keeps ``ltv`` in one currency; without it
-        amounts add up as they come.
+        amounts add up as they come. Activity, failed payments, disputes and support messages
+        only move ``last_event_us``.
         """
         if ts > self.last_event_us:
             self.last_event_us = ts
-        match event:
-            case ev.OrderPlaced():
-                self.orders_count += 1
-                if self.first_order_us is None or ts < self.first_order_us:
-                    self.first_order_us = ts
-                if self.last_order_us is None or ts > self.last_order_us:
-                    self.last_order_us = ts
-                known = self.orders.get(event.order_id)
-                # A cancellation read before its order (another topic, another partition) still counts.
-                status = known.status if known is not None else "open"
-                if status == "open":
-                    self.ltv += to_base(event.total, event.currency, rates)
-                self.orders[event.order_id] = Order(event.total, intern(event.currency), ts, status,
-                                                    known is not None and known.paid)
-                if len(self.orders) > MAX_ORDERS:
-                    del self.orders[min(self.orders, key=lambda k: self.orders[k].placed_us)]
-                if event.email is not None:
-                    self.email = clean(event.email, EMAIL_MAX)
-                if event.email_verified is not None:
-                    self.email_verified = event.email_verified
-                if ts >= self.last_order_us:  # just set to the latest order's time
-                    self.country = intern(event.shipping_address.country)
-            case ev.OrderCancelled() | ev.OrderReturned():
-                status = "cancelled" if isinstance(event, ev.OrderCancelled) else "returned"
-                order = self.orders.get(event.order_id)
-                if order is None:
-                    self.orders[event.order_id] = Order(0.0, "", ts, status)
-                elif order.status == "open":
-                    order.status = status
-                    # A cancelled order never counted; a return is taken off by its refund.
-                    if status == "cancelled":
-                        self.ltv = max(0.0, self.ltv - to_base(order.total, order.currency, rates))
-            case ev.PaymentSucceeded():
-                order = self.orders.get(event.order_id)
-                if order is None:
-                    self.orders[event.order_id] = Order(0.0, intern(event.currency), ts, paid=True)
-                else:
-                    order.paid = True
-            case ev.PaymentRefunded():
-                order = self.orders.get(event.order_id)
-                if order is None or order.status != "cancelled":  # a cancellation already took it off
-                    self.ltv = max(0.0, self.ltv - to_base(event.amount, event.currency, rates))
-            case ev.ShipmentCreated():
-                self.shipments[event.shipment_id] = Shipment(
-                    event.order_id, ts, ev.to_us(event.estimated_delivery_at), _intern(clean(event.carrier, NAME_MAX)),
-                    "created", ts)
-            case ev.ShipmentUpdated():
-                ship = self.shipments.get(event.shipment_id)
-                if ship is None and event.estimated_delivery_at is not None:
-                    # Created before this input began (a recording, a new engine): known from
-                    # its first scan that carries an estimate, so its deadline is watched too.
-                    self.shipments[event.shipment_id] = Shipment(
-                        event.order_id, ts, ev.to_us(event.estimated_delivery_at), None, intern(event.status), ts)
-                elif ship is not None and ship.status != "delivered":
-                    ship.status = intern(event.status)
-                    ship.last_update_us = max(ship.last_update_us, ts)
-                    if event.estimated_delivery_at is not None:
-                        ship.eta_us = ev.to_us(event.estimated_delivery_at)
-            case ev.ShipmentException():
-                ship = self.shipments.get(event.shipment_id)
-                if ship is not None and ship.status != "delivered":
-                    ship.status = "exception"
-                    ship.last_update_us = max(ship.last_update_us, ts)
-            case ev.ShipmentDelivered():
-                # A delivered shipment needs no more watching.
-                self.shipments.pop(event.shipment_id, None)
-            case ev.CustomerUpdated():
-                if event.email is not None:
-                    self.email = clean(event.email, EMAIL_MAX)
-                if event.email_verified is not None:
-                    self.email_verified = event.email_verified
-                if event.tier is not None:
-                    tier = clean(event.tier, TIER_MAX)
-                    # "VIP", "Vip": the one tier routing reads is matched in any case
-                    self.tier = "vip" if tier is not None and tier.casefold() == "vip" else _intern(tier)
-                if event.name is not None:
-                    self.name = clean(event.name, NAME_MAX)
-                if event.phone is not None:
-                    self.phone = clean(event.phone, 32)
-                if event.language is not None:
-                    self.language = intern(event.language.replace("_", "-"))
-                if event.timezone is not None:
-                    self.timezone = intern(event.timezone)
-                # Per channel (and for marketing, cust.consent["marketing"]), the latest record
-                # in event time wins, even if it arrives late.
-                if event.consent is not None:
-                    for ch in CONSENTS:
-                        val = getattr(event.consent, ch)
-                        if val is not None and (ch not in self.consent or ts >= self.consent[ch][1]):
-                            self.consent[ch] = (val, ts)
+        fold = _FOLD.get(type(event))  # by exact type: event types have no subclasses
+        if fold is not None:
+            fold(self, event, ts, rates)
+
+    def _order_placed(self, event: ev.OrderPlaced, ts: int, rates: Mapping[str, float] | None) -> None:
+        self.orders_count += 1
+        if self.first_order_us is None or ts < self.first_order_us:
+            self.first_order_us = ts
+        if self.last_order_us is None or ts > self.last_order_us:
+            self.last_order_us = ts
+        known = self.orders.get(event.order_id)
+        # A cancellation read before its order (another topic, another partition) still counts.
+        status = known.status if known is not None else "open"
+        if status == "open":
+            self.ltv += to_base(event.total, event.currency, rates)
+        self.orders[event.order_id] = Order(event.total, event.currency, ts, status,
+                                            known is not None and known.paid)
+        if len(self.orders) > MAX_ORDERS:
+            del self.orders[min(self.orders, key=lambda k: self.orders[k].placed_us)]
+        if event.email is not None:
+            self.email = clean(event.email, EMAIL_MAX)
+        if event.email_verified is not None:
+            self.email_verified = event.email_verified
+        if ts >= self.last_order_us:  # just set to the latest order's time
+            self.country = intern(event.shipping_address.country)
+
+    def _order_closed(self, event: ev.OrderCancelled | ev.OrderReturned, ts: int,
+                      rates: Mapping[str, float] | None) -> None:
+        status = "cancelled" if type(event) is ev.OrderCancelled else "returned"
+        order = self.orders.get(event.order_id)
+        if order is None:
+            self.orders[event.order_id] = Order(0.0, "", ts, status)
+        elif order.status == "open":
+            order.status = status
+            # A cancelled order never counted; a return is taken off by its refund.
+            if status == "cancelled":
+                self.ltv = max(0.0, self.ltv - to_base(order.total, order.currency, rates))
+
+    def _payment_succeeded(self, event: ev.PaymentSucceeded, ts: int, rates: Mapping[str, float] | None) -> None:
+        order = self.orders.get(event.order_id)
+        if order is None:
+            self.orders[event.order_id] = Order(0.0, event.currency, ts, paid=True)
+        else:
+            order.paid = True
+
+    def _payment_refunded(self, event: ev.PaymentRefunded, ts: int, rates: Mapping[str, float] | None) -> None:
+        order = self.orders.get(event.order_id)
+        if order is None or order.status != "cancelled":  # a cancellation already took it off
+            self.ltv = max(0.0, self.ltv - to_base(event.amount, event.currency, rates))
+
+    def _shipment_created(self, event: ev.ShipmentCreated, ts: int, rates: Mapping[str, float] | None) -> None:
+        self.shipments[event.shipment_id] = Shipment(
+            event.order_id, ts, ev.to_us(event.estimated_delivery_at), clean(event.carrier, NAME_MAX),
+            "created", ts)
+
+    def _shipment_updated(self, event: ev.ShipmentUpdated, ts: int, rates: Mapping[str, float] | None) -> None:
+        ship = self.shipments.get(event.shipment_id)
+        if ship is None and event.estimated_delivery_at is not None:
+            # Created before this input began (a recording, a new engine): known from
+            # its first scan that carries an estimate, so its deadline is watched too.
+            self.shipments[event.shipment_id] = Shipment(
+                event.order_id, ts, ev.to_us(event.estimated_delivery_at), None, intern(event.status), ts)
+        elif ship is not None and ship.status != "delivered":
+            ship.status = intern(event.status)
+            ship.last_update_us = max(ship.last_update_us, ts)
+            if event.estimated_delivery_at is not None:
+                ship.eta_us = ev.to_us(event.estimated_delivery_at)
+
+    def _shipment_exception(self, event: ev.ShipmentException, ts: int, rates: Mapping[str, float] | None) -> None:
+        ship = self.shipments.get(event.shipment_id)
+        if ship is not None and ship.status != "delivered":
+            ship.status = "exception"
+            ship.last_update_us = max(ship.last_update_us, ts)
+
+    def _shipment_delivered(self, event: ev.ShipmentDelivered, ts: int, rates: Mapping[str, float] | None) -> None:
+        # A delivered shipment needs no more watching.
+        self.shipments.pop(event.shipment_id, None)
+
+    def _customer_updated(self, event: ev.CustomerUpdated, ts: int, rates: Mapping[str, float] | None) -> None:
+        if event.email is not None:
+            self.email = clean(event.email, EMAIL_MAX)
+        if event.email_verified is not None:
+            self.email_verified = event.email_verified
+        if event.tier is not None:
+            tier = clean(event.tier, TIER_MAX)
+            # "VIP", "Vip": the one tier routing reads is matched in any case
+            self.tier = "vip" if tier is not None and tier.casefold() == "vip" else _intern(tier)
+        if event.name is not None:
+            self.name = clean(event.name, NAME_MAX)
+        if event.phone is not None:
+            self.phone = clean(event.phone, 32)
+        if event.language is not None:
+            self.language = intern(event.language.replace("_", "-"))
+        if event.timezone is not None:
+            self.timezone = intern(event.timezone)
+        # Per channel (and for marketing, cust.consent["marketing"]), the latest record
+        # in event time wins, even if it arrives late.
+        if event.consent is not None:
+            for ch in CONSENTS:
+                val = getattr(event.consent, ch)
+                if val is not None and (ch not in self.consent or ts >= self.consent[ch][1]):
+                    self.consent[ch] = (val, ts)
+
+
+# How each event type changes the state (CustomerState.apply); types not here change only
+# last_event_us. A dict lookup instead of a match over the types: the most frequent event,
+# customer.activity, matched none of ten cases after testing each.
+_FOLD = {
+    ev.OrderPlaced: CustomerState._order_placed,
+    ev.OrderCancelled: CustomerState._order_closed,
+    ev.OrderReturned: CustomerState._order_closed,
+    ev.PaymentSucceeded: CustomerState._payment_succeeded,
+    ev.PaymentRefunded: CustomerState._payment_refunded,
+    ev.ShipmentCreated: CustomerState._shipment_created,
+    ev.ShipmentUpdated: CustomerState._shipment_updated,
+    ev.ShipmentException: CustomerState._shipment_exception,
+    ev.ShipmentDelivered: CustomerState._shipment_delivered,
+    ev.CustomerUpdated: CustomerState._customer_updated,
+}

@@ -62,9 +62,15 @@ def clean(value: str | None, limit: int = DETAIL_MAX) -> str | None:
     """
     if value is None:
         return None
-    text = _ANSI.sub("", value[: limit * 4 + 64])
-    text = "".join(" " if _unsafe(c) else c for c in text)
-    text = _SPACES.sub(" ", text).strip()
+    text = value[: limit * 4 + 64]
+    if text.isascii() and text.isprintable():
+        # Most values: printable ASCII has no escape, control or separator character to take
+        # out (the same result as below, without a look-up per character).
+        text = (_SPACES.sub(" ", text) if "  " in text else text).strip()
+    else:
+        text = _ANSI.sub("", text)
+        text = "".join(" " if _unsafe(c) else c for c in text)
+        text = _SPACES.sub(" ", text).strip()
     if len(text) > limit:
         text = text[: limit - 1].rstrip() + "…"
     return text or None
@@ -106,7 +112,8 @@ def valid_email(value: str | None) -> bool:
     >>> valid_email("a@b.com\\r\\nBcc: everyone@example.com"), valid_email("a@localhost"), valid_email("@x.io")
     (False, False, False)
     """
-    if not value or len(value) > EMAIL_MAX or value != value.strip() or any(_unsafe(c) for c in value):
+    if not value or len(value) > EMAIL_MAX or value != value.strip() or (
+            not (value.isascii() and value.isprintable()) and any(_unsafe(c) for c in value)):
         return False
     local, at, domain = value.rpartition("@")
     if not at or not _LOCAL.match(local) or local.startswith(".") or local.endswith(".") or ".." in local:
