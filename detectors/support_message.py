@@ -3,6 +3,9 @@
 One trigger per distinct ``message_id`` (subject: the message id; ``fired_at``: the message's
 ``ts``); a repeated ``message_id`` — a webhook retry with a new event id — is a duplicate
 delivery and raises nothing (the last ``REMEMBERED_MESSAGES`` ids per customer are kept).
+A message is its customer's: the ``trigger_id``'s episode is the customer id, so two customers'
+messages under one ``message_id`` (ids colliding in a producer) are two triggers with two ids,
+and neither is taken for the other's redelivery by the queues' ``trigger_id`` dedupe.
 The trigger routes the message itself: ``score`` is the intent's confidence, and
 ``evidence.triage`` holds
 
@@ -12,7 +15,9 @@ The trigger routes the message itself: ``score`` is the intent's confidence, and
 * ``flags``: rules (:mod:`detectors.message_flags`) over the text — ``angry``, ``legal_threat``,
   ``chargeback_threat``, ``churn_threat``, ``urgent``, and ``repeat_contact`` also from history:
   another message from the customer in the last ``repeat_days`` days about the same order (or,
-  neither naming one, with the same predicted intent);
+  this one naming none, about the order of a situation still open that it is linked to, or
+  after a message naming none either while that situation was open, or with the same
+  predicted intent);
 * ``order_id``: the message's own field, else an order number in the text that is one of the
   customer's own orders (the digits of an order id, ``#1234`` for ``ord_0001234``, at least
   three of them): an id the customer does not own is never taken;
@@ -76,7 +81,8 @@ class Params(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     """Thresholds under ``[detectors.support_message]``.
 
     repeat_days: another message from the customer within this many days about the same order
-        (or, neither naming one, with the same intent) makes this one a ``repeat_contact``.
+        (or, this one naming none, about the order of an open situation it is linked to, or with
+        the same intent) makes this one a ``repeat_contact``.
     open_days: a trigger with no state that says it is over (an anomaly, a data problem, a
         churn warning) counts as still open this long for linking a message that names no order.
     dispute_days: how long a chargeback stays open for linking.
@@ -184,22 +190,16 @@ class SupportMessage(Detector):
         prediction = model.predict(cust.customer_id, event.message_id, event.subject, event.body, ts)
         flags = flags_in(text)
         order_id = event.order_id or own_order(text, list(cust.orders))
-        # Writing again about the same thing: the same order, or (no order either time) the
-        # same intent, within repeat_days.
-        intent = prediction.intent
-        recent = [r for r in seen.recent if 0 <= ts - r[0] <= window]
-        if any(order_id is not None and r[1] == order_id
-               or order_id is None and r[1] is None and intent is not None and r[2] == intent for r in recent):
+        linked, parcel, still_open = self._linked(cust, order_id, ts)
+        if self._repeat(seen, ts, order_id, prediction.intent, still_open):
             flags.add("repeat_contact")
-        seen.recent = recent[-7:] + [(ts, order_id, intent)]
-        linked, parcel = self._linked(cust, order_id, ts)
         flags_sorted = sorted(flags)
         sched.score(self.kind, prediction.confidence)
         model.observe(cust.customer_id, event.message_id, order_id, ts, prediction.confidence, True,
                       {"intent": prediction.intent, "flags": flags_sorted, "linked": len(linked)})
         value, currency = order_value(cust, order_id)
         return [Candidate(
-            kind=self.kind, customer_id=cust.customer_id, order_id=order_id, subject=event.message_id, episode="",
+            kind=self.kind, customer_id=cust.customer_id, order_id=order_id, subject=event.message_id, episode=cust.customer_id,
             fired_at=ts, reasons=[self._reason(event.channel, prediction, flags_sorted, order_id, linked)],
             evidence={"triage": {
                 "message_id": event.message_id,
@@ -228,6 +228,22 @@ class SupportMessage(Detector):
         return {"order_facts": {"carrier": ship.carrier, "shipment_status": ship.status,
                                 "estimated_delivery_at": format_us(ship.eta_us)}}
 
+    def _repeat(self, seen: Seen, ts: int, order_id: str | None, intent: str | None,
+                still_open: list[tuple[str, int]]) -> bool:
+        """Whether the customer writes again about the same thing within ``repeat_days`` (and
+        remember this message): about the same order; or, this message naming none, about the
+        order of a situation still open it is linked to ("still nothing!" after "where is order
+        1234?" while that parcel is late), or after an earlier message that named none either
+        while that situation was already open (linked to it too: what is open now was open then),
+        or with the same intent."""
+        recent = [r for r in seen.recent if 0 <= ts - r[0] <= self.params.repeat_days * DAY_US]
+        seen.recent = recent[-7:] + [(ts, order_id, intent)]
+        if order_id is not None:
+            return any(r[1] == order_id for r in recent)
+        return any(any(r[1] == oid for oid, _ in still_open) if r[1] is not None else
+                   intent is not None and r[2] == intent or any(fired <= r[0] for _, fired in still_open)
+                   for r in recent)
+
     @staticmethod
     def _repeated(seen: Seen, message_id: str) -> bool:
         h = zlib.crc32(message_id.encode()).to_bytes(4, "little")
@@ -239,9 +255,12 @@ class SupportMessage(Detector):
         seen.ids = (seen.ids + h)[-REMEMBERED_MESSAGES * 4:]
         return False
 
-    def _linked(self, cust: CustomerState, order_id: str | None, ts: int) -> tuple[list[str], str | None]:
-        """The linked trigger ids, and the shipment of the latest linked parcel trigger."""
-        out, parcel = [], None
+    def _linked(self, cust: CustomerState, order_id: str | None,
+                ts: int) -> tuple[list[str], str | None, list[tuple[str, int]]]:
+        """The linked trigger ids, the shipment of the latest linked parcel trigger, and (for a
+        message naming no order) the (order id, fired time) of the linked situations still open
+        that are about an order."""
+        out, parcel, still_open = [], None, []
         earlier = [t for t in cust.recent if t.kind != self.kind and t.fired_us <= ts]
         if order_id is None:
             # A customer with a single order in the last link_days can only mean that one; and
@@ -254,13 +273,15 @@ class SupportMessage(Detector):
             if order_id is not None:
                 about = t.order_id == order_id
             else:
-                about = (t.order_id is not None and t.order_id in (only, latest)
-                         or self._open(cust, t.kind, t.order_id, t.subject, ts - t.fired_us))
+                is_open = self._open(cust, t.kind, t.order_id, t.subject, ts - t.fired_us)
+                about = is_open or t.order_id is not None and t.order_id in (only, latest)
+                if is_open and t.order_id is not None:
+                    still_open.append((t.order_id, t.fired_us))
             if about:
                 out.append(t.trigger_id.hex())
                 if t.kind in SHIPMENT_KINDS:
                     parcel = t.subject
-        return out, parcel
+        return out, parcel, still_open
 
     def _open(self, cust: CustomerState, kind: str, order_id: str | None, subject: str, age_us: int) -> bool:
         if kind in SHIPMENT_KINDS:
