@@ -15,9 +15,8 @@ The trigger routes the message itself: ``score`` is the intent's confidence, and
 * ``flags``: rules (:mod:`detectors.message_flags`) over the text — ``angry``, ``legal_threat``,
   ``chargeback_threat``, ``churn_threat``, ``urgent``, and ``repeat_contact`` also from history:
   another message from the customer in the last ``repeat_days`` days about the same order (or,
-  this one naming none, about the order of a situation still open that it is linked to, or
-  after a message naming none either while that situation was open, or with the same
-  predicted intent);
+  this one naming none, with the same predicted intent as one that named none either or named
+  the order of a situation still open that this one is linked to);
 * ``order_id``: the message's own field, else an order number in the text that is one of the
   customer's own orders (the digits of an order id, ``#1234`` for ``ord_0001234``, at least
   three of them): an id the customer does not own is never taken;
@@ -81,8 +80,8 @@ class Params(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     """Thresholds under ``[detectors.support_message]``.
 
     repeat_days: another message from the customer within this many days about the same order
-        (or, this one naming none, about the order of an open situation it is linked to, or with
-        the same intent) makes this one a ``repeat_contact``.
+        (or, this one naming none, with the same intent as one naming none or naming the order
+        of an open situation this one is linked to) makes this one a ``repeat_contact``.
     open_days: a trigger with no state that says it is over (an anomaly, a data problem, a
         churn warning) counts as still open this long for linking a message that names no order.
     dispute_days: how long a chargeback stays open for linking.
@@ -190,8 +189,8 @@ class SupportMessage(Detector):
         prediction = model.predict(cust.customer_id, event.message_id, event.subject, event.body, ts)
         flags = flags_in(text)
         order_id = event.order_id or own_order(text, list(cust.orders))
-        linked, parcel, still_open = self._linked(cust, order_id, ts)
-        if self._repeat(seen, ts, order_id, prediction.intent, still_open):
+        linked, parcel, open_orders = self._linked(cust, order_id, ts)
+        if self._repeat(seen, ts, order_id, prediction.intent, open_orders):
             flags.add("repeat_contact")
         flags_sorted = sorted(flags)
         sched.score(self.kind, prediction.confidence)
@@ -229,20 +228,18 @@ class SupportMessage(Detector):
                                 "estimated_delivery_at": format_us(ship.eta_us)}}
 
     def _repeat(self, seen: Seen, ts: int, order_id: str | None, intent: str | None,
-                still_open: list[tuple[str, int]]) -> bool:
+                open_orders: list[str]) -> bool:
         """Whether the customer writes again about the same thing within ``repeat_days`` (and
-        remember this message): about the same order; or, this message naming none, about the
-        order of a situation still open it is linked to ("still nothing!" after "where is order
-        1234?" while that parcel is late), or after an earlier message that named none either
-        while that situation was already open (linked to it too: what is open now was open then),
-        or with the same intent."""
+        remember this message): about the same order; or, this message naming none, with the
+        same intent as an earlier one that named none either or named the order of a situation
+        still open that this one is linked to ("any news on my delivery?" after "where is order
+        1234?" while that parcel is late). The intent must agree when no order is named: an open
+        situation is linked to every message naming none, a question about sizes too."""
         recent = [r for r in seen.recent if 0 <= ts - r[0] <= self.params.repeat_days * DAY_US]
         seen.recent = recent[-7:] + [(ts, order_id, intent)]
         if order_id is not None:
             return any(r[1] == order_id for r in recent)
-        return any(any(r[1] == oid for oid, _ in still_open) if r[1] is not None else
-                   intent is not None and r[2] == intent or any(fired <= r[0] for _, fired in still_open)
-                   for r in recent)
+        return intent is not None and any(r[2] == intent and (r[1] is None or r[1] in open_orders) for r in recent)
 
     @staticmethod
     def _repeated(seen: Seen, message_id: str) -> bool:
@@ -256,11 +253,10 @@ class SupportMessage(Detector):
         return False
 
     def _linked(self, cust: CustomerState, order_id: str | None,
-                ts: int) -> tuple[list[str], str | None, list[tuple[str, int]]]:
+                ts: int) -> tuple[list[str], str | None, list[str]]:
         """The linked trigger ids, the shipment of the latest linked parcel trigger, and (for a
-        message naming no order) the (order id, fired time) of the linked situations still open
-        that are about an order."""
-        out, parcel, still_open = [], None, []
+        message naming no order) the orders of the linked situations still open."""
+        out, parcel, open_orders = [], None, []
         earlier = [t for t in cust.recent if t.kind != self.kind and t.fired_us <= ts]
         if order_id is None:
             # A customer with a single order in the last link_days can only mean that one; and
@@ -276,12 +272,12 @@ class SupportMessage(Detector):
                 is_open = self._open(cust, t.kind, t.order_id, t.subject, ts - t.fired_us)
                 about = is_open or t.order_id is not None and t.order_id in (only, latest)
                 if is_open and t.order_id is not None:
-                    still_open.append((t.order_id, t.fired_us))
+                    open_orders.append(t.order_id)
             if about:
                 out.append(t.trigger_id.hex())
                 if t.kind in SHIPMENT_KINDS:
                     parcel = t.subject
-        return out, parcel, still_open
+        return out, parcel, open_orders
 
     def _open(self, cust: CustomerState, kind: str, order_id: str | None, subject: str, age_us: int) -> bool:
         if kind in SHIPMENT_KINDS:
