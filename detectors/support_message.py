@@ -3,6 +3,9 @@
 One trigger per distinct ``message_id`` (subject: the message id; ``fired_at``: the message's
 ``ts``); a repeated ``message_id`` — a webhook retry with a new event id — is a duplicate
 delivery and raises nothing (the last ``REMEMBERED_MESSAGES`` ids per customer are kept).
+A message is its customer's: the ``trigger_id``'s episode is the customer id, so two customers'
+messages under one ``message_id`` (ids colliding in a producer) are two triggers with two ids,
+and neither is taken for the other's redelivery by the queues' ``trigger_id`` dedupe.
 The trigger routes the message itself: ``score`` is the intent's confidence, and
 ``evidence.triage`` holds
 
@@ -12,7 +15,8 @@ The trigger routes the message itself: ``score`` is the intent's confidence, and
 * ``flags``: rules (:mod:`detectors.message_flags`) over the text — ``angry``, ``legal_threat``,
   ``chargeback_threat``, ``churn_threat``, ``urgent``, and ``repeat_contact`` also from history:
   another message from the customer in the last ``repeat_days`` days about the same order (or,
-  neither naming one, with the same predicted intent);
+  this one naming none, with the same predicted intent as one that named none either or named
+  the order of a situation still open that this one is linked to);
 * ``order_id``: the message's own field, else an order number in the text that is one of the
   customer's own orders (the digits of an order id, ``#1234`` for ``ord_0001234``, at least
   three of them): an id the customer does not own is never taken;
@@ -76,7 +80,8 @@ class Params(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     """Thresholds under ``[detectors.support_message]``.
 
     repeat_days: another message from the customer within this many days about the same order
-        (or, neither naming one, with the same intent) makes this one a ``repeat_contact``.
+        (or, this one naming none, with the same intent as one naming none or naming the order
+        of an open situation this one is linked to) makes this one a ``repeat_contact``.
     open_days: a trigger with no state that says it is over (an anomaly, a data problem, a
         churn warning) counts as still open this long for linking a message that names no order.
     dispute_days: how long a chargeback stays open for linking.
@@ -184,22 +189,16 @@ class SupportMessage(Detector):
         prediction = model.predict(cust.customer_id, event.message_id, event.subject, event.body, ts)
         flags = flags_in(text)
         order_id = event.order_id or own_order(text, list(cust.orders))
-        # Writing again about the same thing: the same order, or (no order either time) the
-        # same intent, within repeat_days.
-        intent = prediction.intent
-        recent = [r for r in seen.recent if 0 <= ts - r[0] <= window]
-        if any(order_id is not None and r[1] == order_id
-               or order_id is None and r[1] is None and intent is not None and r[2] == intent for r in recent):
+        linked, parcel, open_orders = self._linked(cust, order_id, ts)
+        if self._repeat(seen, ts, order_id, prediction.intent, open_orders):
             flags.add("repeat_contact")
-        seen.recent = recent[-7:] + [(ts, order_id, intent)]
-        linked, parcel = self._linked(cust, order_id, ts)
         flags_sorted = sorted(flags)
         sched.score(self.kind, prediction.confidence)
         model.observe(cust.customer_id, event.message_id, order_id, ts, prediction.confidence, True,
                       {"intent": prediction.intent, "flags": flags_sorted, "linked": len(linked)})
         value, currency = order_value(cust, order_id)
         return [Candidate(
-            kind=self.kind, customer_id=cust.customer_id, order_id=order_id, subject=event.message_id, episode="",
+            kind=self.kind, customer_id=cust.customer_id, order_id=order_id, subject=event.message_id, episode=cust.customer_id,
             fired_at=ts, reasons=[self._reason(event.channel, prediction, flags_sorted, order_id, linked)],
             evidence={"triage": {
                 "message_id": event.message_id,
@@ -228,6 +227,20 @@ class SupportMessage(Detector):
         return {"order_facts": {"carrier": ship.carrier, "shipment_status": ship.status,
                                 "estimated_delivery_at": format_us(ship.eta_us)}}
 
+    def _repeat(self, seen: Seen, ts: int, order_id: str | None, intent: str | None,
+                open_orders: list[str]) -> bool:
+        """Whether the customer writes again about the same thing within ``repeat_days`` (and
+        remember this message): about the same order; or, this message naming none, with the
+        same intent as an earlier one that named none either or named the order of a situation
+        still open that this one is linked to ("any news on my delivery?" after "where is order
+        1234?" while that parcel is late). The intent must agree when no order is named: an open
+        situation is linked to every message naming none, a question about sizes too."""
+        recent = [r for r in seen.recent if 0 <= ts - r[0] <= self.params.repeat_days * DAY_US]
+        seen.recent = recent[-7:] + [(ts, order_id, intent)]
+        if order_id is not None:
+            return any(r[1] == order_id for r in recent)
+        return intent is not None and any(r[2] == intent and (r[1] is None or r[1] in open_orders) for r in recent)
+
     @staticmethod
     def _repeated(seen: Seen, message_id: str) -> bool:
         h = zlib.crc32(message_id.encode()).to_bytes(4, "little")
@@ -239,9 +252,11 @@ class SupportMessage(Detector):
         seen.ids = (seen.ids + h)[-REMEMBERED_MESSAGES * 4:]
         return False
 
-    def _linked(self, cust: CustomerState, order_id: str | None, ts: int) -> tuple[list[str], str | None]:
-        """The linked trigger ids, and the shipment of the latest linked parcel trigger."""
-        out, parcel = [], None
+    def _linked(self, cust: CustomerState, order_id: str | None,
+                ts: int) -> tuple[list[str], str | None, list[str]]:
+        """The linked trigger ids, the shipment of the latest linked parcel trigger, and (for a
+        message naming no order) the orders of the linked situations still open."""
+        out, parcel, open_orders = [], None, []
         earlier = [t for t in cust.recent if t.kind != self.kind and t.fired_us <= ts]
         if order_id is None:
             # A customer with a single order in the last link_days can only mean that one; and
@@ -254,13 +269,15 @@ class SupportMessage(Detector):
             if order_id is not None:
                 about = t.order_id == order_id
             else:
-                about = (t.order_id is not None and t.order_id in (only, latest)
-                         or self._open(cust, t.kind, t.order_id, t.subject, ts - t.fired_us))
+                is_open = self._open(cust, t.kind, t.order_id, t.subject, ts - t.fired_us)
+                about = is_open or t.order_id is not None and t.order_id in (only, latest)
+                if is_open and t.order_id is not None:
+                    open_orders.append(t.order_id)
             if about:
                 out.append(t.trigger_id.hex())
                 if t.kind in SHIPMENT_KINDS:
                     parcel = t.subject
-        return out, parcel
+        return out, parcel, open_orders
 
     def _open(self, cust: CustomerState, kind: str, order_id: str | None, subject: str, age_us: int) -> bool:
         if kind in SHIPMENT_KINDS:

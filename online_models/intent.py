@@ -279,10 +279,9 @@ class IntentModel(OnlineModel):
         self.pending: OrderedDict[tuple[str, str], tuple[int, bytes, str | None, float, str | None]] = OrderedDict()
         self.right = 0.0  # prequential accuracy: predictions scored against the label learned
         self.scored = 0
-        # What happened to messages and labels, lifetime (the forewarn_model_outcomes gauge):
-        # label_learned, label_corrected, label_repeated, label_unknown_message, pending_expired,
-        # pending_dropped, message_duplicate.
-        self.outcomes: dict[str, int] = {}
+        # self.outcomes (the base's, the forewarn_model_outcomes gauge) counts label_learned,
+        # label_corrected, label_repeated, label_unknown_message, pending_expired, pending_dropped
+        # and message_duplicate.
 
     @property
     def labels_seen(self) -> int:
@@ -376,10 +375,6 @@ class IntentModel(OnlineModel):
             del pending[key]
             if entry[4] is None:  # never labelled
                 self.count("pending_expired")
-
-    def count(self, outcome: str) -> str:
-        self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
-        return outcome
 
     def quality(self) -> dict[str, float]:
         q = {**super().quality(), "labels": float(self.scored), "pending": float(len(self.pending))}

@@ -47,13 +47,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import jinja2
 import msgspec
 from babel import Locale, UnknownLocaleError
-from babel.core import get_global
 from babel.dates import format_skeleton
 from babel.numbers import format_currency
 from jinja2.sandbox import SandboxedEnvironment
 
 from forewarn.core.timefmt import format_us, from_us, parse_rfc3339, to_us
 from forewarn.core.trigger import Trigger
+from outreach.compliance import country_zones, zone
 
 BUILTIN = Path(__file__).parent / "templates"
 PROACTIVE_CHANNELS = ("email", "sms", "phone")
@@ -183,15 +183,18 @@ def language_chain(tag: str | None, default: str) -> list[str]:
 # country of many zones (the US has 29) re-read its zone files from disk for every trigger.
 @lru_cache(maxsize=1024)
 def zones_of(tz: str | None, country: str | None) -> tuple[ZoneInfo, ...]:
-    """The recipient's time zone, else every zone of their country (CLDR), else none: for dates."""
-    if tz:
-        try:
-            return (ZoneInfo(tz),)
-        except (ZoneInfoNotFoundError, ValueError):
-            pass
-    if country:
-        return tuple(ZoneInfo(z) for z in get_global("territory_zones").get(country.upper(), ()))
-    return ()
+    """The recipient's time zone, else every zone of their country, else none: for dates.
+
+    The zones are read as the compliance review reads them for quiet hours
+    (:func:`outreach.compliance.zone`, :func:`~outreach.compliance.country_zones`), so a draft's
+    dates and its ``send_after`` agree on where the recipient is ("UK" is Great Britain).
+
+    >>> [z.key for z in zones_of(None, "UK")], [z.key for z in zones_of("Nowhere/City", "FR")]
+    (['Europe/London'], ['Europe/Paris'])
+    """
+    if tz and zone(tz) is not None:
+        return (zone(tz),)
+    return tuple(zone(z) for z in country_zones(country)) if country else ()
 
 
 class Missing(jinja2.StrictUndefined):

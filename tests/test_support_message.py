@@ -189,3 +189,58 @@ def test_a_routing_row_can_test_the_intent_by_the_stores_own_spelling():
     assert (returns.route, returns.priority) == ("human", "p2")
     assert "rule 'returns go to the returns desk'" in " ".join(returns.evidence["routing"])
     assert triage_of(parcel)["intent"] == "where_is_my_order" and parcel.route == "ai"
+
+
+def test_two_customers_under_one_message_id_are_two_triggers_with_two_ids():
+    # A clumsy producer numbers messages per shop front, so two customers send "m1": each is the
+    # customer's own message, not a redelivery of the other's; the queues dedupe on trigger_id.
+    out = replay([message("2026-11-02T10:00:00Z", "m1", "Where is my parcel?", customer_id="c1"),
+                  message("2026-11-02T10:01:00Z", "m1", "Can I change my address?", customer_id="c2"),
+                  message("2026-11-02T10:05:00Z", "m1", "Where is my parcel?", customer_id="c1")])  # c1's retry
+    assert [(t.customer_id, triage_of(t)["message_id"]) for t in out] == [("c1", "m1"), ("c2", "m1")]
+    assert out[0].trigger_id != out[1].trigger_id
+    again = replay([message("2026-11-02T10:00:00Z", "m1", "Where is my parcel?", customer_id="c1")])
+    assert again[0].trigger_id == out[0].trigger_id  # still the same id on a replay
+
+
+def _late_parcel_then(*messages):
+    """A parcel of order o1 late since 2026-11-04, a model that knows two intents (from another
+    customer's labelled messages), then c1's ``messages``; c1's support_message triggers."""
+    out = replay(_learning_stream(40, customer_id="c9") + [
+        order("2026-11-01T10:00:00Z"),
+        shipped("2026-11-01T12:00:00Z", eta="2026-11-03T12:00:00Z"),
+        *messages])
+    return [t for t in out if t.kind == "support_message" and t.customer_id == "c1"], out
+
+
+def test_a_follow_up_naming_no_order_about_the_late_parcel_of_an_earlier_message_is_a_repeat_contact():
+    (first, follow_up), out = _late_parcel_then(
+        message("2026-11-05T09:00:00Z", "m1", "where is my parcel, it has not arrived yet", order_id="o1"),
+        message("2026-11-05T15:00:00Z", "m2", "any news on my delivery?"))  # no order: linked to the late parcel
+    late = next(t for t in out if t.kind == "delivery_late")
+    assert late.trigger_id in triage_of(follow_up)["linked"]
+    assert triage_of(follow_up)["intent"] == triage_of(first)["intent"] == "where_is_my_order"
+    assert triage_of(first)["flags"] == []
+    assert triage_of(follow_up)["flags"] == ["repeat_contact"]
+    assert triage_of(follow_up)["order_id"] is None
+
+
+def test_another_question_naming_no_order_while_the_parcel_is_late_is_no_repeat_contact():
+    (first, other), _ = _late_parcel_then(
+        message("2026-11-05T09:00:00Z", "m1", "where is my parcel, it has not arrived yet", order_id="o1"),
+        message("2026-11-05T15:00:00Z", "m2", "how do I send the jacket back?"))  # linked too: the link is a guess
+    assert triage_of(other)["linked"] != [] and triage_of(other)["intent"] == "return_request"
+    assert triage_of(other)["flags"] == []
+
+
+def test_a_message_naming_no_order_after_the_parcel_came_is_no_repeat_of_one_about_it():
+    out = replay([
+        order("2026-11-01T10:00:00Z"),
+        shipped("2026-11-01T12:00:00Z", eta="2026-11-03T12:00:00Z"),
+        message("2026-11-05T09:00:00Z", "m1", "Where is order o1?", order_id="o1"),
+        event("shipment.delivered", "2026-11-05T12:00:00Z", order_id="o1", shipment_id="s1"),
+        order("2026-11-06T10:00:00Z", order_id="o2"),
+        message("2026-11-06T15:00:00Z", "m2", "Do you have the jacket in blue?"),  # nothing open any more
+    ])
+    follow_up = [t for t in out if t.kind == "support_message"][-1]
+    assert triage_of(follow_up)["flags"] == []
