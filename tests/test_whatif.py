@@ -116,6 +116,30 @@ def test_the_table_names_the_values_and_the_output_files_are_named_after_them(st
     assert captured.err.count("events/s") == 4
 
 
+def test_model_scores_of_a_sweep_go_to_one_file_per_run_each_as_a_plain_backtest_writes_it(store, capsys):
+    """--scores with --set, --truth or --json was once silently ignored: no file at all."""
+    d, _ = store
+    events, out, scores = str(d / "events.jsonl"), d / "scored" / "t.jsonl", d / "scored" / "s.jsonl"
+    sweep = _report(capsys, "--input", events, "--output", str(out), "--scores", str(scores),
+                    "--set", "detectors.order_anomaly.quantile=0.95,0.995")
+    for run in sweep["runs"]:
+        value = run["set"]["detectors.order_anomaly.quantile"]
+        swept = out.parent / f"s.order_anomaly.quantile={value}.jsonl"
+        cfg = d / f"anomaly{value}.toml"
+        cfg.write_text(f"[detectors.order_anomaly]\nquantile = {value}\n")
+        plain = d / f"plain-scores-{value}.jsonl"
+        assert main(["backtest", "--input", events, "--output", str(d / "plain.jsonl"), "--config", str(cfg),
+                     "--scores", str(plain)]) == 0
+        assert swept.read_bytes() == plain.read_bytes() and plain.stat().st_size > 0
+    fired = [sum(json.loads(x)["fired"] for x in open(out.parent / f"s.order_anomaly.quantile={v}.jsonl"))
+             for v in (0.95, 0.995)]
+    assert fired[0] > fired[1]  # the value reached the model: a lower quantile flags more orders
+
+    one = d / "scored" / "one.jsonl"  # one run (--json alone): the --scores path itself
+    _report(capsys, "--input", events, "--output", str(d / "scored" / "t1.jsonl"), "--scores", str(one))
+    assert one.read_bytes() == (d / "plain-scores-0.995.jsonl").read_bytes()  # 0.995 is the default
+
+
 def _blocks(text: str) -> list[tuple[str, dict[str, dict[str, str]]]]:
     """The table read back: per run its heading and {kind: {column: value}}."""
     out = []

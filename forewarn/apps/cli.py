@@ -95,11 +95,16 @@ def _whatif(args: argparse.Namespace) -> int:
     configs = [(overrides, _load(args, overrides)) for overrides in combos]  # all valid before any run
     workers = _workers(args)
 
+    # --scores, like --output, gets one file per run when there are several (model scores differ
+    # by run; dead letters do not, so backtest_many writes them once).
+    scores = [whatif.output_path(args.scores, overrides, len(configs) > 1) if args.scores else None
+              for overrides, _ in configs]
+
     with progress.bar(_lines_if_shown(args.input, len(configs)), "backtest", "event") as bar:
         def replay(runs: list[tuple[cfgmod.Config, str, str]], done) -> None:
-            parallel.backtest_many([parallel.Run(config, input_path, output_path, args.deadletter)
-                                    for config, input_path, output_path in runs], workers,
-                                   lambda i, counts: done(i, counts.events, counts.seconds), bar.update)
+            parallel.backtest_many([parallel.Run(config, input_path, output_path, args.deadletter, path)
+                                    for (config, input_path, output_path), path in zip(runs, scores)],
+                                   workers, lambda i, counts: done(i, counts.events, counts.seconds), bar.update)
 
         # Lines through the bar, which keeps itself below them on a terminal.
         report = whatif.sweep(configs, args.input, args.output, replay, args.truth,
@@ -405,7 +410,8 @@ def parser(queue: bool = True) -> argparse.ArgumentParser:
     b.add_argument("--truth", help="ground-truth JSONL (forewarn simulate --truth): adds precision, recall and lead time")
     b.add_argument("--json", action="store_true", help="print the report as JSON instead of a table")
     b.add_argument("--scores", help="also write every online-model evaluation (fired or not) to this JSONL, "
-                                    "for forewarn.apps.model_quality.evaluate")
+                                    "for forewarn.apps.model_quality.evaluate (with several --set runs, one file "
+                                    "per run, named like the outputs)")
     b.set_defaults(func=cmd_backtest)
 
     sc = sub.add_parser("score", help="per kind: truth, fired, tp, fp, fn, precision, recall (and ROC AUC of scores)")
