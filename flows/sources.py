@@ -256,6 +256,12 @@ def file_lines(path: str) -> Callable[[], Iterator[Line]]:
 
 
 HELD_SECONDS = 2.0  # a partition not read for this long is held: its lag is asked of the broker
+# A partition the broker says has more to read, from which librdkafka has delivered nothing for
+# this long, gets a new consumer at its read position. After a broker restart librdkafka can
+# leave an assign()ed partition unfetched for good (confluentinc/librdkafka#5153, open; seen
+# here on 2.16.0: one message of one partition never read, the watermark held on it); a new
+# consumer is what fixes it there too. Long enough for a first fetch on a loaded machine.
+STUCK_SECONDS = 30.0
 
 
 class _LogEnds:
@@ -329,16 +335,17 @@ class _KafkaPartition(StatefulSourcePartition):
     def __init__(self, conf: dict, topic: str, partition: int, resume: tuple[int, int],
                  clock_keys: list[str], batch_size: int, shares: _WorkerShares, ends: _LogEnds,
                  limits: TimeLimits, stop: threading.Event | None = None) -> None:
-        from confluent_kafka import Consumer, TopicPartition
+        from confluent_kafka import TopicPartition
 
         self.stop = stop
         self.topic = topic
         self.partition = partition
         self.part = f"{topic}/{partition}"
         self.offset, self.high = resume  # next offset to read, largest event time read so far
-        self.consumer = Consumer(conf)
-        self.consumer.assign([TopicPartition(topic, partition, self.offset)])
+        self.conf = conf
+        self.consumer = self._consumer()
         self.tp = TopicPartition(topic, partition)
+        self.stuck_since: float | None = None  # since when the broker has had more and we got none
         self.clock_keys = clock_keys
         self.batch_size = batch_size
         self.limits = limits
@@ -359,6 +366,8 @@ class _KafkaPartition(StatefulSourcePartition):
 
         if self.stop is not None and self.stop.is_set():
             raise StopIteration  # a clean stop: Bytewax ends the flow as at the end of its input
+        if time.monotonic() - self.read_at > HELD_SECONDS:
+            self.stuck_since = None  # held downstream (an outage): not reading is not being stuck
         self.read_at = time.monotonic()
         msgs = self.consumer.consume(self.shares.share(self.batch_size), timeout=0.0)
         now = time.time()
@@ -404,18 +413,48 @@ class _KafkaPartition(StatefulSourcePartition):
             report = (self.part, high, self.quiet_since)
             out.extend((PROGRESS, key, report, now) for key in self.clock_keys)
         self.empty_polls = 0 if msgs else self.empty_polls + 1
+        self._unstick(bool(msgs) or caught_up)
         return out
 
-    def _caught_up(self) -> bool:
-        """At the end of the partition's log, as far as the last fetch told us."""
+    def _consumer(self):
+        from confluent_kafka import Consumer, TopicPartition
+
+        consumer = Consumer(self.conf)
+        consumer.assign([TopicPartition(self.topic, self.partition, self.offset)])
+        return consumer
+
+    def _unstick(self, moving: bool) -> None:
+        """A new consumer for a partition that has more to read and has delivered nothing for
+        ``STUCK_SECONDS`` (nothing is lost: it starts at the next offset to read)."""
+        now = time.monotonic()
+        if moving or self._ends()[1] < 0:  # read, at the end, or nobody knows (the broker is away)
+            self.stuck_since = None
+        elif self.stuck_since is None:
+            self.stuck_since = now
+        elif now - self.stuck_since > STUCK_SECONDS:
+            log.warning("kafka %s: nothing delivered for %.0f s at offset %d while the log ends at %d: "
+                        "reconnecting this partition", self.part, now - self.stuck_since, self.offset,
+                        self._ends()[1])
+            self.consumer.close()
+            self.consumer = self._consumer()
+            self.stuck_since = None
+
+    def _ends(self) -> tuple[int, int]:
+        """The start and end of the partition's log as the last fetch told us, else as the
+        broker says (asked off this thread); the end is -1 when nobody knows."""
         low, high = self.consumer.get_watermark_offsets(self.tp, cached=True)
         if high < 0:
             # No fetch has told us (yet, or again: after a broker restart librdkafka can leave
             # an idle partition's cached end unknown for good, and the partition, never found
             # at its end, held the watermark for minutes): ask the broker, off this thread.
             low, high = self.ends.get(self.tp, (low, high))
-            if high < 0:
-                return False  # nobody knows: assume there is more to read
+        return low, high
+
+    def _caught_up(self) -> bool:
+        """At the end of the partition's log, as far as we know."""
+        low, high = self._ends()
+        if high < 0:
+            return False  # nobody knows: assume there is more to read
         return self._position(low, high) >= high
 
     def _position(self, low: int, high: int) -> int:

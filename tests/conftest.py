@@ -46,9 +46,32 @@ def services() -> dict[str, str]:
 
 
 @pytest.fixture
-def namespace() -> str:
-    """A fresh name for this test's topics, consumer group and Redis keys."""
-    return f"t{uuid.uuid4().hex[:10]}"
+def namespace(request) -> str:
+    """A fresh name for this test's topics, consumer group and Redis keys.
+
+    A test on the real services has its topics (``<namespace>-...``) deleted afterwards: left
+    behind, thousands of them made the broker take minutes to start. Only this test's own, so
+    tests running at the same time in other processes keep theirs.
+    """
+    ns = f"t{uuid.uuid4().hex[:10]}"
+    yield ns
+    if "services" in request.fixturenames:
+        delete_topics(KAFKA, ns)
+
+
+def delete_topics(bootstrap: str, ns: str) -> None:
+    """Delete the topics named ``ns`` or ``ns-...`` (those the test, or its engine, created)."""
+    from confluent_kafka import KafkaError, KafkaException
+    from confluent_kafka.admin import AdminClient
+
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    ours = [t for t in admin.list_topics(timeout=30).topics if t == ns or t.startswith(f"{ns}-")]
+    for topic, fut in (admin.delete_topics(ours, operation_timeout=30).items() if ours else ()):
+        try:
+            fut.result(timeout=60)
+        except KafkaException as exc:  # already gone is what we wanted; anything else is a failure
+            if exc.args[0].code() != KafkaError.UNKNOWN_TOPIC_OR_PART:
+                raise
 
 
 @pytest.fixture
@@ -107,7 +130,8 @@ class RunProcess:
 
 
 @pytest.fixture
-def start_engine(tmp_path):
+def start_engine(tmp_path, namespace):
+    # namespace: set up before, so torn down after, the engines (their topics outlive them)
     started: list[RunProcess] = []
 
     def start(config_text: str, *args: str, name: str = "engine") -> RunProcess:
