@@ -95,20 +95,17 @@ def _whatif(args: argparse.Namespace) -> int:
     configs = [(overrides, _load(args, overrides)) for overrides in combos]  # all valid before any run
     workers = _workers(args)
 
-    # --scores, like --output, gets one file per run when there are several (model scores differ
-    # by run; dead letters do not, so backtest_many writes them once).
-    scores = [whatif.output_path(args.scores, overrides, len(configs) > 1) if args.scores else None
-              for overrides, _ in configs]
-
     with progress.bar(_lines_if_shown(args.input, len(configs)), "backtest", "event") as bar:
-        def replay(runs: list[tuple[cfgmod.Config, str, str]], done) -> None:
-            parallel.backtest_many([parallel.Run(config, input_path, output_path, args.deadletter, path)
-                                    for (config, input_path, output_path), path in zip(runs, scores)],
+        # Dead letters do not differ by run: backtest_many writes them once.
+        def replay(runs: list[tuple[cfgmod.Config, str, str, str | None]], done) -> None:
+            parallel.backtest_many([parallel.Run(config, input_path, output_path, args.deadletter, scores)
+                                    for config, input_path, output_path, scores in runs],
                                    workers, lambda i, counts: done(i, counts.events, counts.seconds), bar.update)
 
         # Lines through the bar, which keeps itself below them on a terminal.
         report = whatif.sweep(configs, args.input, args.output, replay, args.truth,
-                              progress=lambda line: bar.write(f"backtest: {line}", file=sys.stderr))
+                              progress=lambda line: bar.write(f"backtest: {line}", file=sys.stderr),
+                              scores=args.scores)
     print(json.dumps(report, indent=2) if args.json else whatif.table(report))
     return 0
 

@@ -188,13 +188,15 @@ def summarize(triggers: list[dict[str, Any]], kinds: list[str]) -> dict[str, dic
 
 
 def sweep(configs: list[tuple[dict[str, Any], Config]], input_path: str, output: str,
-          replay: Callable[[list[tuple[Config, str, str]], Callable[[int, int, float], None]], None],
-          truth_path: str | None, progress: Callable[[str], None]) -> dict[str, Any]:
+          replay: Callable[[list[tuple[Config, str, str, str | None]], Callable[[int, int, float], None]], None],
+          truth_path: str | None, progress: Callable[[str], None], scores: str | None = None) -> dict[str, Any]:
     """Run every combination and build the report (see the module docstring).
 
     configs: (overrides, validated config) per run, in order.
-    replay: runs the backtests ``[(config, input, output)]`` (side by side where it can), and
-        calls ``done(index, events read, seconds)`` as each one's output is complete.
+    replay: runs the backtests ``[(config, input, output, scores)]`` (side by side where it can),
+        and calls ``done(index, events read, seconds)`` as each one's output is complete.
+    scores: where the model evaluations go (None: nowhere); like ``output``, one file per run
+        when there are several, since model scores differ by run.
     progress: takes a line per run as it starts and as it ends (with events/s).
     The report lists the kinds that fired in any run, and the swept ones.
     """
@@ -202,8 +204,9 @@ def sweep(configs: list[tuple[dict[str, Any], Config]], input_path: str, output:
     jobs = []
     for i, (overrides, config) in enumerate(configs, 1):
         out_path = output_path(output, overrides, len(configs) > 1)
+        scores_path = output_path(scores, overrides, len(configs) > 1) if scores else None
         progress(f"run {i}/{len(configs)} {run_label(overrides) or 'as configured'}: replaying {input_path}")
-        jobs.append((config, input_path, out_path))
+        jobs.append((config, input_path, out_path, scores_path))
     finished: dict[int, tuple[int, float, list[dict[str, Any]]]] = {}
 
     def done(index: int, events: int, took: float) -> None:
