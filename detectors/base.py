@@ -15,7 +15,7 @@ import msgspec
 
 from forewarn.core.events import AnyEvent
 from forewarn.core.state import CustomerState
-from forewarn.core.trigger import Priority, Route
+from forewarn.core.trigger import Priority, Route, trigger_id
 from online_models.base import ModelPerWorker
 
 
@@ -70,6 +70,12 @@ class Candidate(msgspec.Struct, kw_only=True):
     # Filled in by the engine from the customer's state at fire time.
     customer: dict[str, Any] = {}
     consent: dict[str, Any] = {}
+
+    @property
+    def trigger_id(self) -> str:
+        """The id its trigger gets: from kind, subject and episode, a subject two customers may
+        share (an order, shipment or message id) taken as this customer's (:func:`trigger_id`)."""
+        return trigger_id(self.kind, self.subject, self.episode, self.customer_id)
 
 
 def order_value(cust: CustomerState, order_id: str | None) -> tuple[float, str]:

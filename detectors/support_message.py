@@ -2,10 +2,12 @@
 
 One trigger per distinct ``message_id`` (subject: the message id; ``fired_at``: the message's
 ``ts``); a repeated ``message_id`` — a webhook retry with a new event id — is a duplicate
-delivery and raises nothing (the last ``REMEMBERED_MESSAGES`` ids per customer are kept).
-A message is its customer's: the ``trigger_id``'s episode is the customer id, so two customers'
-messages under one ``message_id`` (ids colliding in a producer) are two triggers with two ids,
-and neither is taken for the other's redelivery by the queues' ``trigger_id`` dedupe.
+delivery and raises nothing (a customer's latest ids are kept, exactly, in ``MESSAGE_ID_BYTES``:
+a distinct id is never taken for a redelivery). A message is its customer's: like every subject
+a producer numbers, its ``trigger_id`` is scoped by the customer id
+(:func:`forewarn.core.trigger.trigger_id`), so two customers' messages under one ``message_id``
+(ids colliding in a producer) are two triggers with two ids, and neither is taken for the
+other's redelivery by the queues' ``trigger_id`` dedupe.
 The trigger routes the message itself: ``score`` is the intent's confidence, and
 ``evidence.triage`` holds
 
@@ -51,7 +53,6 @@ from __future__ import annotations
 
 import logging
 import re
-import zlib
 from typing import Annotated, Any, ClassVar
 
 import msgspec
@@ -59,7 +60,7 @@ import msgspec
 from detectors.base import Candidate, Detector, Reason, Scheduler, example_event, order_value
 from detectors.message_flags import flags_in
 from forewarn.core import events as ev
-from forewarn.core.state import CustomerState
+from forewarn.core.state import CustomerState, remember, well_formed
 from forewarn.core.timefmt import format_us
 from online_models import intent_seed
 from online_models.base import ModelPerWorker
@@ -70,7 +71,9 @@ from online_models.text_features import cut_quoted
 log = logging.getLogger("forewarn.triage")
 
 MAX_TEXT = 4000  # characters of subject + body read for flags and order numbers
-REMEMBERED_MESSAGES = 32  # message ids per customer kept to drop redeliveries
+# A customer's latest message ids kept, to drop redeliveries: 2 bytes + the UTF-8 id each, so
+# 32 ids of 30 characters (at least three of the longest, 256 characters of 4 bytes).
+MESSAGE_ID_BYTES = 1024
 SHIPMENT_KINDS = frozenset({"delivery_late", "delivery_at_risk", "shipment_stalled", "shipment_exception"})
 _DIGITS = re.compile(r"\d{3,}")
 DAY_US = 86_400_000_000
@@ -104,11 +107,18 @@ class Params(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
 
 
 class Seen(msgspec.Struct, array_like=True, gc=False):
-    """Per customer: crc32 of the latest message ids (4 bytes each), and of the latest few
-    messages (time, order, intent) for telling a repeat contact."""
+    """Per customer: the latest message ids (:func:`forewarn.core.state.remember`), and the latest
+    few messages (time, order, intent) for telling a repeat contact."""
 
     ids: bytes = b""
     recent: list[tuple[int, str | None, str | None]] = []
+
+    def __post_init__(self) -> None:
+        # A state from before Dec 3 2026 kept 4-byte CRC32s here (two ids sharing one lost the
+        # second message): not ids, so forgotten; a redelivery of one of those messages gets the
+        # same trigger_id, which the queues drop.
+        if not well_formed(self.ids):
+            self.ids = b""
 
 
 def own_order(text: str, order_ids: list[str]) -> str | None:
@@ -198,7 +208,7 @@ class SupportMessage(Detector):
                       {"intent": prediction.intent, "flags": flags_sorted, "linked": len(linked)})
         value, currency = order_value(cust, order_id)
         return [Candidate(
-            kind=self.kind, customer_id=cust.customer_id, order_id=order_id, subject=event.message_id, episode=cust.customer_id,
+            kind=self.kind, customer_id=cust.customer_id, order_id=order_id, subject=event.message_id, episode="",
             fired_at=ts, reasons=[self._reason(event.channel, prediction, flags_sorted, order_id, linked)],
             evidence={"triage": {
                 "message_id": event.message_id,
@@ -243,14 +253,8 @@ class SupportMessage(Detector):
 
     @staticmethod
     def _repeated(seen: Seen, message_id: str) -> bool:
-        h = zlib.crc32(message_id.encode()).to_bytes(4, "little")
-        i = seen.ids.find(h)
-        while i % 4 and i != -1:  # only a match on an entry's own 4 bytes counts
-            i = seen.ids.find(h, i + 1)
-        if i != -1:
-            return True
-        seen.ids = (seen.ids + h)[-REMEMBERED_MESSAGES * 4:]
-        return False
+        known, seen.ids = remember(seen.ids, message_id, MESSAGE_ID_BYTES)
+        return known
 
     def _linked(self, cust: CustomerState, order_id: str | None,
                 ts: int) -> tuple[list[str], str | None, list[str]]:

@@ -7,6 +7,8 @@ UUIDs from ``random.Random(15)``: dedupe by a 32-bit checksum dropped the second
 import json
 import zlib
 
+from detectors.support_message import Seen, SupportMessage
+from forewarn.apps import groundtruth
 from forewarn.apps.cli import main
 from forewarn.core import state
 from tests.factory import event, lines, order
@@ -59,3 +61,31 @@ def test_an_id_inside_another_id_is_not_a_duplicate():
     assert not cust.is_duplicate(long)
     assert not cust.is_duplicate("cd")
     assert cust.is_duplicate("cd") and cust.is_duplicate(long)
+
+
+def test_two_customers_events_under_one_id_both_count_in_the_engine_and_in_the_ground_truth(tmp_path):
+    # Dedupe is the customer's: another customer's event under the same id (two shops merged
+    # into one stream) is no redelivery, for the engine and for the truth it is scored against.
+    events = [order("2026-11-01T10:00:00Z", order_id="o1", customer_id=cid, event_id=FIRST, shipping_address=NO_CITY)
+              for cid in ("c1", "c2")]
+    got = _backtest(tmp_path, events)
+    assert [(t["kind"], t["customer_id"]) for t in got] == [("data_quality", "c1"), ("data_quality", "c2")]
+    truth = groundtruth.compute(lines(events))
+    assert [(r["kind"], r["customer_id"], r["subject"]) for r in truth] == [
+        ("data_quality", "c1", "o1"), ("data_quality", "c2", "o1")]
+
+
+def test_two_messages_whose_ids_share_a_crc32_are_both_triaged(tmp_path):
+    got = _backtest(tmp_path, [
+        event("support.message", "2026-11-02T10:00:00Z", message_id=FIRST, channel="email", body="Where is my parcel?"),
+        event("support.message", "2026-11-02T11:00:00Z", message_id=SECOND, channel="chat", body="Can I pay by invoice?"),
+        event("support.message", "2026-11-02T11:05:00Z", message_id=SECOND, channel="chat", body="Can I pay by invoice?"),
+    ])  # the last one a webhook retry: a new event id, the same message
+    assert [(t["kind"], t["evidence"]["triage"]["message_id"]) for t in got] == [
+        ("support_message", FIRST), ("support_message", SECOND)]
+
+
+def test_a_customer_restored_with_the_message_hashes_of_before_forgets_them_and_keeps_going():
+    old = Seen(zlib.crc32(FIRST.encode()).to_bytes(4, "little") * 3, [])  # as pickled before Dec 3 2026
+    assert old.ids == b""
+    assert not SupportMessage._repeated(old, FIRST) and SupportMessage._repeated(old, FIRST)

@@ -75,15 +75,20 @@ def threshold(config: Any, kind: str, name: str) -> Any:
 
 
 def timeline(lines: Iterable[bytes]) -> list[tuple[int, ev.AnyEvent]]:
-    """The valid events, each ``event_id`` once (its first delivery), stably sorted by event time."""
-    seen: set[str] = set()
+    """The valid events, each ``event_id`` once per customer (its first delivery; the engine's
+    dedupe is the customer's too, so another customer's event under the same id counts), stably
+    sorted by event time."""
+    seen: set[tuple[str, str]] = set()
     out: list[tuple[int, ev.AnyEvent]] = []
     decode = ev.decode
     for raw in lines:
         e = decode(raw)
-        if isinstance(e, ev.Invalid) or e.event_id in seen:
+        if isinstance(e, ev.Invalid):
             continue
-        seen.add(e.event_id)
+        key = (e.customer_id, e.event_id)
+        if key in seen:
+            continue
+        seen.add(key)
         out.append((e.ts_us, e))
     out.sort(key=lambda pair: pair[0])
     return out

@@ -43,11 +43,12 @@ def evaluate(scores: Iterable[Mapping[str, Any]], truth: Iterable[Mapping[str, A
     its true warnings bought before the delivery_late deadline (``lead_hours_median``,
     ``lead_hours_p25``, ``lead_hours_p75``).
     """
-    best: dict[str, dict[str, float]] = defaultdict(dict)
-    best_model: dict[str, dict[str, float]] = defaultdict(dict)
+    # A subject is its customer's: two customers' orders under one order id are two subjects.
+    best: dict[str, dict[tuple[str, str], float]] = defaultdict(dict)
+    best_model: dict[str, dict[tuple[str, str], float]] = defaultdict(dict)
     for row in scores:
         kind = row["kind"]
-        subj = row["subject"]
+        subj = (row["customer_id"], row["subject"])
         s = float(row["score"])
         if s > best[kind].get(subj, -1.0):
             best[kind][subj] = s
@@ -55,10 +56,10 @@ def evaluate(scores: Iterable[Mapping[str, Any]], truth: Iterable[Mapping[str, A
         if model_score is not None and model_score > best_model[kind].get(subj, -1.0):
             best_model[kind][subj] = float(model_score)
     truth = list(truth)
-    positives: dict[str, set[str]] = defaultdict(set)
+    positives: dict[str, set[tuple[str, str]]] = defaultdict(set)
     for row in truth:
         if row["kind"] in MODEL_KINDS:
-            positives[row["kind"]].add(row["subject"])
+            positives[row["kind"]].add((row["customer_id"], row["subject"]))
     trigger_list = list(triggers) if triggers is not None else None
     out: dict[str, dict[str, Any]] = {}
     for kind in MODEL_KINDS:
@@ -79,18 +80,18 @@ def evaluate(scores: Iterable[Mapping[str, Any]], truth: Iterable[Mapping[str, A
     return out
 
 
-def _auc(scored: Mapping[str, float], positives: set[str]) -> float | None:
+def _auc(scored: Mapping[tuple[str, str], float], positives: set[tuple[str, str]]) -> float | None:
     subjects = set(scored) | positives
     pos = [scored.get(s, 0.0) for s in subjects if s in positives]
     neg = [scored.get(s, 0.0) for s in subjects if s not in positives]
     return roc_auc(pos, neg) if pos and neg else None
 
 
-def _lead_times(triggers: list[Mapping[str, Any]], late: set[str]) -> dict[str, float | None]:
+def _lead_times(triggers: list[Mapping[str, Any]], late: set[tuple[str, str]]) -> dict[str, float | None]:
     """Hours between each true warning and the delivery_late deadline it came before."""
     leads = sorted(
         (parse_rfc3339(t["evidence"]["deadline"]) - parse_rfc3339(t["fired_at"])) / HOUR
-        for t in triggers if t["evidence"].get("shipment_id") in late)
+        for t in triggers if (t["customer_id"], t["evidence"].get("shipment_id")) in late)
     if not leads:
         return {"lead_hours_median": None, "lead_hours_p25": None, "lead_hours_p75": None}
     q = statistics.quantiles(leads, n=4) if len(leads) > 1 else [leads[0]] * 3

@@ -77,6 +77,39 @@ class Shipment(msgspec.Struct, array_like=True, gc=False):
         self.status = intern(self.status)
 
 
+def remember(seen: bytes, key: str, budget: int) -> tuple[bool, bytes]:
+    """Whether ``key`` is among the ``seen`` ids (exactly: never by a hash, which two distinct ids
+    may share), and ``seen`` with it added: each id a 2-byte length then its UTF-8, oldest
+    first, the oldest forgotten beyond ``budget`` bytes.
+
+    >>> known, seen = remember(b"", "m1", 64)
+    >>> known, remember(seen, "m1", 64)[0], remember(seen, "m2", 64)[0]
+    (False, True, False)
+    """
+    raw = key.encode()
+    entry = len(raw).to_bytes(2, "little") + raw
+    i = seen.find(entry)
+    if i != -1 and _at_entry(seen, i, entry):
+        return True, seen
+    seen += entry
+    start = 0
+    while len(seen) - start > budget:  # forget the oldest ids (usually one)
+        start += 2 + int.from_bytes(seen[start:start + 2], "little")
+    return False, seen[start:] if start else seen
+
+
+def well_formed(seen: bytes) -> bool:
+    """Whether ``seen`` is a run of whole :func:`remember` entries (and not, say, hashes).
+
+    >>> well_formed(remember(b"", "m1", 64)[1]), well_formed(b"\\x9c\\x93\\x9e\\x82")
+    (True, False)
+    """
+    pos = 0
+    while pos < len(seen):
+        pos += 2 + int.from_bytes(seen[pos:pos + 2], "little")
+    return pos == len(seen)
+
+
 def _at_entry(seen: bytes, i: int, entry: bytes) -> bool:
     """Whether ``entry`` occurs in ``seen`` as a whole entry, not straddling two (checked only
     after bytes.find matched, which is rare: a redelivery, or an id inside another)."""
@@ -157,18 +190,8 @@ class CustomerState(msgspec.Struct, gc=False):
         >>> c.is_duplicate("9c939e82-7e30-4778-b3aa-fa49afaea175")
         True
         """
-        raw = event_id.encode()
-        entry = len(raw).to_bytes(2, "little") + raw
-        seen = self.seen
-        i = seen.find(entry)
-        if i != -1 and _at_entry(seen, i, entry):
-            return True
-        seen += entry
-        start = 0
-        while len(seen) - start > SEEN_BYTES:  # forget the oldest ids (usually one)
-            start += 2 + int.from_bytes(seen[start:start + 2], "little")
-        self.seen = seen[start:] if start else seen
-        return False
+        known, self.seen = remember(self.seen, event_id, SEEN_BYTES)
+        return known
 
     def remember_trigger(self, trigger_id: str, kind: str, order_id: str | None, subject: str, fired_us: int) -> None:
         """Keep an emitted trigger (bounded: ``RECENT_TRIGGERS``, ``RECENT_TRIGGER_DAYS``)."""

@@ -39,8 +39,25 @@ class Trigger(msgspec.Struct, kw_only=True):
     compliance: dict[str, Any] = msgspec.field(default_factory=lambda: {"ok": True, "findings": []})
 
 
-def trigger_id(kind: str, subject: str, episode: str) -> str:
-    """Deterministic id: the same situation gets the same id after a restart or a replay."""
+def trigger_id(kind: str, subject: str, episode: str, customer_id: str) -> str:
+    """Deterministic id: the same situation gets the same id after a restart or a replay.
+
+    A subject other than the customer itself is an id a producer chose (an order, a shipment, a
+    message id), which two customers' events may carry: a clumsy producer, two shops merged into
+    one stream. It is taken as that customer's, the episode scoped by the customer id, so two
+    customers never share an id (the queues dedupe on it and would drop the second as a replay).
+    A kind about the customer (``churn_risk``) needs no scoping: its subject is the customer id.
+
+    >>> trigger_id("delivery_late", "s1", "2026-11-04T10:00:00Z", "c1") == trigger_id(
+    ...     "delivery_late", "s1", "2026-11-04T10:00:00Z", "c2")
+    False
+    >>> trigger_id("churn_risk", "c1", "2026-11-01T00:00:00Z", "c1")
+    'a36c2a5f26e7f3ce5c3878a341b4128e'
+    """
+    if subject != customer_id:
+        # The customer first: a message's episode is empty, and its id stays what it was when
+        # the detector set the customer id as the episode itself.
+        episode = f"{customer_id}\x1f{episode}" if episode else customer_id
     digest = hashlib.blake2b(f"{kind}\x1f{subject}\x1f{episode}".encode(), digest_size=16)
     return digest.hexdigest()
 

@@ -62,7 +62,6 @@ from forewarn.engine.config import Config
 from forewarn.engine.context import NEVER, Context, Emitted
 from forewarn.engine.cooldown import Cooldown
 from forewarn.core.state import CustomerState, split_timer_key, timer_key
-from forewarn.core.trigger import trigger_id
 from online_models.base import ModelSet
 
 
@@ -344,7 +343,7 @@ class Engine:
             c.customer = {**summary, **c.customer} if c.customer else summary
             c.consent = consent
             # Remembered for linking a later message to it (the id is the one routing gives it).
-            cust.remember_trigger(trigger_id(c.kind, c.subject, c.episode), c.kind, c.order_id, c.subject, c.fired_at)
+            cust.remember_trigger(c.trigger_id, c.kind, c.order_id, c.subject, c.fired_at)
         return found
 
     def _admit(self, cust: CustomerState, cand: Candidate, ctx: Context) -> bool:

@@ -31,7 +31,7 @@ from detectors.base import Candidate
 from forewarn.engine.config import Routing, Rule, Triage, intent_key
 from forewarn.core.money import to_base
 from forewarn.core.timefmt import format_us
-from forewarn.core.trigger import PRIORITIES, Trigger, trigger_id
+from forewarn.core.trigger import PRIORITIES, Trigger
 
 CHANNELS = ("email", "sms", "phone")
 
@@ -144,7 +144,7 @@ def route(cand: Candidate, policy: Routing, triage: Triage | None = None) -> Tri
         evidence["currency"] = cand.currency or policy.currency
     evidence["routing"] = why
     return Trigger(
-        trigger_id=trigger_id(cand.kind, cand.subject, cand.episode),
+        trigger_id=cand.trigger_id,
         kind=cand.kind,
         customer_id=cand.customer_id,
         order_id=cand.order_id,
