@@ -47,7 +47,20 @@ LIVE_SECTIONS = ("detectors", "routing", "triage")
 # Keys of a live section read only at start: the seed starts the fresh models, and a running
 # model has long moved on from it.
 AT_START_ONLY = frozenset({"triage.seed"})
-LIVE_KEYS = "detectors.*, routing.* and triage.* but triage.seed"
+
+
+def _said(sections: tuple[str, ...], at_start: frozenset[str]) -> str:
+    """The live keys in words, for the messages refusing a change.
+
+    >>> _said(LIVE_SECTIONS, AT_START_ONLY)
+    'detectors.*, routing.* and triage.* but triage.seed'
+    """
+    *rest, last = [f"{s}.*" for s in sections]
+    words = f"{', '.join(rest)} and {last}" if rest else last
+    return f"{words} but {', '.join(sorted(at_start))}" if at_start else words
+
+
+LIVE_KEYS = _said(LIVE_SECTIONS, AT_START_ONLY)
 
 
 class Reconfigurable(Protocol):
@@ -108,9 +121,9 @@ def hash_overrides(fields: Mapping[str, str], where: str) -> dict[str, Any]:
     bad = sorted(k for k in fields if not is_live(k) or "." not in k)
     if bad:
         raise ConfigError(
-            f"{where}: field(s) {bad} not allowed; only detectors.<kind>.<key>, routing.<key> and "
-            "triage.<key> (but triage.seed) can be changed live (connection settings and the seed belong "
-            "in the config file and need a restart); remove them with HDEL")
+            f"{where}: field(s) {bad} not allowed; only {LIVE_KEYS} can be changed live (connection "
+            "settings and what is read only at start belong in the config file and need a restart); "
+            "remove them with HDEL")
     return {k: parse_value(v) for k, v in fields.items()}
 
 
