@@ -6,7 +6,7 @@ triggers, and reports per model kind (``detectors.MODEL_KINDS``) the ROC AUC of 
 against the planted situations, and for the triggers precision, recall and — for
 ``delivery_at_risk`` — how much warning they gave. :func:`table` prints it.
 
->>> scores = [{"kind": "churn_risk", "subject": "c1", "score": 0.9}, {"kind": "churn_risk", "subject": "c2", "score": 0.2}]
+>>> scores = [{"kind": "churn_risk", "customer_id": c, "subject": c, "score": s} for c, s in (("c1", 0.9), ("c2", 0.2))]
 >>> evaluate(scores, [{"kind": "churn_risk", "customer_id": "c1", "subject": "c1"}])["churn_risk"]["auc"]
 1.0
 """
