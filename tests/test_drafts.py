@@ -204,6 +204,21 @@ def test_bad_outreach_settings_are_refused_at_start_naming_the_key(tmp_path):
         from_dict({"outreach": {"templates_dir": str(tmp_path / "tpl")}})
 
 
+def test_a_template_fixed_after_a_refusal_is_read_again_and_one_broken_later_is_refused(tmp_path):
+    # The syntax check is remembered per template text (a process checks the same files twice
+    # at start); an operator's edit is new text, so it is checked again, whichever way it goes.
+    tpl = tmp_path / "tpl" / "en" / "delivery_late" / "email.j2"
+    tpl.parent.mkdir(parents=True)
+    tpl.write_text("{% if carrier is defined %}{{ carrier }}")
+    with pytest.raises(ConfigError, match="email.j2 line 1"):
+        from_dict({"outreach": {"templates_dir": str(tmp_path / "tpl")}})
+    tpl.write_text("{% if carrier is defined %}{{ carrier }}{% endif %}")
+    assert from_dict({"outreach": {"templates_dir": str(tmp_path / "tpl")}}).outreach.templates_dir == str(tmp_path / "tpl")
+    tpl.write_text("Order {{ order_id }}\n{% for p in problems %}")
+    with pytest.raises(ConfigError, match="email.j2 line 2"):
+        from_dict({"outreach": {"templates_dir": str(tmp_path / "tpl")}})
+
+
 def test_an_override_directory_replaces_one_template_and_keeps_the_rest(tmp_path):
     mine = tmp_path / "tpl" / "en" / "delivery_late"
     mine.mkdir(parents=True)
