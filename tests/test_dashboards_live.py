@@ -31,6 +31,7 @@ from forewarn.apps.producer import produce
 from forewarn.apps.simulator import SimSpec, generate
 from sinks.redis_queue import all_queue_keys
 from tests.conftest import REPO, live_config, queued_triggers, wait_for, wait_progress
+from tests.faults import metrics
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 
@@ -93,16 +94,14 @@ def _exported(prom: Prometheus, metric: str) -> bool:
 
 
 def _own(metric: str) -> float | None:
-    """The sum of ``metric``'s samples as the engine serves them on its port now; None until it serves.
+    """``metric`` as the engine serves it on its port now (summed over labels); None until it serves.
 
     The engine's own word, not Prometheus': the waits below move on while it does.
     """
     try:
-        text = urllib.request.urlopen(f"http://{INSTANCE}/metrics", timeout=10).read().decode()
+        return metrics(METRICS[1]).get(metric)
     except OSError:
         return None
-    values = [float(v) for name, v in re.findall(r"^([a-z_]+)(?:\{[^}]*\})? (\S+)$", text, re.M) if name == metric]
-    return sum(values) if values else None
 
 
 def _read() -> float | None:
