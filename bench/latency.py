@@ -64,15 +64,25 @@ class Replay:
         self.producer = Producer({"bootstrap.servers": KAFKA, "linger.ms": 1, "compression.type": "lz4"})
         self.placed: dict[str, list[int]] = defaultdict(list)  # topic/partition -> event times
         self.sent = 0
+        self.too_large = 0
         self.probes = 0
 
-    def _send(self, obj: dict, ts: int) -> None:
+    def _send(self, obj: dict, ts: int) -> bool:
         def delivered(err, msg) -> None:
             if err is None:
                 self.placed[f"{msg.topic()}/{msg.partition()}"].append(ts)
 
+        from confluent_kafka import KafkaError, KafkaException
+
         topic = f"{self.topics_ns}-{TOPIC_OF_TYPE[obj['type']]}"
-        self.producer.produce(topic, msgspec.json.encode(obj), obj["customer_id"].encode(), on_delivery=delivered)
+        try:
+            self.producer.produce(topic, msgspec.json.encode(obj), obj["customer_id"].encode(), on_delivery=delivered)
+        except KafkaException as exc:  # the store's megabyte messages (hostile input) are more than Kafka takes
+            if exc.args[0].code() != KafkaError.MSG_SIZE_TOO_LARGE:
+                raise
+            self.too_large += 1
+            return False
+        return True
 
     def run(self) -> None:
         start = time.monotonic()
@@ -91,7 +101,8 @@ class Replay:
             for field in TIME_FIELDS:
                 if obj.get(field):
                     obj[field] = format_us(parse_rfc3339(obj[field]) + shift)
-            self._send(obj, now)
+            if not self._send(obj, now):
+                continue
             self.sent += 1
             if time.monotonic() >= next_probe:
                 self._probe(now)
@@ -172,7 +183,7 @@ def run(rate: float, seconds: float, seed: int, lateness_s: float | None = None)
         cleanup(topics_ns, (f"{ns}:",))
     for times in replay.placed.values():
         times.sort()
-    out: dict = {"rate_events_per_s": rate, "seconds": seconds, "events_sent": replay.sent,
+    out: dict = {"rate_events_per_s": rate, "seconds": seconds, "events_sent": replay.sent, "left_out_too_large": replay.too_large,
                  "events_read": read, **timing, "partitions": len(replay.placed),
                  "warm_up_left_out_s": WARM_UP_S}
     paths: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
