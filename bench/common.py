@@ -129,7 +129,8 @@ def stop(engines: list[RunProcess]) -> None:
 
 def events_read(engines: list[RunProcess]) -> float | None:
     try:
-        return sum(e.metric("forewarn_events_total") for e in engines)
+        # Valid and refused alike: the store holds a few malformed lines, each read once.
+        return sum(e.metric("forewarn_events_total") + e.metric("forewarn_events_invalid_total") for e in engines)
     except OSError:
         return None  # not serving metrics yet
 
