@@ -17,15 +17,15 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bench.common import KAFKA, REDIS, STORE_END, cleanup, machine, namespace
+from bench.common import KAFKA, REDIS, cleanup, machine, namespace, store_spec
 
 PARTS = ("backtest", "floor", "throughput", "latency", "memory", "profile")
 
 
 def _store(customers: int, seed: int, workdir: Path):
-    from forewarn.apps.simulator import SimSpec, generate, write_jsonl
+    from forewarn.apps.simulator import generate, write_jsonl
 
-    sim = generate(SimSpec(customers=customers, days=30, seed=seed, end=STORE_END))
+    sim = generate(store_spec(customers, seed))
     path = workdir / "events.jsonl"
     write_jsonl(sim, path, None)
     return sim, path

@@ -26,11 +26,10 @@ from collections import defaultdict
 import msgspec
 import redis
 
-from bench.common import KAFKA, REDIS, RunProcess, cleanup, free_port, machine, namespace, stop
+from bench.common import KAFKA, REDIS, TOPICS, RunProcess, cleanup, free_port, machine, namespace, stop
 from forewarn.core.events import TOPIC_OF_TYPE
 from forewarn.core.timefmt import HOUR, format_us, now_us, parse_rfc3339
 
-TOPICS = ("orders", "payments", "shipments", "customers", "support")
 EVENT_KINDS = ("payment_disputed", "shipment_exception", "support_message")
 DEADLINE_KINDS = ("delivery_late",)
 WARM_UP_S = 5.0  # events of the first seconds (first fetches, templates and models loading) reported apart
@@ -114,7 +113,7 @@ def run(seconds: float, every: float) -> dict:
         alive = engine.alive()
     finally:
         stop([engine])
-        cleanup(topics_ns, (f"{ns}:",), TOPICS)
+        cleanup(topics_ns, (f"{ns}:",))
     by_kind: dict[str, list[tuple[float, float]]] = defaultdict(list)  # kind -> (s into the run, ms)
     first = min((parse_rfc3339(t["fired_at"]) for t, _q in triggers), default=0)
     for t, queued in triggers:

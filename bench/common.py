@@ -25,9 +25,17 @@ from forewarn.engine.config import to_toml
 REPO = Path(__file__).resolve().parent.parent
 KAFKA = os.environ.get("FOREWARN_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
 REDIS = os.environ.get("FOREWARN_REDIS_URL", "redis://127.0.0.1:6379/0")
-TOPICS = ("orders", "payments", "shipments", "customers")
+TOPICS = ("orders", "payments", "shipments", "customers", "support")
 # A fixed, past window: the same store every run.
 STORE_END = "2026-10-31T00:00:00Z"
+
+
+def store_spec(customers: int, seed: int = 7):
+    """The benchmarked store: 30 days of ``customers``, with the inbound support traffic
+    ``forewarn simulate`` makes by default (triage, replies and their review measured too)."""
+    from forewarn.apps.simulator import SimSpec
+
+    return SimSpec(customers=customers, days=30, seed=seed, end=STORE_END, support_rate=1.0)
 
 
 def machine() -> dict:

@@ -31,7 +31,7 @@ from collections import defaultdict
 import msgspec
 import redis
 
-from bench.common import KAFKA, REDIS, STORE_END, RunProcess, cleanup, engine_config, free_port, namespace, stop
+from bench.common import KAFKA, REDIS, RunProcess, cleanup, engine_config, free_port, namespace, stop, store_spec
 from forewarn.core.events import TOPIC_OF_TYPE
 from forewarn.core.timefmt import HOUR, format_us, now_us, parse_rfc3339
 
@@ -134,11 +134,11 @@ class Replay:
 def run(rate: float, seconds: float, seed: int, lateness_s: float | None = None) -> dict:
     """``lateness_s`` None: the default ``[engine]`` section; else that lateness, idle timeout 30 s."""
     from forewarn.engine.config import load
-    from forewarn.apps.simulator import SimSpec, generate
+    from forewarn.apps.simulator import generate
 
     defaults = load(None, env={})
     customers = max(500, int(rate * seconds / 40))  # ~43 events per customer per 30 days
-    lines = generate(SimSpec(customers=customers, days=30, seed=seed, end=STORE_END)).events
+    lines = generate(store_spec(customers, seed)).events
     grace = defaults.detectors.delivery_late.grace_hours
     if lateness_s is None:
         timing = {"allowed_lateness_seconds": defaults.engine.allowed_lateness_seconds,

@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench.common import STORE_END
+from bench.common import store_spec
 from flows.items import EVENT
 
 
@@ -36,7 +36,7 @@ def _histories(seed: int, customers: int = 2000) -> list[bytes]:
     from forewarn.engine.config import load
     from forewarn.engine.engine import Engine
     from forewarn.core.events import Invalid, decode
-    from forewarn.apps.simulator import SimSpec, generate
+    from forewarn.apps.simulator import generate
     from forewarn.engine.watermark import WorkerClocks
 
     engine = Engine(load(None, {"engine.allowed_lateness_seconds": 0}))
@@ -44,7 +44,7 @@ def _histories(seed: int, customers: int = 2000) -> list[bytes]:
     models = _worker_models(engine)
     clock = workers.current().clock
     logics: dict[str, ShardLogic] = {}
-    for raw in generate(SimSpec(customers=customers, days=30, seed=seed, end=STORE_END)).events:
+    for raw in generate(store_spec(customers, seed)).events:
         event = decode(raw)
         if isinstance(event, Invalid):
             continue

@@ -16,7 +16,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from bench.common import STORE_END
+from bench.common import store_spec
 
 ROOT = str(Path(__file__).resolve().parent.parent)
 
@@ -79,9 +79,9 @@ def by_stage(stats: pstats.Stats) -> dict[str, float]:
 
 
 def backtest(customers: int, seed: int) -> dict:
-    from forewarn.apps.simulator import SimSpec, generate, write_jsonl
+    from forewarn.apps.simulator import generate, write_jsonl
 
-    sim = generate(SimSpec(customers=customers, days=30, seed=seed, end=STORE_END))
+    sim = generate(store_spec(customers, seed))
     work = Path(tempfile.mkdtemp(prefix="forewarn-profile-"))
     events = work / "events.jsonl"
     write_jsonl(sim, events, None)

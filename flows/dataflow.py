@@ -76,7 +76,8 @@ def build(config: Config, source: Source, triggers: Sink, deadletters: Sink | No
     batches = op.stateful_batch("customer_step", keyed, customer_logic)
     if scores is not None:
         op.output("scores", op.flat_map("score_rows", batches, lambda kv: kv[1].scores), scores)
-    outreach = ForConfig()
+    # Live (worker clocks given), the step is built before the first event, not at the first trigger.
+    outreach = ForConfig(engine.config if workers is not None else None)
 
     def emit(kv: tuple[str, Context]) -> list[tuple]:
         out = []

@@ -49,8 +49,10 @@ class OutreachStep:
 class ForConfig:
     """The step for the config in force: rebuilt when a live reload swaps the config object."""
 
-    def __init__(self) -> None:
-        self._step: OutreachStep | None = None
+    def __init__(self, config: Any = None) -> None:
+        # Built now when the caller knows the config: building takes about a second (phrase
+        # lists, templates), which a live engine would otherwise spend at its first trigger.
+        self._step: OutreachStep | None = OutreachStep(config) if config is not None else None
 
     def __call__(self, trig: Trigger, config: Any) -> Trigger:
         step = self._step

@@ -230,3 +230,26 @@ def test_replies_to_every_topic_on_every_channel_pass_the_review(lang):
                 blocks = [f for f in trig.compliance["findings"] if f["severity"] == "block"]
                 assert blocks == [], (intent, channel, lang, blocks, reply["body"])
                 assert trig.route == "ai"
+
+
+def test_a_live_engine_builds_its_step_before_the_first_trigger_and_again_for_a_new_config(monkeypatch):
+    import outreach.step as step_module
+
+    built = []
+
+    class Counted(OutreachStep):
+        def __init__(self, config) -> None:
+            built.append(config)
+            super().__init__(config)
+
+    monkeypatch.setattr(step_module, "OutreachStep", Counted)
+    config = from_dict({"outreach": {"store_name": "Nordlicht"}})
+    for_config = step_module.ForConfig(config)
+    assert built == [config]  # at start, not at the first trigger (about a second live)
+    assert for_config(late_parcel(), config).compliance == {"ok": True, "findings": []}
+    assert built == [config]
+    reloaded = from_dict({"outreach": {"store_name": "Nordlicht Shop"}})
+    for_config(late_parcel(), reloaded)
+    assert built == [config, reloaded]
+    assert step_module.ForConfig()(late_parcel(), config).drafts  # without a config: built at the first trigger
+    assert built == [config, reloaded, config]
