@@ -310,6 +310,7 @@ _BLANK_VALUE_CUES = ("€", "$", "£", "#", ":", "EUR", "USD", "GBP", "BRL")  # 
 # The words are possessive (++): a word cut short is followed by a letter, where no match can go on.
 _GREETING = re.compile(r"(?:^|(?<=[\s>]))([^\W\d_]++(?: [^\W\d_]++){0,2}(?:/[^\W\d_]{1,2}|\([^\W\d_]{1,2}\))?)( ?)"
                        r"([,!:]|\b(?:None|null|undefined|nan)\b)")
+_GENDER_SUFFIX = re.compile(r"(?:/\w{1,2}|\(\w{1,2}\))$")  # "geehrte/r", "prezado(a)"
 _CARD = re.compile(r"(?<![\d.,])\d(?:[ \-]?\d){12,18}(?![\d])")
 # A long digit run right after one of these words is an order, parcel, phone or invoice number.
 _CARD_CONTEXT_NOT = re.compile(r"\b(?:order|orders|bestell\w*|auftrag\w*|commande|pedido|encomenda|tracking|track|sendung\w*|"
@@ -610,7 +611,7 @@ class Checker:
                 add("placeholder", f"a value is missing after {quote(m.group())}", v.span(m.start(), m.end(), folded=False))
         # greetings without a name: "Dear ,", "Hi ,", "Hallo None", "Dear Customer Name,"
         for m in _GREETING.finditer(v.plain[:2000]):
-            words = re.sub(r"(?:/\w{1,2}|\(\w{1,2}\))$", "", fold(m.group(1))).split(" ")  # "geehrte/r", "prezado(a)"
+            words = _GENDER_SUFFIX.sub("", fold(m.group(1))).split(" ")  # "geehrte/r", "prezado(a)"
             filler = m.group(3)
             if filler[0].isalpha():
                 words.append(filler.lower())
@@ -661,32 +662,11 @@ class Checker:
     @staticmethod
     def _shouting(v: View, add) -> None:
         text = v.plain
-        run: list[re.Match] = []
-        reported = 0
-
-        def close():
-            nonlocal reported
-            long_words = [w for w in run if sum(c.isalpha() for c in w.group()) >= 4]
-            if len(run) >= 3 and long_words and reported < MAX_FINDINGS_PER_CODE:
-                s, e = run[0].start(), run[-1].end()
-                add("shouting", f"{len(run)} words in capitals in a row: {quote(text[s:e])}", v.span(s, e, folded=False))
-                reported += 1
-
-        prev_end = 0
-        for w in _SHOUT_WORD.finditer(text):
-            word = w.group()
-            if word.isdigit() or (word.isupper() and word.strip("'’-") in _ACRONYMS):
-                continue  # numbers and acronyms neither count nor break a run ("GET 50% OFF", "FOR DHL DELIVERY")
-            caps = word.isupper() and not any(c.isdigit() for c in word) and sum(c.isalpha() for c in word) >= 2
-            gap = text[prev_end:w.start()] if caps and run else ""
-            if not caps or (run and ("\n" in gap or "." in gap or "?" in gap or "!" in gap or len(gap) > 12)):
-                if run:
-                    close()
-                    run = []
-            if caps:
-                run.append(w)
-            prev_end = w.end()
-        close()
+        # Every word of a run has ``isupper()`` true: a text with fewer than three such words has
+        # no run, and most drafts are such texts; their words are only counted, not walked.
+        runs = caps_runs(text) if _upper_words(text) >= 3 else []
+        for s, e, n in runs[:MAX_FINDINGS_PER_CODE]:
+            add("shouting", f"{n} words in capitals in a row: {quote(text[s:e])}", v.span(s, e, folded=False))
         for m in list(_PUNCT_RUN.finditer(text))[:MAX_FINDINGS_PER_CODE]:
             add("shouting", f"a run of punctuation {quote(m.group(), 10)}", v.span(m.start(), m.end(), folded=False))
 
@@ -747,6 +727,48 @@ def _slot_name(name: str, vocabulary: set[str]) -> bool:
     """A bracketed name made of slot words: "nombre cliente", "your order number", "order_date"."""
     words = [w for w in re.split(r"[\s_.\-]+", name) if w and w not in _SLOT_FILLERS]
     return bool(words) and len(words) <= 4 and (" ".join(words) in vocabulary or all(w in vocabulary for w in words))
+
+
+def caps_runs(text: str) -> list[tuple[int, int, int]]:
+    """(start, end, words) of each run of three or more words in capitals, one of them of four
+    letters or more, in ``text`` (plain). Numbers and acronyms neither count nor break a run; a
+    newline, ".", "?", "!" or more than 12 characters between two words do.
+
+    >>> caps_runs("FOR DHL DELIVERY CALL NOW. Ok?")
+    [(0, 25, 4)]
+    """
+    runs: list[tuple[int, int, int]] = []
+    run: list[re.Match] = []
+
+    def close():
+        if len(run) >= 3 and any(sum(c.isalpha() for c in w.group()) >= 4 for w in run):
+            runs.append((run[0].start(), run[-1].end(), len(run)))
+
+    prev_end = 0
+    for w in _SHOUT_WORD.finditer(text):
+        word = w.group()
+        if word.isdigit() or (word.isupper() and word.strip("'’-") in _ACRONYMS):
+            continue  # numbers and acronyms neither count nor break a run ("GET 50% OFF", "FOR DHL DELIVERY")
+        caps = word.isupper() and not any(c.isdigit() for c in word) and sum(c.isalpha() for c in word) >= 2
+        gap = text[prev_end:w.start()] if caps and run else ""
+        if not caps or (run and ("\n" in gap or "." in gap or "?" in gap or "!" in gap or len(gap) > 12)):
+            if run:
+                close()
+                run = []
+        if caps:
+            run.append(w)
+        prev_end = w.end()
+    close()
+    return runs
+
+
+def _upper_words(text: str) -> int:
+    """How many words of ``text`` (as ``_shouting`` splits it) are in capitals (``str.isupper``).
+
+    >>> _upper_words("Your DHL parcel O-17 is LATE, SORRY")
+    4
+    """
+    return sum(1 for w in _SHOUT_WORD.findall(text) if w.isupper())
 
 
 def _has_any(text: str, needles: tuple[str, ...]) -> bool:
